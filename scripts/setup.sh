@@ -27,6 +27,7 @@ packages=(
   cmake g++ ninja-build pkg-config git ca-certificates xz-utils
   libxbyak-dev libasmjit-dev libfmt-dev doctest-dev libcpu-features-dev libzydis-dev
   libsentencepiece-dev sentencepiece nlohmann-json3-dev libcli11-dev
+  zlib1g-dev libbz2-dev liblzma-dev
   libopenblas-dev libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
 )
