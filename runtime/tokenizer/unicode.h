@@ -1,0 +1,36 @@
+// The little Unicode the tokenizers need: UTF-8 decoding that never fails (a bad byte becomes a
+// code point of its own with no class, so every input byte stays in exactly one piece) and the
+// letter / number / white-space classes of the BPE pre-tokenizer regexes (\p{L}, \p{N}, \s).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sherry::runtime {
+
+enum UnicodeFlag : uint8_t {
+  kLetter = 1,      // general category L*
+  kNumber = 2,      // general category N*
+  kWhitespace = 4,  // White_Space property (what \s matches)
+};
+
+// Flags of a code point (0 for anything else, including invalid code points).
+uint8_t unicode_flags(uint32_t code_point);
+
+// Byte length of the UTF-8 sequence starting at text[offset], 1 for a malformed one.
+size_t utf8_sequence_length(std::string_view text, size_t offset);
+
+// A code point and the bytes it was decoded from.
+struct CodePoint {
+  uint32_t value;  // kInvalidCodePoint for a malformed byte
+  uint32_t offset;
+  uint32_t length;
+};
+inline constexpr uint32_t kInvalidCodePoint = 0xFFFFFFFF;
+
+std::vector<CodePoint> decode_utf8(std::string_view text);
+void append_utf8(std::string& out, uint32_t code_point);
+
+}  // namespace sherry::runtime

@@ -1,0 +1,115 @@
+// llama.cpp's tokenizer test vectors (ggml-vocab-*.gguf with .gguf.inp / .gguf.out, shipped in the
+// npm package node-llama-cpp): every vector of every supported vocabulary must encode to exactly
+// the listed ids (add_special = false, parse_special = false, as llama.cpp's test-tokenizer-0
+// runs them) and decode back to the input.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "runtime/gguf/gguf_file.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+namespace sherry::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The folder with the vocab files, fetched by scripts/fetch_npm_assets.sh on first use.
+fs::path vocab_dir() {
+  if (const char* dir = std::getenv("SHERRY_LLAMA_VOCAB_DIR")) return dir;
+  const fs::path dir = fs::path(SHERRY_SOURCE_DIR) / ".cache" / "llama-vocab";
+  if (!fs::exists(dir / "ggml-vocab-llama-spm.gguf.out")) {
+    const std::string command =
+        "\"" + (fs::path(SHERRY_SOURCE_DIR) / "scripts" / "fetch_npm_assets.sh").string() +
+        "\" >&2";
+    const int rc = std::system(command.c_str());
+    INFO("scripts/fetch_npm_assets.sh exited with ", rc);
+  }
+  return dir;
+}
+
+struct Vector {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+std::vector<Vector> read_vectors(const fs::path& inp, const fs::path& out) {
+  const std::string raw = read_all(inp);
+  const std::string separator = "\n__ggml_vocab_test__\n";
+  std::vector<std::string> texts;
+  for (size_t pos = 0; pos < raw.size();) {
+    const size_t next = raw.find(separator, pos);
+    if (next == std::string::npos) {
+      texts.push_back(raw.substr(pos));
+      break;
+    }
+    texts.push_back(raw.substr(pos, next - pos));
+    pos = next + separator.size();
+  }
+  std::vector<Vector> vectors;
+  std::ifstream lines(out);
+  size_t i = 0;
+  for (std::string line; std::getline(lines, line); ++i) {
+    Vector v;
+    v.text = i < texts.size() ? texts[i] : std::string();
+    std::istringstream ids(line);
+    for (int32_t id; ids >> id;) v.ids.push_back(id);
+    vectors.push_back(std::move(v));
+  }
+  REQUIRE_MESSAGE(vectors.size() == texts.size(), inp.string(), ": ", texts.size(), " inputs but ",
+                  vectors.size(), " outputs");
+  return vectors;
+}
+
+void check_vocab(const std::string& name) {
+  const fs::path dir = vocab_dir();
+  const fs::path gguf_path = dir / ("ggml-vocab-" + name + ".gguf");
+  REQUIRE_MESSAGE(fs::exists(gguf_path), "missing ", gguf_path.string(),
+                  ": run scripts/fetch_npm_assets.sh (needs the npm registry)");
+  auto reader = gguf::Reader::open(gguf_path.string());
+  REQUIRE_MESSAGE(reader.ok(), (reader.ok() ? "" : reader.error().message()));
+  auto vocab = load_vocab(**reader);
+  REQUIRE_MESSAGE(vocab.ok(), (vocab.ok() ? "" : vocab.error().message()));
+  auto tokenizer = Tokenizer::create(std::move(*vocab), gguf_path.string());
+  REQUIRE_MESSAGE(tokenizer.ok(), (tokenizer.ok() ? "" : tokenizer.error().message()));
+
+  const auto vectors = read_vectors(dir / ("ggml-vocab-" + name + ".gguf.inp"),
+                                    dir / ("ggml-vocab-" + name + ".gguf.out"));
+  CHECK(vectors.size() >= 40);
+  for (const Vector& v : vectors) {
+    const std::vector<int32_t> ids = tokenizer->encode(v.text, false, false);
+    CHECK_MESSAGE(ids == v.ids, name, ": encoding '", v.text, "'");
+    CHECK_MESSAGE(tokenizer->decode(v.ids) == v.text, name, ": decoding the ids of '", v.text, "'");
+  }
+}
+
+TEST_CASE("llama spm vocabulary matches every llama.cpp test vector") {
+  check_vocab("llama-spm");
+}
+TEST_CASE("phi 3 vocabulary matches every llama.cpp test vector") {
+  check_vocab("phi-3");
+}
+TEST_CASE("llama bpe vocabulary matches every llama.cpp test vector") {
+  check_vocab("llama-bpe");
+}
+TEST_CASE("qwen2 vocabulary matches every llama.cpp test vector") {
+  check_vocab("qwen2");
+}
+TEST_CASE("gpt 2 vocabulary matches every llama.cpp test vector") {
+  check_vocab("gpt-2");
+}
+
+}  // namespace
+}  // namespace sherry::runtime
