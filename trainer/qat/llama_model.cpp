@@ -1,0 +1,333 @@
+#include "trainer/qat/llama_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "trainer/qat/layers.h"
+#include "trainer/qat/rng.h"
+
+namespace sherry::train {
+
+// Saved activations (per layer) and backward scratch, carved out of one allocation.
+template <class Real>
+struct LlamaModel<Real>::Arena {
+  struct Layer {
+    Real* x_in;   // (n, dim) residual stream entering the layer
+    Real* xn1;    // (n, dim) attention RMSNorm output
+    Real* rstd1;  // (n)
+    Real* q;      // (n, dim) after RoPE
+    Real* k;      // (n, kv_dim) after RoPE
+    Real* v;      // (n, kv_dim)
+    Real* probs;  // (batch, heads, seq, seq)
+    Real* att;    // (n, dim) attention output before Wo
+    Real* x_mid;  // (n, dim) residual after attention
+    Real* xn2;    // (n, dim)
+    Real* rstd2;  // (n)
+    Real* gate;   // (n, hidden)
+    Real* up;     // (n, hidden)
+    Real* act;    // (n, hidden) silu(gate) ⊙ up
+  };
+  std::vector<Real> storage;
+  std::vector<Layer> layers;
+  Real* x_out;   // (n, dim) after the last layer
+  Real* xnf;     // (n, dim) final RMSNorm output
+  Real* rstdf;   // (n)
+  Real* logits;  // (n, vocab)
+  Real* losses;  // (n)
+  // backward scratch
+  Real* dx;     // (n, dim) gradient of the residual stream
+  Real* dxn;    // (n, dim)
+  Real* tmp;    // (n, dim)
+  Real* dq;     // (n, dim)
+  Real* dk;     // (n, kv_dim)
+  Real* dv;     // (n, kv_dim)
+  Real* datt;   // (n, dim)
+  Real* dgate;  // (n, hidden)
+  Real* dup;    // (n, hidden)
+  Real* dact;   // (n, hidden)
+
+  Arena(const ModelConfig& c, int64_t batch) {
+    const int64_t n = batch * c.seq_len, d = c.dim, kv = c.kv_dim(), f = c.hidden_dim;
+    const int64_t probs = batch * c.n_heads * int64_t{c.seq_len} * c.seq_len;
+    const int64_t per_layer = n * d * 6 + n * 2 + n * kv * 2 + probs + n * f * 3;
+    const int64_t global =
+        n * d * 2 + n + n * int64_t{c.vocab_size} + n + n * d * 5 + n * kv * 2 + n * f * 3;
+    storage.assign(per_layer * c.n_layers + global, Real(0));
+    Real* p = storage.data();
+    auto take = [&](int64_t count) {
+      Real* out = p;
+      p += count;
+      return out;
+    };
+    layers.resize(c.n_layers);
+    for (Layer& l : layers) {
+      l.x_in = take(n * d);
+      l.xn1 = take(n * d);
+      l.rstd1 = take(n);
+      l.q = take(n * d);
+      l.k = take(n * kv);
+      l.v = take(n * kv);
+      l.probs = take(probs);
+      l.att = take(n * d);
+      l.x_mid = take(n * d);
+      l.xn2 = take(n * d);
+      l.rstd2 = take(n);
+      l.gate = take(n * f);
+      l.up = take(n * f);
+      l.act = take(n * f);
+    }
+    x_out = take(n * d);
+    xnf = take(n * d);
+    rstdf = take(n);
+    logits = take(n * c.vocab_size);
+    losses = take(n);
+    dx = take(n * d);
+    dxn = take(n * d);
+    tmp = take(n * d);
+    dq = take(n * d);
+    datt = take(n * d);
+    dk = take(n * kv);
+    dv = take(n * kv);
+    dgate = take(n * f);
+    dup = take(n * f);
+    dact = take(n * f);
+    SHERRY_CHECK(p == storage.data() + storage.size());
+  }
+};
+
+template <class Real>
+LlamaModel<Real>::LlamaModel(const ModelConfig& config, int64_t max_batch, ThreadPool* pool)
+    : config_(config), max_batch_(max_batch), pool_(pool) {
+  SHERRY_CHECK(validate_model_config(config, "LlamaModel").ok());
+  SHERRY_CHECK(max_batch > 0);
+  build_slots();
+  const int64_t total = slots_.back().offset + slots_.back().size();
+  params_.assign(total, Real(0));
+  grads_.assign(total, Real(0));
+  alphas_.resize(slots_.size());
+  rope_table(rope_cos_, rope_sin_, config.seq_len, config.head_dim(), config.rope_theta);
+  arena_ = std::make_unique<Arena>(config, max_batch);
+}
+
+template <class Real>
+LlamaModel<Real>::~LlamaModel() = default;
+
+template <class Real>
+void LlamaModel<Real>::build_slots() {
+  const ModelConfig& c = config_;
+  int64_t offset = 0;
+  auto add = [&](std::string name, TensorRole role, int layer, int64_t rows, int64_t cols) {
+    slots_.push_back({std::move(name), role, layer, offset, rows, cols});
+    offset += rows * cols;
+  };
+  add("token_embd.weight", TensorRole::kEmbedding, -1, c.vocab_size, c.dim);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    add(p + "attn_norm.weight", TensorRole::kNorm, l, 1, c.dim);
+    add(p + "attn_q.weight", TensorRole::kLinear, l, c.dim, c.dim);
+    add(p + "attn_k.weight", TensorRole::kLinear, l, c.kv_dim(), c.dim);
+    add(p + "attn_v.weight", TensorRole::kLinear, l, c.kv_dim(), c.dim);
+    add(p + "attn_output.weight", TensorRole::kLinear, l, c.dim, c.dim);
+    add(p + "ffn_norm.weight", TensorRole::kNorm, l, 1, c.dim);
+    add(p + "ffn_gate.weight", TensorRole::kLinear, l, c.hidden_dim, c.dim);
+    add(p + "ffn_up.weight", TensorRole::kLinear, l, c.hidden_dim, c.dim);
+    add(p + "ffn_down.weight", TensorRole::kLinear, l, c.dim, c.hidden_dim);
+  }
+  add("output_norm.weight", TensorRole::kNorm, -1, 1, c.dim);
+  if (!c.tied_embeddings) add("output.weight", TensorRole::kHead, -1, c.vocab_size, c.dim);
+}
+
+template <class Real>
+const TensorSlot& LlamaModel<Real>::slot(std::string_view name) const {
+  for (const TensorSlot& s : slots_)
+    if (s.name == name) return s;
+  SHERRY_CHECK(false, "no tensor slot named {}", name);
+  return slots_.front();
+}
+
+template <class Real>
+void LlamaModel<Real>::zero_grads() {
+  std::fill(grads_.begin(), grads_.end(), Real(0));
+}
+
+template <class Real>
+void LlamaModel<Real>::init_random(uint64_t seed) {
+  Rng rng(seed);
+  const double residual_scale = 1.0 / std::sqrt(2.0 * config_.n_layers);
+  for (const TensorSlot& s : slots_) {
+    Real* p = params_.data() + s.offset;
+    if (s.role == TensorRole::kNorm) {
+      std::fill_n(p, s.size(), Real(1));
+      continue;
+    }
+    const bool residual_out = s.name.find("attn_output") != std::string::npos ||
+                              s.name.find("ffn_down") != std::string::npos;
+    const double std_dev = 0.02 * (residual_out ? residual_scale : 1.0);
+    for (int64_t i = 0; i < s.size(); ++i) p[i] = static_cast<Real>(rng.normal() * std_dev);
+  }
+  if (method_ != QuantMethod::kFp) set_quantization(method_, layout_, lambda_);
+}
+
+template <class Real>
+void LlamaModel<Real>::set_quantization(QuantMethod method, const WeightLayout& layout,
+                                        double lambda) {
+  method_ = method;
+  layout_ = layout;
+  lambda_ = lambda;
+  if (!is_quantized(method)) return;
+  if (effective_.size() != params_.size()) {
+    effective_.assign(params_.size(), Real(0));
+    ternary_.assign(params_.size(), 0);
+  }
+  std::vector<size_t> linear;
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].role == TensorRole::kLinear) {
+      linear.push_back(i);
+      alphas_[i].resize(method == QuantMethod::kAbsmean
+                            ? 1
+                            : scale_count(layout, slots_[i].rows, slots_[i].cols));
+    }
+  parallel_ranges(pool_, static_cast<int64_t>(linear.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) {
+      const size_t i = linear[j];
+      const TensorSlot& s = slots_[i];
+      effective_weight<Real>(method, params_.data() + s.offset, s.rows, s.cols, layout, lambda,
+                             effective_.data() + s.offset, ternary_.data() + s.offset,
+                             alphas_[i].data());
+    }
+  });
+}
+
+template <class Real>
+const Real* LlamaModel<Real>::forward_weight(const TensorSlot& s) const {
+  if (s.role == TensorRole::kLinear && is_quantized(method_)) return effective_.data() + s.offset;
+  return params_.data() + s.offset;
+}
+
+template <class Real>
+const std::vector<float>& LlamaModel<Real>::alphas(const TensorSlot& s) const {
+  return alphas_[&s - slots_.data()];
+}
+
+template <class Real>
+const Real* LlamaModel<Real>::logits() const {
+  return arena_->logits;
+}
+
+template <class Real>
+double LlamaModel<Real>::forward(const int32_t* tokens, const int32_t* targets, int64_t batch,
+                                 int64_t seq) {
+  const ModelConfig& c = config_;
+  SHERRY_CHECK(batch > 0 && batch <= max_batch_ && seq > 0 && seq <= c.seq_len);
+  const int64_t n = batch * seq, d = c.dim, kv = c.kv_dim(), f = c.hidden_dim;
+  Arena& a = *arena_;
+  last_batch_ = batch;
+  last_seq_ = seq;
+  last_tokens_.assign(tokens, tokens + n);
+  if (targets != nullptr)
+    last_targets_.assign(targets, targets + n);
+  else
+    last_targets_.clear();
+  for (int64_t r = 0; r < n; ++r) SHERRY_CHECK(tokens[r] >= 0 && tokens[r] < c.vocab_size);
+
+  const Real eps = static_cast<Real>(c.norm_eps);
+  const TensorSlot* s = slots_.data() + 1;  // walks the per-layer slots in build order
+  embedding_forward(a.layers[0].x_in, tokens, params_.data() + slots_[0].offset, n, d);
+  for (int l = 0; l < c.n_layers; ++l) {
+    auto& L = a.layers[l];
+    const TensorSlot &attn_norm = s[0], &wq = s[1], &wk = s[2], &wv = s[3], &wo = s[4],
+                     &ffn_norm = s[5], &wg = s[6], &wu = s[7], &wd = s[8];
+    s += 9;
+    rmsnorm_forward(L.xn1, L.rstd1, L.x_in, params_.data() + attn_norm.offset, n, d, eps, pool_);
+    linear_forward(L.q, L.xn1, forward_weight(wq), n, d, d);
+    linear_forward(L.k, L.xn1, forward_weight(wk), n, kv, d);
+    linear_forward(L.v, L.xn1, forward_weight(wv), n, kv, d);
+    rope_apply(L.q, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_heads, c.head_dim(), false,
+               pool_);
+    rope_apply(L.k, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_kv_heads, c.head_dim(), false,
+               pool_);
+    attention_forward(L.att, L.probs, L.q, L.k, L.v, batch, seq, c.n_heads, c.n_kv_heads,
+                      c.head_dim(), pool_);
+    linear_forward(a.tmp, L.att, forward_weight(wo), n, d, d);
+    for (int64_t i = 0; i < n * d; ++i) L.x_mid[i] = L.x_in[i] + a.tmp[i];
+    rmsnorm_forward(L.xn2, L.rstd2, L.x_mid, params_.data() + ffn_norm.offset, n, d, eps, pool_);
+    linear_forward(L.gate, L.xn2, forward_weight(wg), n, f, d);
+    linear_forward(L.up, L.xn2, forward_weight(wu), n, f, d);
+    swiglu_forward(L.act, L.gate, L.up, n * f, pool_);
+    linear_forward(a.tmp, L.act, forward_weight(wd), n, d, f);
+    Real* next = l + 1 < c.n_layers ? a.layers[l + 1].x_in : a.x_out;
+    for (int64_t i = 0; i < n * d; ++i) next[i] = L.x_mid[i] + a.tmp[i];
+  }
+  const TensorSlot& out_norm = s[0];
+  const TensorSlot& head = c.tied_embeddings ? slots_[0] : s[1];
+  rmsnorm_forward(a.xnf, a.rstdf, a.x_out, params_.data() + out_norm.offset, n, d, eps, pool_);
+  linear_forward(a.logits, a.xnf, params_.data() + head.offset, n, int64_t{c.vocab_size}, d);
+  if (targets == nullptr) return 0.0;
+  for (int64_t r = 0; r < n; ++r) SHERRY_CHECK(targets[r] >= 0 && targets[r] < c.vocab_size);
+  cross_entropy_forward(a.losses, a.logits, targets, n, int64_t{c.vocab_size}, pool_);
+  double sum = 0;
+  for (int64_t r = 0; r < n; ++r) sum += a.losses[r];
+  return sum;
+}
+
+template <class Real>
+void LlamaModel<Real>::backward(Real loss_scale) {
+  const ModelConfig& c = config_;
+  SHERRY_CHECK(!last_targets_.empty(), "backward needs a forward with targets");
+  const int64_t batch = last_batch_, seq = last_seq_;
+  const int64_t n = batch * seq, d = c.dim, kv = c.kv_dim(), f = c.hidden_dim, V = c.vocab_size;
+  Arena& a = *arena_;
+  // STE + Arenas: the latent weight gets (1 + λ) times the gradient of its forward weight.
+  const Real linear_scale = static_cast<Real>(1.0 + method_lambda(method_, lambda_));
+  Real* g = grads_.data();
+
+  cross_entropy_backward(a.logits, last_targets_.data(), n, V, loss_scale, pool_);
+  const TensorSlot& out_norm = slots_[1 + 9 * c.n_layers];
+  const TensorSlot& head = c.tied_embeddings ? slots_[0] : slots_[2 + 9 * c.n_layers];
+  std::fill_n(a.dxn, n * d, Real(0));
+  linear_backward(a.dxn, g + head.offset, a.logits, a.xnf, params_.data() + head.offset, n, V, d,
+                  Real(1));
+  std::fill_n(a.dx, n * d, Real(0));
+  rmsnorm_backward(a.dx, g + out_norm.offset, a.dxn, a.x_out, params_.data() + out_norm.offset,
+                   a.rstdf, n, d, pool_);
+
+  for (int l = c.n_layers - 1; l >= 0; --l) {
+    auto& L = a.layers[l];
+    const TensorSlot* s = slots_.data() + 1 + 9 * l;
+    const TensorSlot &attn_norm = s[0], &wq = s[1], &wk = s[2], &wv = s[3], &wo = s[4],
+                     &ffn_norm = s[5], &wg = s[6], &wu = s[7], &wd = s[8];
+    // FFN: x = x_mid + Wdown · act
+    std::fill_n(a.dact, n * f, Real(0));
+    linear_backward(a.dact, g + wd.offset, a.dx, L.act, forward_weight(wd), n, d, f, linear_scale);
+    swiglu_backward(a.dgate, a.dup, a.dact, L.gate, L.up, n * f, pool_);
+    std::fill_n(a.dxn, n * d, Real(0));
+    linear_backward(a.dxn, g + wg.offset, a.dgate, L.xn2, forward_weight(wg), n, f, d,
+                    linear_scale);
+    linear_backward(a.dxn, g + wu.offset, a.dup, L.xn2, forward_weight(wu), n, f, d, linear_scale);
+    rmsnorm_backward(a.dx, g + ffn_norm.offset, a.dxn, L.x_mid, params_.data() + ffn_norm.offset,
+                     L.rstd2, n, d, pool_);
+    // attention: x_mid = x_in + Wo · att
+    std::fill_n(a.datt, n * d, Real(0));
+    linear_backward(a.datt, g + wo.offset, a.dx, L.att, forward_weight(wo), n, d, d, linear_scale);
+    attention_backward(a.dq, a.dk, a.dv, a.datt, L.probs, L.q, L.k, L.v, batch, seq, c.n_heads,
+                       c.n_kv_heads, c.head_dim(), pool_);
+    rope_apply(a.dq, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_heads, c.head_dim(), true,
+               pool_);
+    rope_apply(a.dk, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_kv_heads, c.head_dim(), true,
+               pool_);
+    std::fill_n(a.dxn, n * d, Real(0));
+    linear_backward(a.dxn, g + wq.offset, a.dq, L.xn1, forward_weight(wq), n, d, d, linear_scale);
+    linear_backward(a.dxn, g + wk.offset, a.dk, L.xn1, forward_weight(wk), n, kv, d, linear_scale);
+    linear_backward(a.dxn, g + wv.offset, a.dv, L.xn1, forward_weight(wv), n, kv, d, linear_scale);
+    rmsnorm_backward(a.dx, g + attn_norm.offset, a.dxn, L.x_in, params_.data() + attn_norm.offset,
+                     L.rstd1, n, d, pool_);
+  }
+  embedding_backward(g + slots_[0].offset, a.dx, last_tokens_.data(), n, d);
+}
+
+template class LlamaModel<float>;
+template class LlamaModel<double>;
+
+}  // namespace sherry::train
