@@ -30,7 +30,22 @@ struct Value {
   std::optional<double> as_float() const;
   const std::string* as_string() const;
   const Array* as_array() const;
+
+  bool operator==(const Value&) const = default;
 };
+
+// Value makers: integers are range-checked against the type (internal check).
+Value make_uint(ValueType type, uint64_t value);  // kUint8, kUint16, kUint32, kUint64
+Value make_int(ValueType type, int64_t value);    // kInt8, kInt16, kInt32, kInt64
+Value make_float(ValueType type, double value);   // kFloat32, kFloat64
+Value make_bool(bool value);
+Value make_string(std::string value);
+Value make_array(ValueType element_type, Array elements);  // every element of element_type
+
+// Deepest array nesting accepted (an array of arrays of scalars is depth 2).
+inline constexpr int kMaxArrayDepth = 3;
+// Tensor dimensions accepted (ggml's GGML_MAX_DIMS).
+inline constexpr uint32_t kMaxDims = 4;
 
 struct TensorInfo {
   std::string name;
@@ -68,8 +83,10 @@ class Reader {
   Result<std::vector<std::string>> get_string_array(std::string_view key) const;
   Result<std::vector<double>> get_float_array(std::string_view key) const;
   Result<std::vector<int64_t>> get_int_array(std::string_view key) const;
-  // A tensor that must exist with this type set and shape (ggml order); error names all three.
-  Result<const TensorInfo*> require_tensor(std::string_view name, std::vector<int64_t> shape) const;
+  // A tensor that must exist with this shape (ggml order) and one of `types` (any type when
+  // empty); the error names the tensor, the expectation and what was found.
+  Result<const TensorInfo*> require_tensor(std::string_view name, std::vector<int64_t> shape,
+                                           std::vector<TensorType> types = {}) const;
 
  private:
   Reader() = default;
@@ -87,7 +104,10 @@ class Reader {
 // rename). Tensor data is copied at add time.
 class Writer {
  public:
+  // Sets a key; setting an existing key replaces its value in place (order kept).
   void set(std::string key, Value value);
+  const Value* find(std::string_view key) const;
+  bool has_tensor(std::string_view name) const;
   void set_string(std::string key, std::string value);
   void set_uint32(std::string key, uint32_t value);
   void set_int32(std::string key, int32_t value);
@@ -97,7 +117,7 @@ class Writer {
   void set_float32_array(std::string key, const std::vector<float>& values);
   void set_int32_array(std::string key, const std::vector<int32_t>& values);
 
-  // bytes must be exactly the size the type and shape imply (internal check).
+  // bytes must be exactly the size the type and shape imply, the name new (internal checks).
   void add_tensor(std::string name, TensorType type, std::vector<int64_t> shape,
                   std::span<const uint8_t> bytes);
 

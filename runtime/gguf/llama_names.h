@@ -35,15 +35,16 @@ inline constexpr std::string_view kRopeScalingFactor = "llama.rope.scaling.facto
 inline constexpr std::string_view kRopeScalingOriginalContextLength =
     "llama.rope.scaling.original_context_length";
 inline constexpr std::string_view kRopeScalingLowFreqFactor = "llama.rope.scaling.low_freq_factor";
-inline constexpr std::string_view kRopeScalingHighFreqFactor = "llama.rope.scaling.high_freq_factor";
+inline constexpr std::string_view kRopeScalingHighFreqFactor =
+    "llama.rope.scaling.high_freq_factor";
 
 // ---- tokenizer.ggml.* ----
 inline constexpr std::string_view kTokenizerModel = "tokenizer.ggml.model";  // "llama", "gpt2", ...
 inline constexpr std::string_view kTokenizerPre = "tokenizer.ggml.pre";      // pre-tokenizer name
-inline constexpr std::string_view kTokenizerTokens = "tokenizer.ggml.tokens";          // [string]
-inline constexpr std::string_view kTokenizerScores = "tokenizer.ggml.scores";          // [float32]
-inline constexpr std::string_view kTokenizerTokenType = "tokenizer.ggml.token_type";   // [int32]
-inline constexpr std::string_view kTokenizerMerges = "tokenizer.ggml.merges";          // [string]
+inline constexpr std::string_view kTokenizerTokens = "tokenizer.ggml.tokens";         // [string]
+inline constexpr std::string_view kTokenizerScores = "tokenizer.ggml.scores";         // [float32]
+inline constexpr std::string_view kTokenizerTokenType = "tokenizer.ggml.token_type";  // [int32]
+inline constexpr std::string_view kTokenizerMerges = "tokenizer.ggml.merges";         // [string]
 inline constexpr std::string_view kTokenizerBosId = "tokenizer.ggml.bos_token_id";
 inline constexpr std::string_view kTokenizerEosId = "tokenizer.ggml.eos_token_id";
 inline constexpr std::string_view kTokenizerUnknownId = "tokenizer.ggml.unknown_token_id";
@@ -56,7 +57,12 @@ inline constexpr std::string_view kTokenizerChatTemplate = "tokenizer.chat_templ
 
 // llama.cpp's token types (tokenizer.ggml.token_type values).
 enum class TokenType : int32_t {
-  kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5,
+  kUndefined = 0,
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
   kByte = 6,
 };
 
@@ -77,7 +83,7 @@ inline constexpr std::string_view kFfnUp = "ffn_up.weight";            // ne = [
 inline constexpr std::string_view kFfnDown = "ffn_down.weight";        // ne = [ffn, hidden]
 
 // The seven linear layers sherry quantizes (DESIGN.md §1), in forward order.
-inline constexpr std::string_view kQuantizedSuffixes[] = {kAttnQ, kAttnK, kAttnV, kAttnOutput,
+inline constexpr std::string_view kQuantizedSuffixes[] = {kAttnQ,   kAttnK, kAttnV,  kAttnOutput,
                                                           kFfnGate, kFfnUp, kFfnDown};
 
 // "blk.3.attn_q.weight" from (3, kAttnQ).

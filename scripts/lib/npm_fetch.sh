@@ -1,0 +1,57 @@
+# Shared npm download helper, sourced by the scripts that need files shipped in npm packages
+# (fetch_npm_assets.sh, fetch_llama_cpp.sh). One pinned version and one checksum per package, so
+# every script sees the same bytes. Downloads go through npm's own client (`npm pack`), are
+# sha256-checked, and are cached under .cache/npm/ (git-ignored, never committed).
+#
+#   source scripts/lib/npm_fetch.sh
+#   dir=$(npm_fetch_package node-llama-cpp "$kNodeLlamaCppVersion" "$kNodeLlamaCppSha256")
+
+# node-llama-cpp ships llama.cpp's source as llama/gitRelease.bundle and vocab-only GGUFs.
+kNodeLlamaCppVersion=3.22.1
+kNodeLlamaCppSha256=a0d9dd80eacd2ab1cfe71aee57ac8a806487fd70b3d2a38fbec637752d9e5c5f
+
+npm_fetch_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+npm_fetch_cache="$npm_fetch_root/.cache/npm"
+
+# npm_fetch_package NAME VERSION SHA256: prints the directory holding the unpacked package.
+# Fails (return 1, message on stderr) when npm is missing, the download fails or the checksum
+# differs; a cached tarball with a wrong checksum is deleted so the next run downloads it again.
+npm_fetch_package() {
+  local name=$1 version=$2 sha256=$3
+  local base="${name//@/}"
+  base="${base//\//-}-$version"
+  local tgz="$npm_fetch_cache/$base.tgz" dir="$npm_fetch_cache/$base"
+  mkdir -p "$npm_fetch_cache"
+  if [ -f "$dir/.sha256-ok" ] && [ "$(cat "$dir/.sha256-ok")" = "$sha256" ]; then
+    echo "$dir"
+    return 0
+  fi
+  if [ ! -f "$tgz" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      echo "npm_fetch: npm is not installed (needed to fetch $name@$version; run scripts/setup.sh)" >&2
+      return 1
+    fi
+    local tmp
+    tmp=$(mktemp -d "$npm_fetch_cache/.pack.XXXXXX")
+    if ! (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null 2>"$tmp/npm.log"); then
+      echo "npm_fetch: 'npm pack $name@$version' failed:" >&2
+      cat "$tmp/npm.log" >&2
+      rm -rf "$tmp"
+      return 1
+    fi
+    mv "$tmp"/*.tgz "$tgz"
+    rm -rf "$tmp"
+  fi
+  local got
+  got=$(sha256sum "$tgz" | cut -d' ' -f1)
+  if [ "$got" != "$sha256" ]; then
+    echo "npm_fetch: $tgz: expected sha256 $sha256, found $got (deleted; run again to re-download)" >&2
+    rm -f "$tgz"
+    return 1
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  tar -xzf "$tgz" -C "$dir" --strip-components=1
+  echo "$sha256" >"$dir/.sha256-ok"
+  echo "$dir"
+}
