@@ -1,0 +1,157 @@
+#include "ir/interpreter.h"
+
+#include <array>
+
+#include "ir/tables.h"
+
+namespace sherry::ir {
+namespace {
+
+class Interpreter {
+ public:
+  Interpreter(const Program& program, const PackedTensorView& w, const QuantizedActivations& x)
+      : p_(program), s_(program.shape), w_(w), x_(x) {
+    const auto tokens = static_cast<size_t>(s_.n_tile);
+    const auto rows = static_cast<size_t>(s_.row_tile);
+    permuted_.assign(tokens, std::vector<int8_t>(static_cast<size_t>(s_.k_pad)));
+    tables_.assign(tokens, {});
+    acc16_.assign(tokens, std::vector<int16_t>(rows));
+    acc32_.assign(tokens, std::vector<int32_t>(rows));
+    y_.assign(tokens, std::vector<float>(rows));
+    result_.acc.assign(static_cast<size_t>(s_.n_tile * s_.m * s_.groups), 0);
+    if (program.key.output == OutputMode::kFloat) {
+      result_.y.assign(static_cast<size_t>(s_.n_tile * s_.m), 0.0f);
+    }
+  }
+
+  InterpreterResult run() {
+    exec(p_.body);
+    return std::move(result_);
+  }
+
+ private:
+  int64_t index(LoopKind kind) const { return index_[static_cast<size_t>(kind)]; }
+  int64_t token() const { return index(LoopKind::kToken); }
+  int64_t row(int64_t r) const { return index(LoopKind::kTile) * s_.row_tile + r; }
+  int64_t group() const { return index(LoopKind::kGroup); }
+
+  void exec(const Body& body) {
+    for (const Stmt& stmt : body) std::visit([&](const auto& node) { exec(node); }, stmt);
+  }
+
+  void exec(const Loop& loop) {
+    int64_t& i = index_[static_cast<size_t>(loop.kind)];
+    for (i = 0; i < loop.extent; ++i) exec(loop.body);
+  }
+  void exec(const PermuteActivations& node) {
+    permute_to_block_order(node.grouping, x_.token(token()), s_.k, s_.k_pad,
+                           permuted_[token()].data());
+  }
+  void exec(const BuildTables& node) {
+    // Sign after lookup stores only the sign-0 half; folded stores all 32 codes.
+    const int codes = node.mode == LookupMode::kSignFolded ? kCodeCount : kSlotCount;
+    auto& table = tables_[token()];
+    table.assign(static_cast<size_t>(s_.k_pad / kWeightsPerBlock), {});
+    for (size_t b = 0; b < table.size(); ++b) {
+      for (int c = 0; c < codes; ++c) {
+        table[b][c] = table_entry(&permuted_[token()][b * kWeightsPerBlock], c);
+      }
+    }
+  }
+  void exec(const ZeroOutput&) {
+    for (auto& y : y_) std::fill(y.begin(), y.end(), 0.0f);
+  }
+  void exec(const InitAccumulators&) {
+    for (auto& a : acc16_) std::fill(a.begin(), a.end(), int16_t{0});
+    for (auto& a : acc32_) std::fill(a.begin(), a.end(), 0);
+  }
+  void exec(const LookupAccumulate& node) {
+    const int64_t t = token();
+    const int64_t step =
+        (group() * s_.chunks_per_group + index(LoopKind::kChunk)) * s_.steps_per_chunk +
+        index(LoopKind::kStep);
+    const int64_t real_blocks = s_.k / kWeightsPerBlock;
+    for (int64_t r = 0; r < s_.row_tile; ++r) {
+      for (int64_t j = 0; j < s_.blocks_per_step; ++j) {
+        const int64_t block = step * s_.blocks_per_step + j;
+        // Padding rows and blocks hold code 0 against zero activations or unused outputs.
+        const uint8_t code = row(r) < s_.m && block < real_blocks ? w_.code(row(r), block) : 0;
+        int32_t value;
+        if (node.mode == LookupMode::kSignFolded) {
+          value = tables_[t][block][code];
+        } else {
+          value = tables_[t][block][code_slot(code)];
+          if (code_sign(code)) value = -value;
+        }
+        if (node.width == AccWidth::kI16) {
+          acc16_[t][r] = static_cast<int16_t>(acc16_[t][r] + value);  // wraps like a lane
+        } else {
+          acc32_[t][r] += value;
+        }
+      }
+    }
+  }
+  void exec(const Widen&) {
+    for (int64_t t = 0; t < s_.n_tile; ++t) {
+      for (int64_t r = 0; r < s_.row_tile; ++r) {
+        acc32_[t][r] += acc16_[t][r];
+        acc16_[t][r] = 0;
+      }
+    }
+  }
+  void record_accumulators() {
+    for (int64_t t = 0; t < s_.n_tile; ++t) {
+      for (int64_t r = 0; r < s_.row_tile && row(r) < s_.m; ++r) {
+        result_.acc[(t * s_.m + row(r)) * s_.groups + group()] = acc32_[t][r];
+      }
+    }
+  }
+  void exec(const ScaleGroup&) {
+    record_accumulators();
+    for (int64_t t = 0; t < s_.n_tile; ++t) {
+      for (int64_t r = 0; r < s_.row_tile && row(r) < s_.m; ++r) {
+        y_[t][r] += static_cast<float>(acc32_[t][r]) * w_.scale(row(r), group());
+      }
+    }
+  }
+  void exec(const StoreAccumulators&) { record_accumulators(); }
+  void exec(const Finish&) {
+    for (int64_t t = 0; t < s_.n_tile; ++t) {
+      for (int64_t r = 0; r < s_.row_tile && row(r) < s_.m; ++r) {
+        result_.y[t * s_.m + row(r)] = x_.scales[t] * y_[t][r];
+      }
+    }
+  }
+
+  const Program& p_;
+  const ProgramShape& s_;
+  const PackedTensorView& w_;
+  const QuantizedActivations& x_;
+  std::array<int64_t, 5> index_{};
+  std::vector<std::vector<int8_t>> permuted_;                         // [token][k_pad]
+  std::vector<std::vector<std::array<int16_t, kCodeCount>>> tables_;  // [token][block][code]
+  std::vector<std::vector<int16_t>> acc16_;                           // [token][row in tile]
+  std::vector<std::vector<int32_t>> acc32_;
+  std::vector<std::vector<float>> y_;
+  InterpreterResult result_;
+};
+
+}  // namespace
+
+Result<InterpreterResult> interpret(const Program& program, const PackedTensorView& w,
+                                    const QuantizedActivations& x) {
+  const KernelKey& key = program.key;
+  if (w.rows != key.m || w.cols != key.k || !(w.layout == key.layout)) {
+    return make_error(
+        "{}: weights are {} x {} ({} grouping, {} scales), the kernel expects {} x {}",
+        program.name, w.rows, w.cols, to_string(w.layout.grouping), to_string(w.layout.granularity),
+        key.m, key.k);
+  }
+  if (x.cols != key.k || x.tokens != key.n_tile) {
+    return make_error("{}: activations are {} tokens x {} cols, the kernel expects {} x {}",
+                      program.name, x.tokens, x.cols, key.n_tile, key.k);
+  }
+  return Interpreter(program, w, x).run();
+}
+
+}  // namespace sherry::ir

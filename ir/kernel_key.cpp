@@ -1,0 +1,114 @@
+#include "ir/kernel_key.h"
+
+#include <fmt/format.h>
+
+namespace sherry::ir {
+namespace {
+
+void hash_combine(size_t& seed, uint64_t value) {
+  seed ^= std::hash<uint64_t>{}(value) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+}
+
+std::string scale_tag(const WeightLayout& layout) {
+  switch (layout.granularity) {
+    case ScaleGranularity::kGroup:
+      return fmt::format("g{}", layout.group_size);
+    case ScaleGranularity::kChannel:
+      return "gch";
+    case ScaleGranularity::kTensor:
+      return "gt";
+  }
+  return "g?";
+}
+
+}  // namespace
+
+size_t KernelKeyHash::operator()(const KernelKey& key) const {
+  size_t seed = 0;
+  hash_combine(seed, static_cast<uint64_t>(key.op));
+  hash_combine(seed, static_cast<uint64_t>(key.isa));
+  hash_combine(seed, static_cast<uint64_t>(key.m));
+  hash_combine(seed, static_cast<uint64_t>(key.k));
+  hash_combine(seed, static_cast<uint64_t>(key.n_tile));
+  hash_combine(seed, static_cast<uint64_t>(key.layout.grouping));
+  hash_combine(seed, static_cast<uint64_t>(key.layout.granularity));
+  hash_combine(seed, static_cast<uint64_t>(key.layout.group_size));
+  hash_combine(seed, static_cast<uint64_t>(key.activation));
+  hash_combine(seed, static_cast<uint64_t>(key.table));
+  hash_combine(seed, static_cast<uint64_t>(key.output));
+  hash_combine(seed, static_cast<uint64_t>(key.tuning.row_tile));
+  hash_combine(seed, static_cast<uint64_t>(key.tuning.prefetch));
+  return seed;
+}
+
+// lut<op>_s125<scale><grouping>_<table>[_acc]__<isa>_m<M>_k<K>[_n<N>]_t<tile>[_p<prefetch>]
+std::string kernel_name(const KernelKey& key) {
+  const char grouping = key.layout.grouping == BlockGrouping::kContiguous ? 'c' : 's';
+  std::string name = fmt::format("lut{}_s125{}{}_{}", to_string(key.op), scale_tag(key.layout),
+                                 grouping, to_string(key.table));
+  if (key.output == OutputMode::kAccumulators) name += "_acc";
+  name += fmt::format("__{}_m{}_k{}", to_string(key.isa), key.m, key.k);
+  if (key.op == KernelOp::kGemm) name += fmt::format("_n{}", key.n_tile);
+  name += fmt::format("_t{}", key.tuning.row_tile);
+  if (key.tuning.prefetch > 0) name += fmt::format("_p{}", key.tuning.prefetch);
+  return name;
+}
+
+std::string_view to_string(KernelOp op) {
+  switch (op) {
+    case KernelOp::kGemv:
+      return "gemv";
+    case KernelOp::kGemm:
+      return "gemm";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kSsse3:
+      return "ssse3";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512bw:
+      return "avx512bw";
+    case Isa::kAvx512vbmi:
+      return "avx512vbmi";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(TablePrecision table) {
+  switch (table) {
+    case TablePrecision::kInt16Exact:
+      return "i16";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(OutputMode output) {
+  switch (output) {
+    case OutputMode::kFloat:
+      return "float";
+    case OutputMode::kAccumulators:
+      return "acc";
+  }
+  return "unknown";
+}
+
+Result<Isa> parse_isa(std::string_view text) {
+  for (const Isa isa : kAllIsas) {
+    if (text == to_string(isa)) return isa;
+  }
+  return make_error("unknown ISA '{}': expected scalar, ssse3, avx2, avx512bw or avx512vbmi", text);
+}
+
+Result<KernelOp> parse_kernel_op(std::string_view text) {
+  if (text == "gemv") return KernelOp::kGemv;
+  if (text == "gemm") return KernelOp::kGemm;
+  return make_error("unknown kernel op '{}': expected gemv or gemm", text);
+}
+
+}  // namespace sherry::ir

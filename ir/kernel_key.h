@@ -1,0 +1,74 @@
+// The kernel key: everything that changes the generated code of a LUT kernel, and nothing else.
+// Plain, comparable, hashable. Its generated name (kernel_name) is the one string used in asm
+// dumps, the perf map, test failures, benchmark rows and the tuning file, e.g.
+//   lutgemv_s125g128c_i16__avx512vbmi_m2048_k8192_t64
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "core/weight_layout.h"
+
+namespace sherry::ir {
+
+enum class KernelOp : uint8_t {
+  kGemv,  // one token per call (decode)
+  kGemm,  // n_tile tokens per call (prefill), the weight stream is read once for all of them
+};
+
+// Code paths, each a feature set (jit/cpu_detect.h lists the CPU features each one requires).
+// kScalar is the portable reference path; an AArch64 backend adds its own entries.
+enum class Isa : uint8_t { kScalar, kSsse3, kAvx2, kAvx512bw, kAvx512vbmi };
+inline constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kSsse3, Isa::kAvx2, Isa::kAvx512bw,
+                                   Isa::kAvx512vbmi};
+
+// How activations are quantized before the tables are built (core/activation_quant.h).
+enum class ActivationQuant : uint8_t { kPerTokenI8 };
+
+// Precision of the lookup-table entries. Entries are sums of three int8 activations (±381), so
+// int16 holds them exactly.
+enum class TablePrecision : uint8_t { kInt16Exact };
+
+// What the kernel writes: fp32 outputs, or the exact int32 accumulator of every scale group
+// (the testing entry: compared bit-exactly with core's reference_accumulate_i32).
+enum class OutputMode : uint8_t { kFloat, kAccumulators };
+
+struct Tuning {
+  int64_t row_tile = 0;  // rows per tile (0: the ISA's default)
+  int64_t prefetch = 0;  // weight prefetch distance in bytes ahead of the stream (0: none)
+
+  bool operator==(const Tuning&) const = default;
+};
+
+struct KernelKey {
+  KernelOp op = KernelOp::kGemv;
+  Isa isa = Isa::kScalar;
+  int64_t m = 0;       // rows (output features)
+  int64_t k = 0;       // cols (input features)
+  int64_t n_tile = 1;  // tokens per call: 1 for GEMV
+  WeightLayout layout;
+  ActivationQuant activation = ActivationQuant::kPerTokenI8;
+  TablePrecision table = TablePrecision::kInt16Exact;
+  OutputMode output = OutputMode::kFloat;
+  Tuning tuning;
+
+  bool operator==(const KernelKey&) const = default;
+};
+
+struct KernelKeyHash {
+  size_t operator()(const KernelKey& key) const;
+};
+
+std::string kernel_name(const KernelKey& key);
+
+std::string_view to_string(KernelOp op);           // "gemv" | "gemm"
+std::string_view to_string(Isa isa);               // "scalar" | "ssse3" | "avx2" | ...
+std::string_view to_string(TablePrecision table);  // "i16"
+std::string_view to_string(OutputMode output);     // "float" | "acc"
+Result<Isa> parse_isa(std::string_view text);
+Result<KernelOp> parse_kernel_op(std::string_view text);
+
+}  // namespace sherry::ir
