@@ -97,5 +97,19 @@ TEST_CASE("the view reads scales by group channel and tensor") {
   CHECK(tensor.view().scale(2, 0) == -1.5f);
 }
 
+TEST_CASE("the worked example of docs/format.md packs to the bytes it shows") {
+  PackedTensor packed =
+      PackedTensor::allocate(1, 8, {BlockGrouping::kContiguous, ScaleGranularity::kChannel, 0});
+  const Result<uint8_t> first = encode_ternary_block({1, 0, -1, 1});
+  const Result<uint8_t> second = encode_ternary_block({0, -1, -1, -1});
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  CHECK(first.value() == 5);
+  CHECK(second.value() == 16);
+  packed.set_code(0, 0, first.value());
+  packed.set_code(0, 1, second.value());
+  CHECK(packed.codes == std::vector<uint8_t>{0x05, 0x00, 0x00, 0x00, 0x02});
+}
+
 }  // namespace
 }  // namespace sherry

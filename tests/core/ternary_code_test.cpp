@@ -137,5 +137,21 @@ TEST_CASE("encode messages name the zero count or the bad value and its lane") {
         "invalid ternary block (1, 0, 2, 1): expected values in {-1, 0, 1}, found 2 at lane 2");
 }
 
+TEST_CASE("decode matches the 32 entry table of docs/format.md") {
+  // Copied from the table in docs/format.md section 1 (lanes 0 to 3 of codes 0 to 31).
+  const TernaryBlock table[kCodeCount] = {
+      {0, 1, 1, 1},    {0, 1, -1, 1},   {0, 1, 1, -1},  {0, 1, -1, -1},  {1, 0, 1, 1},
+      {1, 0, -1, 1},   {1, 0, 1, -1},   {1, 0, -1, -1}, {1, 1, 0, 1},    {1, -1, 0, 1},
+      {1, 1, 0, -1},   {1, -1, 0, -1},  {1, 1, 1, 0},   {1, -1, 1, 0},   {1, 1, -1, 0},
+      {1, -1, -1, 0},  {0, -1, -1, -1}, {0, -1, 1, -1}, {0, -1, -1, 1},  {0, -1, 1, 1},
+      {-1, 0, -1, -1}, {-1, 0, 1, -1},  {-1, 0, -1, 1}, {-1, 0, 1, 1},   {-1, -1, 0, -1},
+      {-1, 1, 0, -1},  {-1, -1, 0, 1},  {-1, 1, 0, 1},  {-1, -1, -1, 0}, {-1, 1, -1, 0},
+      {-1, -1, 1, 0},  {-1, 1, 1, 0}};
+  for (uint8_t code = 0; code < kCodeCount; ++code) {
+    CAPTURE(int(code));
+    CHECK(decode_ternary_code(code) == table[code]);
+  }
+}
+
 }  // namespace
 }  // namespace sherry
