@@ -62,7 +62,11 @@ uint64_t align_up(uint64_t x, uint64_t alignment) {
 // of the block size (checked by the callers).
 std::optional<uint64_t> tensor_bytes(const TensorTypeTraits& traits,
                                      std::span<const int64_t> shape) {
-  uint64_t bytes = static_cast<uint64_t>(shape[0]) / traits.block_weights * traits.block_bytes;
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(shape[0] / traits.block_weights),
+                             static_cast<uint64_t>(traits.block_bytes), &bytes)) {
+    return std::nullopt;
+  }
   for (size_t i = 1; i < shape.size(); ++i) {
     if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(shape[i]), &bytes)) return std::nullopt;
   }
