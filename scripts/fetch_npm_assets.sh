@@ -54,8 +54,10 @@ git --git-dir="$work/repo.git" archive --format=tar HEAD models/ | tar -x -C "$w
 count=$(find "$work/extract/models" -maxdepth 1 -name 'ggml-vocab-*.gguf' | wc -l)
 [ "$count" -gt 0 ] || { echo "fetch_npm_assets.sh: $bundle: expected models/ggml-vocab-*.gguf at $commit, found none" >&2; exit 1; }
 
+# Assembled beside the cache, then renamed into place, so readers never see a half-copied set.
+mkdir -p "$work/out"
+cp "$work"/extract/models/ggml-vocab-*.gguf* "$work/out/"
+echo "node-llama-cpp $kNodeLlamaCppVersion sha256 $kNodeLlamaCppSha256 llama.cpp $commit" >"$work/out/SOURCE"
 rm -rf "$out"
-mkdir -p "$out"
-cp "$work"/extract/models/ggml-vocab-*.gguf* "$out/"
-echo "node-llama-cpp $kNodeLlamaCppVersion sha256 $kNodeLlamaCppSha256 llama.cpp $commit" >"$stamp"
+mv "$work/out" "$out"
 say "$count vocab files from llama.cpp ${commit:0:12} in $out"
