@@ -44,6 +44,9 @@ class JsonFields {
     return Status::success();
   }
 
+  // A field handled elsewhere (a nested object).
+  void mark_read(const char* name) { seen_.insert(name); }
+
   Status reject_unknown() const {
     if (!json_.is_object()) return Status::success();
     for (const auto& [key, value] : json_.items())
