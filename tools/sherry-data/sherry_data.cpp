@@ -1,0 +1,113 @@
+// sherry-data: the offline training corpus.
+//   sherry-data build --out DIR [--vocab-size N] [--sources austen,web] [--val-fraction F]
+//   sherry-data stats DIR
+// Progress goes to stderr, the summary to stdout. Errors: "error: <message>", exit status 1
+// (2 for a bad command line).
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "trainer/corpus/corpus_builder.h"
+#include "trainer/corpus/tokenizer.h"
+
+namespace {
+
+using sherry::corpus::CorpusSummary;
+using sherry::corpus::SplitSummary;
+
+void print_split(const char* name, const SplitSummary& split) {
+  std::printf("  %-5s  %4zu documents  %10llu characters  %9llu tokens  (%.2f characters/token)\n",
+              name, split.documents.size(), static_cast<unsigned long long>(split.characters),
+              static_cast<unsigned long long>(split.tokens),
+              split.tokens
+                  ? static_cast<double>(split.characters) / static_cast<double>(split.tokens)
+                  : 0.0);
+}
+
+void print_summary(const std::string& dir, const CorpusSummary& summary) {
+  std::printf("corpus %s\n  sources:", dir.c_str());
+  for (const auto& source : summary.sources)
+    std::printf(" %s (%s %s)", source.name.c_str(), source.package.c_str(), source.version.c_str());
+  std::printf("\n  vocabulary: %d tokens (SentencePiece BPE, byte fallback)\n", summary.vocab_size);
+  print_split("train", summary.train);
+  print_split("val", summary.val);
+  std::printf("  validation documents:");
+  for (const auto& name : summary.val.documents) std::printf(" %s", name.c_str());
+  std::printf("\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sherry-data: builds the offline training corpus from Debian packages"};
+  app.require_subcommand(1);
+
+  sherry::corpus::BuildOptions options;
+  std::string sources = "austen,web";
+  CLI::App* build = app.add_subcommand(
+      "build", "fetch the packages, clean, split, train the tokenizer, write shards");
+  build->add_option("--out", options.out_dir, "output directory")->required();
+  build->add_option("--vocab-size", options.vocab_size, "SentencePiece vocabulary size")
+      ->capture_default_str()
+      ->check(CLI::Range(sherry::corpus::kMinVocabSize, 1 << 20));
+  build->add_option("--sources", sources, "comma-separated: austen, web")->capture_default_str();
+  build
+      ->add_option("--val-fraction", options.val_fraction,
+                   "share of characters held out, by document")
+      ->capture_default_str();
+  build->add_option("--cache", options.cache_dir, "package cache (.deb files and their extraction)")
+      ->capture_default_str();
+  build->add_flag("!--no-fetch", options.fetch, "never run apt-get download; use only the cache");
+  build->add_flag("--force", options.force, "rebuild even when the outputs are up to date");
+  build->add_option("--threads", options.threads, "tokenization threads (0: all cores)")
+      ->capture_default_str();
+
+  std::string stats_dir;
+  CLI::App* stats =
+      app.add_subcommand("stats", "validate a corpus directory and print its figures");
+  stats->add_option("dir", stats_dir, "corpus directory")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;
+  }
+
+  if (*stats) {
+    auto summary = sherry::corpus::read_corpus_summary(stats_dir);
+    if (!summary) {
+      std::fprintf(stderr, "error: %s\n", summary.error().message().c_str());
+      return 1;
+    }
+    print_summary(stats_dir, *summary);
+    return 0;
+  }
+
+  options.sources.clear();
+  for (size_t begin = 0; begin <= sources.size();) {
+    size_t end = sources.find(',', begin);
+    if (end == std::string::npos) end = sources.size();
+    if (end > begin) options.sources.push_back(sources.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  options.progress = [start](std::string_view line) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "[%6.1fs] %.*s\n", seconds, static_cast<int>(line.size()), line.data());
+  };
+  auto summary = sherry::corpus::build_corpus(options);
+  if (!summary) {
+    std::fprintf(stderr, "error: %s\n", summary.error().message().c_str());
+    return 1;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  print_summary(options.out_dir, *summary);
+  std::printf("  %s in %.1f s\n", summary->up_to_date ? "up to date, nothing rebuilt" : "built",
+              seconds);
+  return 0;
+}
