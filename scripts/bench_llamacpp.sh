@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# llama.cpp side by side: GEMV/GEMM of TQ1_0, TQ2_0 and Q4_0 (bench/llamacpp/ggml_gemv_bench.cpp)
+# and end-to-end llama-bench decode/prefill tokens/s on a Llama-3.2-1B-shaped random model in
+# TQ1_0 and TQ2_0. Results go to docs/benchmarks/*.jsonl (JSON lines, the fields of bench/kernels);
+# scripts/make_benchmarks_report.sh turns them into docs/benchmarks.md.
+#
+#   scripts/bench_llamacpp.sh [--quick] [--kernels-only | --e2e-only] [--threads 1,2]
+#                             [--model-f16 FILE] [--out-dir DIR]
+#
+# --quick: one shape, N = 1 and 8, short timings, a 2-layer model (a smoke test, minutes).
+# --model-f16: the F16 GGUF to quantize; default: written by sherry-make-model (build*/bin).
+# The random model is cached in .cache/llama.cpp/models/ (git-ignored).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+quick=0
+do_kernels=1
+do_e2e=1
+threads=1,2
+model_f16=""
+out_dir="$root/docs/benchmarks"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; shift ;;
+    --kernels-only) do_e2e=0; shift ;;
+    --e2e-only) do_kernels=0; shift ;;
+    --threads) threads=$2; shift 2 ;;
+    --model-f16) model_f16=$2; shift 2 ;;
+    --out-dir) out_dir=$2; shift 2 ;;
+    *) echo "bench_llamacpp.sh: unknown argument '$1' (expected --quick, --kernels-only, --e2e-only, --threads LIST, --model-f16 FILE, --out-dir DIR)" >&2; exit 2 ;;
+  esac
+done
+say() { echo "bench_llamacpp.sh: $*" >&2; }
+command -v python3 >/dev/null 2>&1 || { say "python3 not found (apt-get install python3)"; exit 1; }
+
+scripts/fetch_llama_cpp.sh
+cache="$root/.cache/llama.cpp"
+bin="$cache/build/bin"
+commit=$(git -C "$cache/src" rev-parse --short=12 HEAD)
+sherry_commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+mkdir -p "$out_dir"
+say "llama.cpp $commit, sherry $sherry_commit, load average $(cut -d' ' -f1-3 /proc/loadavg) (other processes slow every figure)"
+
+if [ "$do_kernels" = 1 ]; then
+  kernel_out="$out_dir/llamacpp_kernels.jsonl"
+  args=(--threads "$threads" --commit "$commit" --sherry-commit "$sherry_commit")
+  [ "$quick" = 1 ] && args+=(--shapes 2048x2048 --n 1,8 --min-time-s 0.05 --min-samples 3 --cold-mb 64)
+  [ "$quick" = 1 ] && kernel_out="$out_dir/llamacpp_kernels_quick.jsonl"
+  say "kernels -> $kernel_out"
+  start=$(date +%s)
+  "$cache/ggml_gemv_bench" "${args[@]}" >"$kernel_out.tmp"
+  mv "$kernel_out.tmp" "$kernel_out"
+  say "kernels done in $(( $(date +%s) - start )) s ($(grep -c '"bench":"kernel"' "$kernel_out") rows)"
+fi
+
+[ "$do_e2e" = 1 ] || exit 0
+
+# ---- the Llama-3.2-1B-shaped random model, quantized by llama.cpp's own llama-quantize ----
+layers=16
+[ "$quick" = 1 ] && layers=2
+models="$cache/models"
+mkdir -p "$models"
+if [ -z "$model_f16" ]; then
+  make_model=""
+  for candidate in "$root"/build/bin/sherry-make-model "$root"/build-*/bin/sherry-make-model; do
+    [ -x "$candidate" ] && { make_model=$candidate; break; }
+  done
+  [ -n "$make_model" ] || { say "sherry-make-model not built (cmake --build build --target sherry-make-model) and no --model-f16 given"; exit 1; }
+  scripts/fetch_npm_assets.sh --quiet
+  model_f16="$models/llama1b-shaped-l$layers-f16.gguf"
+  if [ ! -f "$model_f16" ]; then
+    say "writing $model_f16 with $make_model"
+    "$make_model" --hidden 2048 --layers "$layers" --heads 32 --kv-heads 8 --ffn 8192 --vocab 128256 \
+      --tokenizer "$root/.cache/llama-vocab/ggml-vocab-llama-bpe.gguf" --type f16 --seed 1 \
+      --out "$model_f16.tmp"
+    mv "$model_f16.tmp" "$model_f16"
+  fi
+fi
+[ -f "$model_f16" ] || { say "$model_f16: no such file"; exit 1; }
+
+e2e_out="$out_dir/llamacpp_e2e.jsonl"
+[ "$quick" = 1 ] && e2e_out="$out_dir/llamacpp_e2e_quick.jsonl"
+: >"$e2e_out.tmp"
+stem=$(basename "$model_f16" .gguf)
+stem=${stem%-f16}
+for type in TQ1_0 TQ2_0; do
+  model="$models/$stem-$(echo "$type" | tr 'A-Z' 'a-z').gguf"
+  if [ ! -f "$model" ] || [ "$model_f16" -nt "$model" ]; then
+    say "llama-quantize $type -> $model"
+    "$bin/llama-quantize" "$model_f16" "$model.tmp" "$type" >"$model.log" 2>&1 ||
+      { say "llama-quantize rejected $model_f16 (see $model.log):"; tail -15 "$model.log" >&2; exit 1; }
+    mv "$model.tmp" "$model"
+  fi
+  prompt=128 gen=32 reps=3
+  [ "$quick" = 1 ] && { prompt=16; gen=8; reps=1; }
+  say "llama-bench $type: pp$prompt tg$gen threads $threads, $reps repetitions"
+  "$bin/llama-bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o jsonl \
+    >"$models/bench-$type.jsonl" 2>"$models/bench-$type.log" ||
+    { say "llama-bench failed on $model (see $models/bench-$type.log):"; tail -15 "$models/bench-$type.log" >&2; exit 1; }
+  python3 - "$models/bench-$type.jsonl" "$type" "$commit" "$sherry_commit" "$layers" >>"$e2e_out.tmp" <<'PY'
+import datetime, json, sys
+path, qtype, commit, sherry_commit, layers = sys.argv[1:]
+cpu = open("/proc/cpuinfo").read().split("model name")[1].split(":", 1)[1].split("\n", 1)[0].strip()
+load = float(open("/proc/loadavg").read().split()[0])
+date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+for line in open(path):
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    r = json.loads(line)
+    phase = "prefill" if r["n_prompt"] > 0 else "decode"
+    print(json.dumps({
+        "bench": "e2e", "impl": "llama.cpp", "model": f"llama-3.2-1b-shaped-l{layers}",
+        "format": qtype, "phase": phase, "tokens": r["n_prompt"] or r["n_gen"],
+        "threads": r["n_threads"], "tok_s": round(r["avg_ts"], 3), "tok_s_stddev": round(r["stddev_ts"], 3),
+        "model_bytes": r["model_size"], "model_params": r["model_n_params"], "loadavg": load, "date": date,
+        "cpu": cpu, "commit": commit, "llama_build_commit": r.get("build_commit", ""),
+        "sherry_commit": sherry_commit}))
+PY
+done
+mv "$e2e_out.tmp" "$e2e_out"
+say "end-to-end -> $e2e_out"
+cat "$e2e_out" >&2

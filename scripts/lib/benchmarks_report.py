@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Builds docs/benchmarks.md's generated regions (and gnuplot inputs) from JSON-lines results.
+
+Called by scripts/make_benchmarks_report.sh. Standard library only.
+
+Rows understood (one JSON object per line; other "bench" values are ignored):
+  {"bench":"kernel","impl":...,"kernel":...,"m","k","n","threads","regime":"hot|cold","us",
+   "weights_per_cycle_per_core","gbps","cpu","commit", optional "family","role","isa","date",...}
+  {"bench":"e2e","impl":...,"format":...,"model":...,"phase":"decode|prefill","tokens","threads",
+   "tok_s","cpu","commit",...}
+  {"bench":"clock","impl":...,"core_ghz":...}
+
+A kernel's family is its "family" field, else its name cut before "_m<M>_k<K>" (kernel names carry
+the shape). Its role is its "role" field, else "baseline" for llama.cpp rows and for families that
+name the 2-bit I2_S-style or 1.67-bit TL2-style kernels, else "ours". Ratios are speed-ups:
+baseline µs / ours µs, so 2.0× means ours is twice as fast.
+"""
+
+import argparse
+import glob
+import json
+import math
+import os
+import re
+import sys
+
+REQUIRED_KERNEL = ("impl", "kernel", "m", "k", "n", "threads", "regime", "us")
+REQUIRED_E2E = ("impl", "format", "phase", "threads", "tok_s")
+BASELINE_PATTERN = re.compile(r"(^|[_-])(i2_?s|tl2)([_-]|$)", re.IGNORECASE)
+# Targets of issue 6 (GEMV = N 1, prefill GEMM = N > 1), as (baseline family, n == 1?, ratio).
+TARGETS = [("ggml_tq2_0", True, 2.0), ("ggml_tq1_0", True, 3.0), ("ggml_tq2_0", False, 2.0)]
+
+
+def warn(message):
+    print(f"benchmarks_report: {message}", file=sys.stderr)
+
+
+def load_rows(results):
+    rows = []
+    paths = sorted(p for p in glob.glob(os.path.join(results, "*.jsonl")) if not p.endswith("_quick.jsonl"))
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as error:
+                    warn(f"{path}:{number}: expected a JSON object, found '{line[:60]}' ({error.msg}); skipped")
+                    continue
+                if not isinstance(row, dict):
+                    warn(f"{path}:{number}: expected a JSON object, found {type(row).__name__}; skipped")
+                    continue
+                bench = row.get("bench")
+                required = REQUIRED_KERNEL if bench == "kernel" else REQUIRED_E2E if bench == "e2e" else ()
+                missing = [field for field in required if field not in row]
+                if missing:
+                    warn(f"{path}:{number}: {bench} row without {', '.join(missing)}; skipped")
+                    continue
+                row["_source"] = os.path.basename(path)
+                rows.append(row)
+    return rows, paths
+
+
+def family(row):
+    if row.get("family"):
+        return row["family"]
+    match = re.match(r"(.*?)_m\d+_k\d+", row["kernel"])
+    return match.group(1) if match else row["kernel"]
+
+
+def role(row):
+    if row.get("role") in ("ours", "baseline"):
+        return row["role"]
+    if row["impl"] == "llama.cpp" or BASELINE_PATTERN.search(family(row)):
+        return "baseline"
+    return "ours"
+
+
+def fmt(value, digits=2):
+    if value is None:
+        return "–"
+    if value >= 1000:
+        return f"{value:,.0f}"
+    if value >= 100:
+        return f"{value:.1f}"
+    return f"{value:.{digits}f}"
+
+
+def ratio_text(ratio, goal=None):
+    if ratio is None:
+        return "–"
+    text = f"{ratio:.2f}×"
+    if goal is not None:
+        text += " ✓" if ratio >= goal else " ✗"
+    return text
+
+
+def geomean(values):
+    values = [v for v in values if v and v > 0]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
+
+
+def shape_key(row):
+    return (row["m"], row["k"])
+
+
+def kernel_index(rows):
+    """(family, m, k, n, threads, regime) -> row; later rows replace earlier ones."""
+    index = {}
+    for row in rows:
+        if row.get("bench") == "kernel":
+            index[(family(row), row["m"], row["k"], row["n"], row["threads"], row["regime"])] = row
+    return index
+
+
+def provenance_section(rows, paths):
+    lines = ["| impl | CPU | core clock | ISA path | commit | sherry commit | date (UTC) | load avg | rows | file |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    groups = {}
+    for row in rows:
+        if row.get("bench") in ("kernel", "e2e"):
+            groups.setdefault((row["impl"], row["_source"]), []).append(row)
+    clocks = {row["impl"]: row for row in rows if row.get("bench") == "clock"}
+    for (impl, source), group in sorted(groups.items()):
+        first = group[0]
+        dates = sorted(r["date"] for r in group if r.get("date"))
+        date = dates[0] if dates else "–"
+        if len(dates) > 1 and dates[-1][:10] != dates[0][:10]:
+            date = f"{dates[0]} … {dates[-1]}"
+        ghz = first.get("core_ghz") or clocks.get(impl, {}).get("core_ghz")
+        loads = [r["loadavg"] for r in group if isinstance(r.get("loadavg"), (int, float))]
+        load = f"{min(loads):.1f}–{max(loads):.1f}" if loads else "–"
+        lines.append(f"| {impl} | {first.get('cpu', '–')} | {f'{ghz:.2f} GHz' if ghz else '–'} | "
+                     f"{first.get('isa', '–')} | {first.get('commit', '–')} | {first.get('sherry_commit', '–')} | "
+                     f"{date} | {load} | {len(group)} | `{source}` |")
+    if len(lines) == 2:
+        lines.append("| – | no results yet | | | | | | | | |")
+    return "\n".join(lines)
+
+
+def kernels_section(rows):
+    index = kernel_index(rows)
+    families = sorted({key[0] for key in index}, key=lambda f: (not f.startswith("ggml"), f))
+    if not families:
+        return "No kernel results yet."
+    out = []
+    for fam in families:
+        keys = sorted((k for k in index if k[0] == fam), key=lambda k: (k[1] * k[2], k[1], k[3], k[4], k[5]))
+        sample = index[keys[0]]
+        out.append(f"<details><summary><b>{fam}</b> ({sample['impl']}, {role(sample)}, {len(keys)} rows)</summary>\n")
+        out.append("| M×K | N | threads | regime | µs | weights/cycle/core | GB/s |")
+        out.append("|---|---:|---:|---|---:|---:|---:|")
+        for key in keys:
+            row = index[key]
+            out.append(f"| {row['m']}×{row['k']} | {row['n']} | {row['threads']} | {row['regime']} | "
+                       f"{fmt(row['us'])} | {fmt(row.get('weights_per_cycle_per_core'))} | {fmt(row.get('gbps'))} |")
+        out.append("\n</details>\n")
+    return "\n".join(out)
+
+
+def ratios_section(rows):
+    index = kernel_index(rows)
+    ours = sorted({k[0] for k, r in index.items() if role(r) == "ours"})
+    baselines = sorted({k[0] for k, r in index.items() if role(r) == "baseline"},
+                       key=lambda f: (not f.startswith("ggml"), f))
+    if not ours:
+        return ("No results of ours yet: the speed-up tables appear once bench/kernels' JSON lines are in "
+                "docs/benchmarks/.")
+    out = []
+    summary = ["| ours | target | rows | met | min | geomean | max |", "|---|---|---:|---:|---:|---:|---:|"]
+    for fam in ours:
+        out.append(f"#### {fam}: speed-up over each baseline (baseline µs / ours µs)\n")
+        out.append("| M×K | N | threads | regime | ours µs | " + " | ".join(baselines) + " |")
+        out.append("|---|---:|---:|---|---:|" + "---:|" * len(baselines))
+        keys = sorted((k for k in index if k[0] == fam), key=lambda k: (k[1] * k[2], k[1], k[3], k[4], k[5]))
+        per_target = {t: [] for t in TARGETS}
+        for key in keys:
+            row = index[key]
+            cells = []
+            for base in baselines:
+                other = index.get((base,) + key[1:])
+                ratio = other["us"] / row["us"] if other and row["us"] > 0 else None
+                goal = None
+                for target in TARGETS:
+                    if target[0] == base and target[1] == (key[3] == 1):
+                        goal = target[2]
+                        if ratio is not None:
+                            per_target[target].append(ratio)
+                cells.append(ratio_text(ratio, goal))
+            out.append(f"| {key[1]}×{key[2]} | {key[3]} | {key[4]} | {key[5]} | {fmt(row['us'])} | " +
+                       " | ".join(cells) + " |")
+        out.append("")
+        for (base, gemv, goal), ratios in per_target.items():
+            if not ratios:
+                continue
+            met = sum(1 for r in ratios if r >= goal)
+            what = f"{'GEMV (N = 1)' if gemv else 'GEMM (N > 1)'} ≥ {goal:g}× {base}"
+            summary.append(f"| {fam} | {what} | {len(ratios)} | {met} | {min(ratios):.2f}× | "
+                           f"{geomean(ratios):.2f}× | {max(ratios):.2f}× |")
+    return "\n".join(["Targets of issue 6 (✓ met, ✗ not met):\n"] + summary + [""] + out)
+
+
+def e2e_section(rows):
+    e2e = [r for r in rows if r.get("bench") == "e2e"]
+    if not e2e:
+        return "No end-to-end results yet."
+    index = {}
+    for row in e2e:
+        index[(row["impl"], row["format"], row.get("model", "–"), row["phase"], row.get("tokens"), row["threads"])] = row
+    columns = sorted({(k[0], k[1]) for k in index}, key=lambda c: (c[0] != "llama.cpp", c))
+    groups = sorted({(k[2], k[3], k[4], k[5]) for k in index}, key=lambda g: (g[0], g[1] != "decode", g[2] or 0, g[3]))
+    header = "| model | phase | tokens | threads | " + " | ".join(f"{impl} {form} tok/s" for impl, form in columns)
+    ours = [c for c in columns if c[0] != "llama.cpp"]
+    refs = [c for c in columns if c[0] == "llama.cpp"]
+    header += "".join(f" | {o[1]} / {r[1]}" for o in ours for r in refs) + " |"
+    out = [header, "|---|---|---:|---:|" + "---:|" * (len(columns) + len(ours) * len(refs))]
+    for model, phase, tokens, threads in groups:
+        values = [index.get((impl, form, model, phase, tokens, threads)) for impl, form in columns]
+        cells = [f"{v['tok_s']:.2f} ± {v.get('tok_s_stddev', 0):.2f}" if v else "–" for v in values]
+        for o in ours:
+            for r in refs:
+                a = index.get((o[0], o[1], model, phase, tokens, threads))
+                b = index.get((r[0], r[1], model, phase, tokens, threads))
+                goal = 1.5 if phase == "decode" and r[1] == "TQ2_0" else None
+                cells.append(ratio_text(a["tok_s"] / b["tok_s"], goal) if a and b and b["tok_s"] > 0 else "–")
+        out.append(f"| {model} | {phase} | {tokens} | {threads} | " + " | ".join(cells) + " |")
+    sizes = sorted({(r["impl"], r["format"], r.get("model_bytes")) for r in e2e if r.get("model_bytes")})
+    if sizes:
+        out.append("")
+        out.append("Model sizes: " + ", ".join(f"{impl} {form} {b / 2**20:.0f} MiB" for impl, form, b in sizes) + ".")
+    return "\n".join(out)
+
+
+def write_plots(rows, plot_dir):
+    """Writes gnuplot data and scripts; make_benchmarks_report.sh runs gnuplot and deletes them."""
+    index = kernel_index(rows)
+    families = sorted({k[0] for k in index}, key=lambda f: (not f.startswith("ggml"), f))
+    made = []
+    for threads in sorted({k[4] for k in index}):
+        keys = sorted({(k[1], k[2], k[5]) for k in index if k[3] == 1 and k[4] == threads},
+                      key=lambda s: (s[0] * s[1], s[0], s[2] != "hot"))
+        if not keys:
+            continue
+        name = f"gemv_t{threads}"
+        with open(os.path.join(plot_dir, f"plot_{name}.dat"), "w", encoding="utf-8") as data:
+            data.write("shape " + " ".join(f'"{f}"' for f in families) + "\n")
+            for m, k, regime in keys:
+                values = [index.get((f, m, k, 1, threads, regime)) for f in families]
+                data.write(f'"{m}x{k} {regime}" ' +
+                           " ".join(f"{v['weights_per_cycle_per_core']:.4f}" if v and v.get('weights_per_cycle_per_core')
+                                    else "NaN" for v in values) + "\n")
+        with open(os.path.join(plot_dir, f"plot_{name}.gp"), "w", encoding="utf-8") as script:
+            script.write(f"""set terminal pngcairo size 1400,520 font "sans,10"
+set output "{name}.png"
+set title "GEMV (N = 1), {threads} thread(s): weights per cycle per core (higher is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set key outside right top
+set xtics rotate by -35
+set grid ytics
+set ylabel "weights / cycle / core"
+set datafile missing "NaN"
+plot for [i=2:{len(families) + 1}] "plot_{name}.dat" using i:xtic(1) title columnheader(i)
+""")
+        made.append(f"{name}.png")
+    for threads in sorted({k[4] for k in index}):
+        series = {}
+        for fam in families:
+            for n in sorted({k[3] for k in index}):
+                values = [r["weights_per_cycle_per_core"] for k, r in index.items()
+                          if k[0] == fam and k[3] == n and k[4] == threads and k[5] == "hot"
+                          and r.get("weights_per_cycle_per_core")]
+                if values:
+                    series.setdefault(fam, []).append((n, geomean(values)))
+        if not series:
+            continue
+        name = f"gemm_t{threads}"
+        with open(os.path.join(plot_dir, f"plot_{name}.dat"), "w", encoding="utf-8") as data:
+            for fam, points in series.items():
+                data.write(f'"{fam}"\n')
+                for n, value in points:
+                    data.write(f"{n} {value:.4f}\n")
+                data.write("\n\n")
+        with open(os.path.join(plot_dir, f"plot_{name}.gp"), "w", encoding="utf-8") as script:
+            script.write(f"""set terminal pngcairo size 900,520 font "sans,10"
+set output "{name}.png"
+set title "GEMM, {threads} thread(s), hot: weight·token products per cycle per core (geomean over shapes)"
+set logscale x 2
+set grid
+set key outside right top
+set xlabel "N (tokens)"
+set ylabel "m·k·n / cycle / core"
+plot for [i=0:{len(series) - 1}] "plot_{name}.dat" index i using 1:2 with linespoints lw 2 title columnheader(1)
+""")
+        made.append(f"{name}.png")
+    e2e = [r for r in rows if r.get("bench") == "e2e"]
+    if e2e:
+        index = {}
+        for row in e2e:
+            index[(f"{row['impl']} {row['format']}", row["phase"], row["threads"])] = row["tok_s"]
+        labels = sorted({k[0] for k in index}, key=lambda l: (not l.startswith("llama.cpp"), l))
+        groups = sorted({(k[1], k[2]) for k in index}, key=lambda g: (g[0] != "decode", g[1]))
+        with open(os.path.join(plot_dir, "plot_e2e.dat"), "w", encoding="utf-8") as data:
+            data.write("case " + " ".join(f'"{l}"' for l in labels) + "\n")
+            for phase, threads in groups:
+                data.write(f'"{phase} {threads}t" ' + " ".join(
+                    f"{index[(l, phase, threads)]:.3f}" if (l, phase, threads) in index else "NaN" for l in labels) + "\n")
+        with open(os.path.join(plot_dir, "plot_e2e.gp"), "w", encoding="utf-8") as script:
+            script.write(f"""set terminal pngcairo size 900,520 font "sans,10"
+set output "e2e.png"
+set title "End to end, Llama-3.2-1B-shaped model: tokens/s (higher is better)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set grid ytics
+set key outside right top
+set ylabel "tokens / s"
+set datafile missing "NaN"
+plot for [i=2:{len(labels) + 1}] "plot_e2e.dat" using i:xtic(1) title columnheader(i)
+""")
+        made.append("e2e.png")
+    return made
+
+
+def replace_region(text, name, body):
+    begin = f"<!-- BEGIN GENERATED: {name} -->"
+    end = f"<!-- END GENERATED: {name} -->"
+    block = f"{begin}\n{body.rstrip()}\n{end}"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        return pattern.sub(lambda _: block, text, count=1)
+    return text.rstrip() + f"\n\n{block}\n"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--results", required=True)
+    parser.add_argument("--doc", required=True)
+    parser.add_argument("--plot-dir", default="")
+    args = parser.parse_args()
+
+    rows, paths = load_rows(args.results)
+    if not paths:
+        warn(f"{args.results}: no *.jsonl results; the tables say so")
+    plots = write_plots(rows, args.plot_dir) if args.plot_dir else []
+    text = open(args.doc, encoding="utf-8").read() if os.path.exists(args.doc) else "# Benchmarks\n"
+    rel = os.path.relpath(args.results, os.path.dirname(os.path.abspath(args.doc)))
+    kernel_plots = "\n\n".join(f"![{p}]({rel}/{p})" for p in plots if p != "e2e.png")
+    e2e_plots = "\n\n".join(f"![{p}]({rel}/{p})" for p in plots if p == "e2e.png")
+    text = replace_region(text, "provenance", provenance_section(rows, paths))
+    text = replace_region(text, "kernels", (kernel_plots + "\n\n" if kernel_plots else "") + kernels_section(rows))
+    text = replace_region(text, "kernel-ratios", ratios_section(rows))
+    text = replace_region(text, "e2e", e2e_section(rows) + ("\n\n" + e2e_plots if e2e_plots else ""))
+    with open(args.doc + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(args.doc + ".tmp", args.doc)
+
+
+if __name__ == "__main__":
+    main()
