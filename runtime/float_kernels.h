@@ -1,0 +1,47 @@
+// The float work of the transformer outside the quantized linear layers: a GEMM over F32, F16 or
+// BF16 weights left in the mapped file (the float path and the LM head), and the vector
+// primitives of norms, attention and the MLP. Each has a portable version and an AVX-512 one,
+// chosen once from the CPU's features.
+#pragma once
+
+#include <cstdint>
+
+#include "core/thread_pool.h"
+
+namespace sherry::runtime {
+
+enum class FloatType : uint8_t { kF32, kF16, kBF16 };
+
+// A rows × cols row-major matrix in its storage type (not owned: a view into the mapped file).
+struct FloatMatrix {
+  FloatType type = FloatType::kF32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const void* data = nullptr;
+
+  // Row `row` converted to floats.
+  void row_to_float(int64_t row, float* out) const;
+};
+
+// y (n × w.rows) = x (n × w.cols) · wᵀ, token-major; rows split across the pool's threads.
+void float_gemm(const FloatMatrix& w, const float* x, int64_t n, float* y, ThreadPool* pool);
+
+float dot(const float* a, const float* b, int64_t n);
+float dot_f16(const float* a, const uint16_t* b, int64_t n);  // b in fp16
+void axpy(float alpha, const float* x, int64_t n, float* y);  // y += alpha · x
+void axpy_f16(float alpha, const uint16_t* x, int64_t n, float* y);
+void to_fp16(const float* x, int64_t n, uint16_t* out);
+
+// out = x / sqrt(mean(x²) + eps) · weight
+void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out);
+// out = silu(gate) · up
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
+// In place, numerically stable.
+void softmax(float* x, int64_t n);
+
+// "avx512" or "generic": which versions run (for tool output).
+const char* float_kernels_isa();
+// Tests force the portable versions to compare them with the AVX-512 ones.
+void set_float_kernels_generic(bool generic);
+
+}  // namespace sherry::runtime

@@ -1,0 +1,100 @@
+#include "runtime/linear_layer.h"
+
+#include <chrono>
+
+#include "runtime/gguf/gguf_file.h"
+#include "runtime/gguf/sherry_tensors.h"
+
+namespace sherry::runtime {
+
+Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::string& name,
+                                      int64_t rows, int64_t cols,
+                                      const LinearLoadOptions& options) {
+  using gguf::TensorType;
+  auto info = reader.require_tensor(name, {cols, rows});
+  if (!info) return info.error();
+  LinearLayer layer;
+  layer.rows_ = rows;
+  layer.cols_ = cols;
+  layer.pool_ = options.pool;
+  const TensorType type = (*info)->type;
+  if (type == TensorType::kF32 || type == TensorType::kF16 || type == TensorType::kBF16) {
+    layer.matrix_ = {type == TensorType::kF32   ? FloatType::kF32
+                     : type == TensorType::kF16 ? FloatType::kF16
+                                                : FloatType::kBF16,
+                     rows, cols, (*info)->data};
+    return layer;
+  }
+
+  jit::LinearOptions linear_options;
+  linear_options.backend = options.backend;
+  linear_options.max_tokens = options.max_tokens;
+  linear_options.pool = options.pool;
+  linear_options.name = name;
+  auto build = [&](const PackedTensorView& view) -> Status {
+    const auto start = std::chrono::steady_clock::now();
+    auto kernel = jit::make_linear(view, linear_options);
+    if (options.jit_seconds != nullptr) {
+      *options.jit_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    if (!kernel) return kernel.error().with_context(reader.path());
+    layer.kernel_ = std::move(*kernel);
+    return Status::success();
+  };
+  if (type == TensorType::kSherry) {
+    auto view = gguf::read_sherry_tensor(reader, name);
+    if (!view) return view.error();
+    SHERRY_TRY(build(*view));
+  } else if (type == TensorType::kSTQ1_0 || type == TensorType::kSTQ1_0_Released) {
+    auto packed = gguf::read_stq1_0_tensor(reader, name);
+    if (!packed) return packed.error();
+    SHERRY_TRY(build(packed->view()));
+  } else {
+    const auto* traits = gguf::tensor_type_traits(static_cast<uint32_t>(type));
+    return make_error("{}: tensor '{}': expected type sherry, STQ1_0, F32, F16 or BF16, found {}",
+                      reader.path(), name, traits != nullptr ? traits->name : "unknown");
+  }
+  return layer;
+}
+
+LinearLayer LinearLayer::from_float(const FloatMatrix& matrix, ThreadPool* pool) {
+  LinearLayer layer;
+  layer.rows_ = matrix.rows;
+  layer.cols_ = matrix.cols;
+  layer.matrix_ = matrix;
+  layer.pool_ = pool;
+  return layer;
+}
+
+void LinearLayer::forward(const float* x, int64_t n, float* y) {
+  if (kernel_ != nullptr)
+    kernel_->forward(x, n, y);
+  else
+    float_gemm(matrix_, x, n, y, pool_);
+}
+
+void LinearLayer::forward_quantized(const QuantizedActivations& x, float* y) {
+  SHERRY_CHECK(kernel_ != nullptr, "forward_quantized on a float layer");
+  kernel_->forward_quantized(x, y);
+}
+
+std::string LinearLayer::kernel_name() const {
+  if (kernel_ != nullptr) return kernel_->kernel_name();
+  const char* type = matrix_.type == FloatType::kF32   ? "f32"
+                     : matrix_.type == FloatType::kF16 ? "f16"
+                                                       : "bf16";
+  return std::string("float_gemm_") + type + "_" + float_kernels_isa();
+}
+
+void quantize_into(const float* x, int64_t n, int64_t cols, QuantizedActivations& out) {
+  SHERRY_CHECK(static_cast<int64_t>(out.values.size()) >= n * cols &&
+               static_cast<int64_t>(out.scales.size()) >= n);
+  out.tokens = n;
+  out.cols = cols;
+  for (int64_t t = 0; t < n; ++t) {
+    out.scales[t] = quantize_token_i8(x + t * cols, cols, out.values.data() + t * cols);
+  }
+}
+
+}  // namespace sherry::runtime

@@ -1,0 +1,57 @@
+// One weight matrix of the model as the forward pass uses it: Sherry or STQ1_0 weights on a
+// jit::Linear (JIT kernels, or the reference ones for checking), F32/F16/BF16 weights on the float
+// GEMM straight from the mapped file.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/activation_quant.h"
+#include "jit/linear.h"
+#include "runtime/float_kernels.h"
+
+namespace sherry::gguf {
+class Reader;
+}
+
+namespace sherry::runtime {
+
+struct LinearLoadOptions {
+  jit::KernelBackend backend = jit::KernelBackend::kJit;
+  int64_t max_tokens = 64;
+  ThreadPool* pool = nullptr;
+  double* jit_seconds = nullptr;  // time spent in make_linear is added here
+};
+
+class LinearLayer {
+ public:
+  // Tensor `name` must exist with ggml shape [cols, rows] and a supported type. Errors name the
+  // file, the tensor, the expectation and what was found.
+  static Result<LinearLayer> load(const gguf::Reader& reader, const std::string& name, int64_t rows,
+                                  int64_t cols, const LinearLoadOptions& options);
+  // A float matrix that is not a tensor of its own (the tied output head).
+  static LinearLayer from_float(const FloatMatrix& matrix, ThreadPool* pool);
+
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  // True when the layer takes int8 activations (forward_quantized).
+  bool quantized() const { return kernel_ != nullptr; }
+
+  void forward(const float* x, int64_t n, float* y);
+  void forward_quantized(const QuantizedActivations& x, float* y);  // quantized() only
+  // Kernel name, or "float_gemm_<type>_<isa>".
+  std::string kernel_name() const;
+
+ private:
+  LinearLayer() = default;
+  int64_t rows_ = 0;
+  int64_t cols_ = 0;
+  std::unique_ptr<jit::Linear> kernel_;
+  FloatMatrix matrix_;
+  ThreadPool* pool_ = nullptr;
+};
+
+// Quantizes n tokens of `cols` floats into `out` (sized for at least n tokens: no allocation).
+void quantize_into(const float* x, int64_t n, int64_t cols, QuantizedActivations& out);
+
+}  // namespace sherry::runtime

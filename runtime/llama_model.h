@@ -1,0 +1,129 @@
+// A Llama-family transformer loaded from a GGUF file: token embedding, per layer RMSNorm →
+// q/k/v (RoPE) → grouped-query attention over the KV cache → output projection → RMSNorm →
+// SwiGLU MLP, each with a residual add, then the final norm and the (tied or separate) LM head.
+// Weights stay in the mapped file (quantized ones are repacked once into the kernels' layout);
+// the KV cache and every scratch buffer are allocated at load time: forward() does not allocate.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "jit/linear.h"
+#include "runtime/attention.h"
+#include "runtime/kv_cache.h"
+#include "runtime/linear_layer.h"
+#include "runtime/llama_config.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+namespace sherry::gguf {
+class Reader;
+}
+
+namespace sherry::runtime {
+
+struct ModelOptions {
+  jit::KernelBackend backend = jit::KernelBackend::kJit;
+  int threads = 0;      // total threads (0: all hardware threads)
+  int64_t context = 0;  // KV cache positions (0: the model's context length)
+  KvType kv_type = KvType::kF16;
+  int64_t batch = 64;          // tokens per forward pass when processing a prompt
+  bool need_tokenizer = true;  // a file without tokenizer.ggml.* is an error
+};
+
+// Where forward() spends its time (seconds, summed over calls).
+struct ForwardProfile {
+  double linear = 0;     // quantized and float matmuls, LM head included
+  double attention = 0;  // scores, softmax, weighted sum
+  double other = 0;      // embedding, norms, RoPE, SwiGLU, residuals, activation quantization
+  int64_t tokens = 0;
+};
+
+struct LoadStats {
+  double load_seconds = 0;  // whole load, JIT included
+  double jit_seconds = 0;   // in make_linear (repack + kernel generation)
+  std::string kernel;       // kernel of blk.0.attn_q, e.g. the ISA path chosen
+  std::string head_kernel;  // kernel of the LM head
+};
+
+class LlamaModel {
+ public:
+  // Errors name the file and the object: missing/truncated/foreign file (from the GGUF reader),
+  // unknown architecture, missing key or tensor, a shape that contradicts the metadata.
+  static Result<std::unique_ptr<LlamaModel>> load(const std::string& path,
+                                                  const ModelOptions& options);
+  ~LlamaModel();
+
+  const LlamaConfig& config() const { return config_; }
+  const Tokenizer* tokenizer() const { return tokenizer_.get(); }
+  const LoadStats& load_stats() const { return stats_; }
+  const ForwardProfile& profile() const { return profile_; }
+  int64_t context() const { return cache_->context(); }
+  int64_t batch() const { return batch_; }
+  int threads() const { return pool_->size(); }
+  size_t kv_cache_bytes() const { return cache_->bytes(); }
+
+  // Runs tokens at positions [position, position + tokens.size()) and stores their keys and
+  // values in the cache (earlier positions must have been run before). Prompts longer than
+  // batch() run in several passes. Returns the logits of the last token (vocab floats), or with
+  // all_logits of every token (tokens.size() × vocab; then at most batch() tokens). The span stays
+  // valid until the next call. Errors: a token id outside the vocabulary, positions beyond the
+  // context, too many tokens for all_logits.
+  Result<std::span<const float>> forward(std::span<const int32_t> tokens, int64_t position,
+                                         bool all_logits = false);
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm;
+    std::vector<float> ffn_norm;
+    LinearLayer q, k, v, o, gate, up, down;
+  };
+  LlamaModel() = default;
+  Status load_weights(const gguf::Reader& reader, const ModelOptions& options);
+  void allocate(const ModelOptions& options);
+  // One pass of n ≤ batch tokens; logits for the last (or all) tokens.
+  void forward_batch(const int32_t* tokens, int64_t n, int64_t position, bool all_logits);
+  void embed(int32_t token, float* out) const;
+
+  std::unique_ptr<gguf::Reader> reader_;  // owns the mapping the float weights point into
+  LlamaConfig config_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<ThreadPool> pool_;
+  FloatMatrix embedding_;
+  std::vector<Layer> layers_;
+  std::vector<float> output_norm_;
+  std::unique_ptr<LinearLayer> output_;
+  std::vector<float> rope_theta_;
+  std::unique_ptr<KvCache> cache_;
+  int64_t batch_ = 0;
+  AttentionShape attention_shape_;
+  LoadStats stats_;
+  ForwardProfile profile_;
+
+  // Scratch, batch × width each, allocated once.
+  std::unique_ptr<float[]> x_;       // residual stream (hidden)
+  std::unique_ptr<float[]> xn_;      // normed (hidden)
+  std::unique_ptr<float[]> q_;       // (q_dim)
+  std::unique_ptr<float[]> k_;       // (kv_dim)
+  std::unique_ptr<float[]> v_;       // (kv_dim)
+  std::unique_ptr<float[]> att_;     // attention output (q_dim)
+  std::unique_ptr<float[]> proj_;    // o / down projection output (hidden)
+  std::unique_ptr<float[]> gate_;    // (ffn), SwiGLU output in place
+  std::unique_ptr<float[]> up_;      // (ffn)
+  std::unique_ptr<float[]> logits_;  // batch × vocab
+  std::unique_ptr<float[]> rope_;    // batch × rope dims (cos, sin)
+  std::unique_ptr<float[]> scores_;  // threads × context
+  QuantizedActivations qx_hidden_;   // batch × hidden
+  QuantizedActivations qx_att_;      // batch × q_dim
+  QuantizedActivations qx_ffn_;      // batch × ffn
+};
+
+// Token ids for text: the model's tokenizer with its BOS rule (parse_special: special tokens
+// written in the text become their ids).
+std::vector<int32_t> tokenize_prompt(const Tokenizer& tokenizer, std::string_view text,
+                                     bool parse_special = true);
+
+}  // namespace sherry::runtime

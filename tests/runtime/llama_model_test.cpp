@@ -1,0 +1,230 @@
+// The transformer on tiny random models written through the GGUF writer.
+#include <cmath>
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include "runtime/llama_model.h"
+#include "tiny_llama.h"
+
+namespace sherry::runtime {
+namespace {
+
+using testing::LinearFormat;
+using testing::TinySpec;
+
+std::unique_ptr<LlamaModel> load_ok(const std::string& path, ModelOptions options = {}) {
+  options.threads = options.threads == 0 ? 2 : options.threads;
+  auto model = LlamaModel::load(path, options);
+  REQUIRE_MESSAGE(model.ok(), (model.ok() ? "" : model.error().message()));
+  return std::move(*model);
+}
+
+std::vector<float> run(LlamaModel& model, const std::vector<int32_t>& tokens, int64_t position,
+                       bool all = false) {
+  auto logits = model.forward(tokens, position, all);
+  REQUIRE_MESSAGE(logits.ok(), (logits.ok() ? "" : logits.error().message()));
+  return {logits->begin(), logits->end()};
+}
+
+// Largest |a − b| relative to the largest |b|.
+double relative_error(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double diff = 0;
+  double scale = 1e-30;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+  }
+  return diff / scale;
+}
+
+std::vector<int32_t> sample_tokens(int64_t count, int64_t vocab, uint32_t seed) {
+  std::vector<int32_t> tokens;
+  uint32_t state = seed;
+  for (int64_t i = 0; i < count; ++i) {
+    state = state * 1664525u + 1013904223u;
+    tokens.push_back(static_cast<int32_t>((state >> 8) % vocab));
+  }
+  return tokens;
+}
+
+int32_t argmax(const float* logits, int64_t n) {
+  return static_cast<int32_t>(std::max_element(logits, logits + n) - logits);
+}
+
+TEST_CASE("float path matches a naive float forward token by token and batched") {
+  for (bool tied : {false, true}) {
+    for (bool llama3 : {false, true}) {
+      TinySpec spec;
+      spec.tied_output = tied;
+      spec.llama3_rope = llama3;
+      spec.seed = 3 + tied + 2 * llama3;
+      const std::string path = testing::temp_path("float.gguf");
+      const auto weights = testing::write_tiny_llama(path, spec);
+      const auto tokens = sample_tokens(40, weights.vocab, spec.seed);
+      const auto expected = testing::naive_forward(weights, tokens);
+      const int64_t vocab = weights.vocab;
+      ModelOptions options;
+      options.kv_type = KvType::kF32;
+      options.batch = 16;
+      auto model = load_ok(path, options);
+      // Token by token (decode path).
+      for (size_t t = 0; t < tokens.size(); ++t) {
+        const auto logits = run(*model, {tokens[t]}, static_cast<int64_t>(t));
+        const std::vector<float> want(expected.begin() + t * vocab,
+                                      expected.begin() + (t + 1) * vocab);
+        INFO("tied=", tied, " llama3=", llama3, " position ", t);
+        CHECK(relative_error(logits, want) < 1e-4);
+      }
+      // Batched (prefill path), all logits, in batches of 16.
+      auto batched = load_ok(path, options);
+      for (size_t first = 0; first < tokens.size(); first += 16) {
+        const size_t count = std::min<size_t>(16, tokens.size() - first);
+        const std::vector<int32_t> chunk(tokens.begin() + first, tokens.begin() + first + count);
+        const auto logits = run(*batched, chunk, static_cast<int64_t>(first), true);
+        const std::vector<float> want(expected.begin() + first * vocab,
+                                      expected.begin() + (first + count) * vocab);
+        INFO("tied=", tied, " llama3=", llama3, " batch at ", first);
+        CHECK(relative_error(logits, want) < 1e-4);
+      }
+    }
+  }
+}
+
+TEST_CASE("f16 kv cache and f16 weights stay close to the naive forward") {
+  TinySpec spec;
+  spec.format = LinearFormat::kF16;
+  const std::string path = testing::temp_path("f16.gguf");
+  const auto weights = testing::write_tiny_llama(path, spec);
+  const auto tokens = sample_tokens(24, weights.vocab, 11);
+  const auto expected = testing::naive_forward(weights, tokens);
+  auto model = load_ok(path);  // f16 KV cache by default
+  const auto logits = run(*model, tokens, 0, true);
+  CHECK(relative_error(logits, expected) < 1e-2);
+}
+
+TEST_CASE("float kernels agree between the portable and the vectorised versions") {
+  TinySpec spec;
+  spec.format = LinearFormat::kF16;
+  const std::string path = testing::temp_path("generic.gguf");
+  const auto weights = testing::write_tiny_llama(path, spec);
+  const auto tokens = sample_tokens(20, weights.vocab, 5);
+  auto fast = load_ok(path);
+  const auto a = run(*fast, tokens, 0, true);
+  set_float_kernels_generic(true);
+  auto slow = load_ok(path);
+  const auto b = run(*slow, tokens, 0, true);
+  set_float_kernels_generic(false);
+  CHECK(relative_error(a, b) < 1e-4);
+}
+
+void check_quantized_model(LinearFormat format) {
+  TinySpec spec;
+  spec.format = format;
+  if (format == LinearFormat::kStq1_0) {
+    spec.hidden = 256;
+    spec.ffn = 512;
+  }
+  const std::string path = testing::temp_path("quantized.gguf");
+  const auto weights = testing::write_tiny_llama(path, spec);
+  const auto tokens = sample_tokens(33, weights.vocab, 7);
+  const int64_t vocab = weights.vocab;
+
+  ModelOptions jit_options;
+  jit_options.batch = 8;
+  ModelOptions ref_options = jit_options;
+  ref_options.backend = jit::KernelBackend::kReference;
+  auto jit_model = load_ok(path, jit_options);
+  auto ref_model = load_ok(path, ref_options);
+
+  SUBCASE("jit logits match reference logits") {
+    const auto a = run(*jit_model, tokens, 0);
+    const auto b = run(*ref_model, tokens, 0);
+    CHECK(relative_error(a, b) < 1e-3);
+  }
+  SUBCASE("greedy tokens are identical on both backends") {
+    std::vector<int32_t> seq_a{tokens[0]}, seq_b{tokens[0]};
+    for (int64_t pos = 0; pos < 24; ++pos) {
+      const auto a = run(*jit_model, {seq_a.back()}, pos);
+      const auto b = run(*ref_model, {seq_b.back()}, pos);
+      seq_a.push_back(argmax(a.data(), vocab));
+      seq_b.push_back(argmax(b.data(), vocab));
+    }
+    CHECK(seq_a == seq_b);
+  }
+  SUBCASE("batched prefill and token by token decoding give the same logits") {
+    const auto batched = run(*jit_model, tokens, 0);  // 33 tokens in batches of 8
+    std::vector<float> last;
+    for (size_t t = 0; t < tokens.size(); ++t) last = run(*ref_model, {tokens[t]}, t);
+    auto stepwise = load_ok(path, jit_options);
+    for (size_t t = 0; t < tokens.size(); ++t) last = run(*stepwise, {tokens[t]}, t);
+    CHECK(relative_error(batched, last) < 1e-4);
+  }
+  SUBCASE("logits stay near a naive float forward over the dequantized weights") {
+    // Only int8 activation rounding separates them: a layout or scale mix-up is far off.
+    const std::vector<int32_t> few(tokens.begin(), tokens.begin() + 8);
+    const auto expected = testing::naive_forward(weights, few);
+    const auto logits = run(*jit_model, few, 0, true);
+    CHECK(relative_error(logits, expected) < 3e-2);
+  }
+}
+
+TEST_CASE("sherry model runs the same on jit and reference kernels") {
+  check_quantized_model(LinearFormat::kSherry);
+}
+TEST_CASE("stq1_0 model runs the same on jit and reference kernels") {
+  check_quantized_model(LinearFormat::kStq1_0);
+}
+
+TEST_CASE("kv cache carries the conversation across several turns") {
+  TinySpec spec;
+  spec.format = LinearFormat::kSherry;
+  const std::string path = testing::temp_path("turns.gguf");
+  const auto weights = testing::write_tiny_llama(path, spec);
+  const auto all = sample_tokens(45, weights.vocab, 9);
+  ModelOptions options;
+  options.batch = 8;
+  // Three turns: a prompt, a few decoded tokens, a second prompt, more tokens.
+  auto turns = load_ok(path, options);
+  std::vector<float> last;
+  int64_t pos = 0;
+  for (const auto& [begin, end] :
+       std::vector<std::pair<int, int>>{{0, 13}, {13, 17}, {17, 30}, {30, 45}}) {
+    if (end - begin > 4) {
+      last = run(*turns, std::vector<int32_t>(all.begin() + begin, all.begin() + end), pos);
+      pos += end - begin;
+    } else {
+      for (int i = begin; i < end; ++i) last = run(*turns, {all[i]}, pos++);
+    }
+  }
+  auto single = load_ok(path, options);
+  const auto expected = run(*single, all, 0);
+  CHECK(pos == 45);
+  CHECK(relative_error(last, expected) < 1e-4);
+}
+
+TEST_CASE("forward rejects tokens outside the vocabulary and positions beyond the context") {
+  const std::string path = testing::temp_path("errors.gguf");
+  const auto weights = testing::write_tiny_llama(path, TinySpec{});
+  ModelOptions options;
+  options.context = 16;
+  options.batch = 4;
+  auto model = load_ok(path, options);
+  auto bad_token = model->forward(std::vector<int32_t>{static_cast<int32_t>(weights.vocab)}, 0);
+  REQUIRE_FALSE(bad_token.ok());
+  CHECK(bad_token.error().message().find("expected an id in [0, " +
+                                         std::to_string(weights.vocab)) != std::string::npos);
+  auto beyond = model->forward(std::vector<int32_t>{1, 2}, 15);
+  REQUIRE_FALSE(beyond.ok());
+  CHECK(beyond.error().message().find("within the context of 16 tokens") != std::string::npos);
+  auto too_many = model->forward(std::vector<int32_t>{1, 2, 3, 4, 5}, 0, true);
+  REQUIRE_FALSE(too_many.ok());
+  CHECK(too_many.error().message().find("expected at most the batch size 4") != std::string::npos);
+  auto empty = model->forward(std::vector<int32_t>{}, 0);
+  REQUIRE_FALSE(empty.ok());
+  CHECK(empty.error().message().find("expected at least one token") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace sherry::runtime

@@ -1,0 +1,310 @@
+#include "tiny_llama.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "core/reference_kernels.h"
+#include "core/sparse_absmean.h"
+#include "core/stq1_0.h"
+#include "runtime/gguf/gguf_file.h"
+#include "runtime/gguf/llama_names.h"
+#include "runtime/gguf/sherry_tensors.h"
+#include "runtime/rope.h"
+
+namespace sherry::runtime::testing {
+namespace names = gguf::names;
+namespace {
+
+std::vector<float> random_matrix(std::mt19937& rng, int64_t count, float scale) {
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> out(count);
+  for (float& v : out) v = dist(rng);
+  return out;
+}
+
+std::vector<float> random_norm(std::mt19937& rng, int64_t count) {
+  std::uniform_real_distribution<float> dist(0.8f, 1.2f);
+  std::vector<float> out(count);
+  for (float& v : out) v = dist(rng);
+  return out;
+}
+
+// A SentencePiece vocabulary: <unk> <s> </s>, 256 byte tokens, then a few words.
+void add_vocab(gguf::Writer& writer, int64_t* vocab_size) {
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<int32_t> types = {2, 3, 3};
+  for (int b = 0; b < 256; ++b) {
+    tokens.push_back(fmt::format("<0x{:02X}>", b));
+    types.push_back(6);
+  }
+  for (const char* word : {"\xE2\x96\x81",
+                           "\xE2\x96\x81the",
+                           "\xE2\x96\x81a",
+                           "e",
+                           "t",
+                           "h",
+                           "o",
+                           "n",
+                           "s",
+                           "\xE2\x96\x81o",
+                           "\xE2\x96\x81on",
+                           "\xE2\x96\x81s",
+                           "th",
+                           "he",
+                           "\xE2\x96\x81t",
+                           "\xE2\x96\x81th",
+                           "\xE2\x96\x81he",
+                           "l",
+                           "\xE2\x96\x81l",
+                           "lo",
+                           "\xE2\x96\x81hello",
+                           "ell",
+                           "el",
+                           "llo",
+                           "\xE2\x96\x81w",
+                           "\xE2\x96\x81wor",
+                           "or",
+                           "ld",
+                           "r",
+                           "d",
+                           "w",
+                           "i",
+                           "\xE2\x96\x81i",
+                           "a"}) {
+    tokens.push_back(word);
+    types.push_back(1);
+  }
+  std::vector<float> scores(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i)
+    scores[i] = types[i] == 1 ? -static_cast<float>(i) : 0.0f;
+  writer.set_string(std::string(names::kTokenizerModel), "llama");
+  writer.set_string(std::string(names::kTokenizerPre), "default");
+  writer.set_string_array(std::string(names::kTokenizerTokens), tokens);
+  writer.set_float32_array(std::string(names::kTokenizerScores), scores);
+  writer.set_int32_array(std::string(names::kTokenizerTokenType), types);
+  writer.set_uint32(std::string(names::kTokenizerBosId), 1);
+  writer.set_uint32(std::string(names::kTokenizerEosId), 2);
+  writer.set_uint32(std::string(names::kTokenizerUnknownId), 0);
+  *vocab_size = static_cast<int64_t>(tokens.size());
+}
+
+// Writes one linear layer in the spec's format and replaces `w` by the weights the model really
+// uses (F16-rounded, or dequantized α·t).
+void add_linear(gguf::Writer& writer, const std::string& name, std::vector<float>& w, int64_t rows,
+                int64_t cols, LinearFormat format) {
+  switch (format) {
+    case LinearFormat::kF32:
+      gguf::add_float_tensor(writer, name, gguf::TensorType::kF32, {cols, rows}, w);
+      return;
+    case LinearFormat::kF16:
+      for (float& v : w) v = round_to_fp16(v);
+      gguf::add_float_tensor(writer, name, gguf::TensorType::kF16, {cols, rows}, w);
+      return;
+    case LinearFormat::kSherry: {
+      auto packed = quantize_sparse_absmean(w.data(), rows, cols, WeightLayout{}, name);
+      SHERRY_CHECK(packed.ok(), "{}", packed.ok() ? "" : packed.error().message());
+      const Status status = gguf::add_sherry_tensor(writer, name, packed->view());
+      SHERRY_CHECK(status.ok(), "{}", status.ok() ? "" : status.error().message());
+      w = dequantize(packed->view());
+      return;
+    }
+    case LinearFormat::kStq1_0: {
+      auto packed = quantize_sparse_absmean(w.data(), rows, cols, kStq1_0Layout, name);
+      SHERRY_CHECK(packed.ok(), "{}", packed.ok() ? "" : packed.error().message());
+      const Status status = gguf::add_stq1_0_tensor(writer, name, packed->view());
+      SHERRY_CHECK(status.ok(), "{}", status.ok() ? "" : status.error().message());
+      w = dequantize(packed->view());
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
+  std::mt19937 rng(spec.seed);
+  gguf::Writer writer;
+  writer.set_string(std::string(names::kArchitecture), "llama");
+  writer.set_string(std::string(names::kName), "tiny-test");
+  TinyWeights w;
+  w.spec = spec;
+  add_vocab(writer, &w.vocab);
+  writer.set_uint32(std::string(names::kBlockCount), spec.layers);
+  writer.set_uint32(std::string(names::kEmbeddingLength), spec.hidden);
+  writer.set_uint32(std::string(names::kFeedForwardLength), spec.ffn);
+  writer.set_uint32(std::string(names::kHeadCount), spec.heads);
+  writer.set_uint32(std::string(names::kHeadCountKv), spec.kv_heads);
+  writer.set_uint32(std::string(names::kContextLength), spec.context);
+  writer.set_uint32(std::string(names::kVocabSize), w.vocab);
+  writer.set_float32(std::string(names::kRopeFreqBase), spec.rope_base);
+  writer.set_float32(std::string(names::kLayerNormRmsEpsilon), 1e-5f);
+  if (spec.llama3_rope) {
+    writer.set_string(std::string(names::kRopeScalingType), "llama3");
+    writer.set_float32(std::string(names::kRopeScalingFactor), 8.0f);
+    writer.set_float32(std::string(names::kRopeScalingLowFreqFactor), 1.0f);
+    writer.set_float32(std::string(names::kRopeScalingHighFreqFactor), 4.0f);
+    writer.set_uint32(std::string(names::kRopeScalingOriginalContextLength), 32);
+  }
+
+  const int64_t h = spec.hidden;
+  const int64_t hd = h / spec.heads;
+  const int64_t kv = spec.kv_heads * hd;
+  const float s = 1.0f / std::sqrt(static_cast<float>(h));
+  w.embedding = random_matrix(rng, w.vocab * h, 1.0f);
+  gguf::add_float_tensor(writer, std::string(names::kTokenEmbedding), gguf::TensorType::kF32,
+                         {h, w.vocab}, w.embedding);
+  for (int64_t l = 0; l < spec.layers; ++l) {
+    TinyWeights::Layer L;
+    L.attn_norm = random_norm(rng, h);
+    L.ffn_norm = random_norm(rng, h);
+    L.q = random_matrix(rng, h * h, s);
+    L.k = random_matrix(rng, kv * h, s);
+    L.v = random_matrix(rng, kv * h, s);
+    L.o = random_matrix(rng, h * h, s);
+    L.gate = random_matrix(rng, spec.ffn * h, s);
+    L.up = random_matrix(rng, spec.ffn * h, s);
+    L.down = random_matrix(rng, h * spec.ffn, 1.0f / std::sqrt(static_cast<float>(spec.ffn)));
+    auto name = [&](std::string_view suffix) { return names::block_tensor(l, suffix); };
+    gguf::add_float_tensor(writer, name(names::kAttnNorm), gguf::TensorType::kF32, {h},
+                           L.attn_norm);
+    gguf::add_float_tensor(writer, name(names::kFfnNorm), gguf::TensorType::kF32, {h}, L.ffn_norm);
+    add_linear(writer, name(names::kAttnQ), L.q, h, h, spec.format);
+    add_linear(writer, name(names::kAttnK), L.k, kv, h, spec.format);
+    add_linear(writer, name(names::kAttnV), L.v, kv, h, spec.format);
+    add_linear(writer, name(names::kAttnOutput), L.o, h, h, spec.format);
+    add_linear(writer, name(names::kFfnGate), L.gate, spec.ffn, h, spec.format);
+    add_linear(writer, name(names::kFfnUp), L.up, spec.ffn, h, spec.format);
+    add_linear(writer, name(names::kFfnDown), L.down, h, spec.ffn, spec.format);
+    w.layers.push_back(std::move(L));
+  }
+  w.output_norm = random_norm(rng, h);
+  gguf::add_float_tensor(writer, std::string(names::kOutputNorm), gguf::TensorType::kF32, {h},
+                         w.output_norm);
+  if (spec.tied_output) {
+    w.output = w.embedding;
+  } else {
+    w.output = random_matrix(rng, w.vocab * h, s);
+    gguf::add_float_tensor(writer, std::string(names::kOutput), gguf::TensorType::kF32,
+                           {h, w.vocab}, w.output);
+  }
+  const Status status = writer.write(path);
+  SHERRY_CHECK(status.ok(), "{}", status.ok() ? "" : status.error().message());
+  return w;
+}
+
+namespace {
+
+// y[r] = Σ_c w[r][c] x[c], in double.
+std::vector<double> matvec(const std::vector<float>& w, const std::vector<double>& x,
+                           int64_t rows) {
+  const auto cols = static_cast<int64_t>(x.size());
+  std::vector<double> y(rows, 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) y[r] += static_cast<double>(w[r * cols + c]) * x[c];
+  }
+  return y;
+}
+
+std::vector<double> rmsnorm(const std::vector<double>& x, const std::vector<float>& w) {
+  double ss = 0;
+  for (double v : x) ss += v * v;
+  const double inv = 1.0 / std::sqrt(ss / static_cast<double>(x.size()) + 1e-5);
+  std::vector<double> y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * inv * w[i];
+  return y;
+}
+
+}  // namespace
+
+std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t>& tokens) {
+  const TinySpec& s = w.spec;
+  const int64_t h = s.hidden;
+  const int64_t hd = h / s.heads;
+  const int64_t kv = s.kv_heads * hd;
+  const auto n = static_cast<int64_t>(tokens.size());
+  RopeConfig rope;
+  rope.dims = hd;
+  rope.freq_base = s.rope_base;
+  if (s.llama3_rope) {
+    rope.scaling = RopeScaling::kLlama3;
+    rope.factor = 8.0f;
+    rope.original_context = 32;
+  }
+  const std::vector<float> theta = rope_frequencies(rope);
+
+  std::vector<std::vector<double>> x(n);
+  for (int64_t t = 0; t < n; ++t) {
+    x[t].assign(w.embedding.begin() + tokens[t] * h, w.embedding.begin() + (tokens[t] + 1) * h);
+  }
+  auto rotate = [&](std::vector<double>& v, int64_t heads, int64_t pos) {
+    for (int64_t head = 0; head < heads; ++head) {
+      for (int64_t i = 0; i < hd / 2; ++i) {
+        const double angle = static_cast<double>(pos) * theta[i];
+        double& a = v[head * hd + 2 * i];
+        double& b = v[head * hd + 2 * i + 1];
+        const double a0 = a;
+        a = a0 * std::cos(angle) - b * std::sin(angle);
+        b = a0 * std::sin(angle) + b * std::cos(angle);
+      }
+    }
+  };
+  for (const TinyWeights::Layer& L : w.layers) {
+    std::vector<std::vector<double>> q(n), k(n), v(n);
+    for (int64_t t = 0; t < n; ++t) {
+      const auto xn = rmsnorm(x[t], L.attn_norm);
+      q[t] = matvec(L.q, xn, h);
+      k[t] = matvec(L.k, xn, kv);
+      v[t] = matvec(L.v, xn, kv);
+      rotate(q[t], s.heads, t);
+      rotate(k[t], s.kv_heads, t);
+    }
+    for (int64_t t = 0; t < n; ++t) {
+      std::vector<double> att(h, 0.0);
+      for (int64_t head = 0; head < s.heads; ++head) {
+        const int64_t g = head / (s.heads / s.kv_heads);
+        std::vector<double> scores(t + 1);
+        double max = -1e300;
+        for (int64_t p = 0; p <= t; ++p) {
+          double dotp = 0;
+          for (int64_t i = 0; i < hd; ++i) dotp += q[t][head * hd + i] * k[p][g * hd + i];
+          scores[p] = dotp / std::sqrt(static_cast<double>(hd));
+          max = std::max(max, scores[p]);
+        }
+        double sum = 0;
+        for (double& sc : scores) sum += (sc = std::exp(sc - max));
+        for (int64_t p = 0; p <= t; ++p) {
+          for (int64_t i = 0; i < hd; ++i) att[head * hd + i] += scores[p] / sum * v[p][g * hd + i];
+        }
+      }
+      const auto o = matvec(L.o, att, h);
+      for (int64_t i = 0; i < h; ++i) x[t][i] += o[i];
+      const auto xn = rmsnorm(x[t], L.ffn_norm);
+      const auto gate = matvec(L.gate, xn, s.ffn);
+      const auto up = matvec(L.up, xn, s.ffn);
+      std::vector<double> act(s.ffn);
+      for (int64_t i = 0; i < s.ffn; ++i) act[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
+      const auto down = matvec(L.down, act, h);
+      for (int64_t i = 0; i < h; ++i) x[t][i] += down[i];
+    }
+  }
+  std::vector<float> logits(n * w.vocab);
+  for (int64_t t = 0; t < n; ++t) {
+    const auto y = matvec(w.output, rmsnorm(x[t], w.output_norm), w.vocab);
+    for (int64_t i = 0; i < w.vocab; ++i) logits[t * w.vocab + i] = static_cast<float>(y[i]);
+  }
+  return logits;
+}
+
+std::string temp_path(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   fmt::format("sherry_test_runtime_{}", static_cast<long>(getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+}  // namespace sherry::runtime::testing

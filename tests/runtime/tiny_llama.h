@@ -1,0 +1,53 @@
+// Test support: a tiny random Llama model written through the GGUF writer (float or
+// Sherry-quantized linear layers, with a small SentencePiece vocabulary), and a naive float
+// forward pass over the same weights, as plain as llama2.c's, to check the runtime against.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/gguf/gguf_types.h"
+
+namespace sherry::runtime::testing {
+
+enum class LinearFormat { kF32, kF16, kSherry, kStq1_0 };
+
+struct TinySpec {
+  int64_t hidden = 128;
+  int64_t layers = 2;
+  int64_t heads = 4;
+  int64_t kv_heads = 2;
+  int64_t ffn = 256;
+  int64_t context = 96;
+  float rope_base = 10000.0f;
+  bool llama3_rope = false;  // Llama 3.1 frequency scaling in the metadata
+  bool tied_output = false;
+  LinearFormat format = LinearFormat::kF32;
+  uint32_t seed = 1;
+};
+
+// Weights row-major [rows][cols] (the GGUF element order).
+struct TinyWeights {
+  TinySpec spec;
+  int64_t vocab = 0;
+  std::vector<float> embedding;  // vocab × hidden
+  struct Layer {
+    std::vector<float> attn_norm, ffn_norm, q, k, v, o, gate, up, down;
+  };
+  std::vector<Layer> layers;
+  std::vector<float> output_norm;
+  std::vector<float> output;  // vocab × hidden (the embedding when tied)
+};
+
+// Writes the model to `path` and returns its weights as floats (F16-rounded, or the dequantized
+// α·t of quantized formats).
+TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec);
+
+// Logits (tokens.size() × vocab) of a full causal pass in double precision, no KV cache.
+std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t>& tokens);
+
+// A fresh path under the system temp dir for this test process.
+std::string temp_path(const std::string& name);
+
+}  // namespace sherry::runtime::testing
