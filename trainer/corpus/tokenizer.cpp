@@ -76,6 +76,9 @@ Result<std::string> train_tokenizer(const std::vector<std::string>& sentences,
       {"input_sentence_size", "0"},
       {"shuffle_input_sentence", "false"},
       {"max_sentence_length", "1000000"},
+      // A small text may not support the full size: the vocabulary then stops short of it
+      // (vocab_size() reports the real size) rather than failing.
+      {"hard_vocab_limit", "false"},
       {"model_prefix", ""},
   };
   VectorSentenceIterator iterator(sentences);
