@@ -47,38 +47,39 @@ Result<ScaleGranularity> parse_scale_granularity(std::string_view text) {
 
 Status validate_layout(const WeightLayout& layout, int64_t rows, int64_t cols,
                        std::string_view what) {
-  const std::string object = fmt::format("{} (shape {} x {})", what, rows, cols);
+  // Formatted only on the error path: the trainer validates inside its step loop.
+  const auto object = [&] { return fmt::format("{} (shape {} x {})", what, rows, cols); };
   if (layout.grouping != BlockGrouping::kContiguous &&
       layout.grouping != BlockGrouping::kStride16) {
-    return make_error("{}: block grouping {} is not one of contiguous or stride16", object,
+    return make_error("{}: block grouping {} is not one of contiguous or stride16", object(),
                       static_cast<int>(layout.grouping));
   }
   if (layout.granularity != ScaleGranularity::kGroup &&
       layout.granularity != ScaleGranularity::kChannel &&
       layout.granularity != ScaleGranularity::kTensor) {
-    return make_error("{}: scale granularity {} is not one of group, channel or tensor", object,
+    return make_error("{}: scale granularity {} is not one of group, channel or tensor", object(),
                       static_cast<int>(layout.granularity));
   }
-  if (rows <= 0) return make_error("{}: rows {} must be positive", object, rows);
-  if (cols <= 0) return make_error("{}: cols {} must be positive", object, cols);
+  if (rows <= 0) return make_error("{}: rows {} must be positive", object(), rows);
+  if (cols <= 0) return make_error("{}: cols {} must be positive", object(), cols);
   const int64_t multiple = grouping_multiple(layout.grouping);
   const std::string_view grouping = to_string(layout.grouping);
   if (cols % multiple != 0) {
-    return make_error("{}: cols {} is not a multiple of {} required by {} block grouping", object,
+    return make_error("{}: cols {} is not a multiple of {} required by {} block grouping", object(),
                       cols, multiple, grouping);
   }
   if (layout.granularity != ScaleGranularity::kGroup) return Status::success();
   const int64_t group = layout.group_size;
   if (group <= 0) {
-    return make_error("{}: group_size {} must be positive for group scale granularity", object,
+    return make_error("{}: group_size {} must be positive for group scale granularity", object(),
                       group);
   }
   if (group % multiple != 0) {
     return make_error("{}: group_size {} is not a multiple of {} required by {} block grouping",
-                      object, group, multiple, grouping);
+                      object(), group, multiple, grouping);
   }
   if (cols % group != 0) {
-    return make_error("{}: cols {} is not a multiple of group_size {}", object, cols, group);
+    return make_error("{}: cols {} is not a multiple of group_size {}", object(), cols, group);
   }
   return Status::success();
 }
