@@ -133,6 +133,30 @@ TEST_CASE("stride16 blocks take every 16th weight of a 64 weight chunk") {
   CHECK(alpha == static_cast<float>(kept / 48));
 }
 
+TEST_CASE("tensor scales average the kept weights of all rows") {
+  const std::vector<float> w = {1, 2, 3, 4, -5, 6, -7, 8};
+  std::vector<int8_t> t(8);
+  float alpha = 0;
+  sparse_absmean_ternary(w.data(), 2, 4, {BlockGrouping::kContiguous, ScaleGranularity::kTensor, 0},
+                         t.data(), &alpha);
+  CHECK(t == std::vector<int8_t>{0, 1, 1, 1, 0, 1, -1, 1});
+  CHECK(alpha == 5.0f);  // (2 + 3 + 4 + 6 + 7 + 8) / 6
+}
+
+TEST_CASE("stride16 group scales cover whole 64 weight chunks") {
+  // Chunk 0: w = c + 1. Chunk 1: w = -(c + 1). In every block lane 0 has the smallest |w|.
+  std::vector<float> w(128);
+  for (int c = 0; c < 128; ++c) w[c] = c < 64 ? c + 1.0f : -(c + 1.0f);
+  std::vector<int8_t> t(128);
+  float alpha[2];
+  sparse_absmean_ternary(w.data(), 1, 128, {BlockGrouping::kStride16, ScaleGranularity::kGroup, 64},
+                         t.data(), alpha);
+  for (int c = 0; c < 128; ++c) CHECK(t[c] == ((c % 64) < 16 ? 0 : c < 64 ? 1 : -1));
+  // Group 0 keeps g+17, g+33, g+49 for g = 0..15: 1944 / 48. Group 1 keeps g+81, g+97, g+113.
+  CHECK(alpha[0] == 40.5f);
+  CHECK(alpha[1] == 104.5f);
+}
+
 TEST_CASE("random matrices agree with an independent computation for every layout") {
   const WeightLayout layouts[] = {
       {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128},
