@@ -31,8 +31,7 @@ skip() { echo "cross_aarch64: SKIPPED: $*" >&2; exit 77; }
 # Host tools and the arm64 side of every dependency the aarch64 build configures against.
 host_packages=(g++-aarch64-linux-gnu qemu-user cmake ninja-build pkg-config
                doctest-dev nlohmann-json3-dev libcli11-dev)
-arm64_packages=(libfmt-dev libasmjit-dev libcpu-features-dev libzydis-dev
-                libsentencepiece-dev libopenblas-dev)
+arm64_packages=(libfmt-dev libasmjit-dev libcpu-features-dev libzydis-dev)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
