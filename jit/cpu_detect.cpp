@@ -1,0 +1,182 @@
+#include "jit/cpu_detect.h"
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#if defined(SHERRY_X86_64)
+#include <cpu_features/cpuinfo_x86.h>
+#endif
+
+namespace sherry::jit {
+namespace {
+
+using ir::Isa;
+
+constexpr CpuFeature kSsse3Path[] = {CpuFeature::kSsse3};
+constexpr CpuFeature kAvx2Path[] = {CpuFeature::kAvx2, CpuFeature::kFma};
+constexpr CpuFeature kAvx512bwPath[] = {CpuFeature::kAvx512f, CpuFeature::kAvx512bw,
+                                        CpuFeature::kAvx512vl, CpuFeature::kFma};
+constexpr CpuFeature kAvx512vbmiPath[] = {CpuFeature::kAvx512f,    CpuFeature::kAvx512bw,
+                                          CpuFeature::kAvx512vl,   CpuFeature::kAvx512vbmi,
+                                          CpuFeature::kAvx512vnni, CpuFeature::kFma};
+constexpr Isa kPreference[] = {Isa::kAvx512vbmi, Isa::kAvx512bw, Isa::kAvx2, Isa::kSsse3,
+                               Isa::kScalar};
+
+std::mutex cap_mutex;
+std::optional<Isa> api_cap;
+bool api_cap_set = false;
+
+CpuInfo detect() {
+  CpuInfo info;
+#if defined(SHERRY_X86_64)
+  const cpu_features::X86Info x86 = cpu_features::GetX86Info();
+  auto set = [&](CpuFeature feature, bool present) {
+    if (present) info.features |= 1u << static_cast<int>(feature);
+  };
+  set(CpuFeature::kSsse3, x86.features.ssse3);
+  set(CpuFeature::kFma, x86.features.fma3);
+  set(CpuFeature::kAvx2, x86.features.avx2);
+  set(CpuFeature::kAvx512f, x86.features.avx512f);
+  set(CpuFeature::kAvx512bw, x86.features.avx512bw);
+  set(CpuFeature::kAvx512vl, x86.features.avx512vl);
+  set(CpuFeature::kAvx512vbmi, x86.features.avx512vbmi);
+  set(CpuFeature::kAvx512vnni, x86.features.avx512vnni);
+  info.brand = x86.brand_string;
+#endif
+  return info;
+}
+
+// Position in the preference list: a lower rank is a better path.
+int rank(Isa isa) {
+  for (size_t i = 0; i < std::size(kPreference); ++i) {
+    if (kPreference[i] == isa) return static_cast<int>(i);
+  }
+  return static_cast<int>(std::size(kPreference));
+}
+
+}  // namespace
+
+std::string_view to_string(CpuFeature feature) {
+  switch (feature) {
+    case CpuFeature::kSsse3:
+      return "ssse3";
+    case CpuFeature::kFma:
+      return "fma";
+    case CpuFeature::kAvx2:
+      return "avx2";
+    case CpuFeature::kAvx512f:
+      return "avx512f";
+    case CpuFeature::kAvx512bw:
+      return "avx512bw";
+    case CpuFeature::kAvx512vl:
+      return "avx512vl";
+    case CpuFeature::kAvx512vbmi:
+      return "avx512vbmi";
+    case CpuFeature::kAvx512vnni:
+      return "avx512vnni";
+  }
+  return "unknown";
+}
+
+const CpuInfo& host_cpu() {
+  static const CpuInfo info = detect();
+  return info;
+}
+
+std::span<const CpuFeature> isa_requirements(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar:
+      return {};
+    case Isa::kSsse3:
+      return kSsse3Path;
+    case Isa::kAvx2:
+      return kAvx2Path;
+    case Isa::kAvx512bw:
+      return kAvx512bwPath;
+    case Isa::kAvx512vbmi:
+      return kAvx512vbmiPath;
+    case Isa::kNeon:
+    case Isa::kDotprod:
+      return {};  // AArch64 paths: never on x86-64 (isa_allowed)
+  }
+  return {};
+}
+
+std::span<const Isa> isa_preference() {
+  return kPreference;
+}
+
+void set_max_isa(std::optional<Isa> isa) {
+  std::lock_guard lock(cap_mutex);
+  api_cap = isa;
+  api_cap_set = isa.has_value();
+}
+
+Result<std::optional<Isa>> max_isa() {
+  {
+    std::lock_guard lock(cap_mutex);
+    if (api_cap_set) return api_cap;
+  }
+  const char* env = std::getenv("SHERRY_MAX_ISA");
+  if (env == nullptr || *env == '\0') return std::optional<Isa>{};
+  Result<Isa> isa = ir::parse_isa(env);
+  if (!isa.ok()) return isa.error().with_context("environment variable SHERRY_MAX_ISA");
+  return std::optional<Isa>{*isa};
+}
+
+bool isa_allowed(Isa isa, const CpuInfo& cpu, std::string* why) {
+  if (isa == Isa::kNeon || isa == Isa::kDotprod) {
+    if (why) *why = "an AArch64 path";
+    return false;
+  }
+#if !defined(SHERRY_X86_64)
+  if (isa != Isa::kScalar) {
+    if (why) *why = "not an x86-64 build";
+    return false;
+  }
+#endif
+  for (const CpuFeature feature : isa_requirements(isa)) {
+    if (!cpu.has(feature)) {
+      if (why) *why = fmt::format("the CPU lacks {}", to_string(feature));
+      return false;
+    }
+  }
+  Result<std::optional<Isa>> cap = max_isa();
+  if (!cap.ok()) {
+    // An unreadable cap is reported once per query and treated as the safest cap.
+    if (isa != Isa::kScalar) {
+      if (why) *why = cap.error().message();
+      return false;
+    }
+    return true;
+  }
+  if (cap->has_value() && rank(isa) < rank(**cap)) {
+    if (why) *why = fmt::format("capped at {}", ir::to_string(**cap));
+    return false;
+  }
+  return true;
+}
+
+Isa best_isa(const CpuInfo& cpu, std::vector<std::string>* rejections) {
+  for (const Isa isa : kPreference) {
+    std::string why;
+    if (isa_allowed(isa, cpu, &why)) return isa;
+    if (rejections) rejections->push_back(fmt::format("{}: {}", ir::to_string(isa), why));
+  }
+  return Isa::kScalar;
+}
+
+bool verbose_dispatch() {
+  static const bool verbose = [] {
+    const char* env = std::getenv("SHERRY_VERBOSE");
+    return env != nullptr && std::strstr(env, "dispatch") != nullptr;
+  }();
+  return verbose;
+}
+
+}  // namespace sherry::jit

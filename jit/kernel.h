@@ -1,0 +1,69 @@
+// A generated kernel: its key, program, data layout, and code. Kernels are immutable and shared
+// (the kernel cache hands out shared_ptr<const Kernel>).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "ir/kernel_key.h"
+#include "ir/program.h"
+#include "jit/code_memory.h"
+
+namespace sherry::jit {
+
+// The one argument of every generated kernel (read by the code with offsetof).
+struct KernelArgs {
+  const uint8_t* weights;  // repacked weight stream, tile-major (weight_repack.h)
+  const float* alpha;      // α per [tile][group][row of tile], 0 for padding rows
+  const int32_t* nneg;     // negative-sign block count per [tile][group][row] (kCodeBytes only)
+  const uint8_t* tables;   // n_tile token tables, table_bytes apart (table_builder.h)
+  const float* scales;     // n_tile activation scales
+  void* out;               // float [token][m_pad], or int32 [token][group][m_pad]
+  int64_t tile_begin;      // row tiles [tile_begin, tile_end) of this call
+  int64_t tile_end;
+};
+static_assert(std::is_standard_layout_v<KernelArgs>);
+using KernelFn = void (*)(const KernelArgs*);
+
+// How the weights and tables of a kernel family are laid out.
+enum class WeightFormat : uint8_t {
+  // One byte per (row, block): the 5-bit code; 16-entry tables per block as lo/hi byte planes
+  // (sign applied after lookup). Rows of a vector are ordered for the in-lane unpacks.
+  kCodeBytes,
+  // Per step of 4 blocks and 32 rows: 64 bytes of slot nibbles (rows 0-15 low, 16-31 high;
+  // byte 4r + j is row r, block j) and two 64-bit sign masks; 128-entry sign-folded tables
+  // (4 blocks x 32 codes) as lo/hi byte planes.
+  kNibblesSignMasks,
+};
+
+struct KernelLayout {
+  WeightFormat format = WeightFormat::kCodeBytes;
+  int64_t vector_bytes = 16;  // kCodeBytes: rows per vector of codes
+  int64_t row_tile = 0;
+  int64_t m_pad = 0, k_pad = 0;
+  int64_t groups = 0;
+  int64_t tiles = 0;
+  int64_t tile_weight_bytes = 0;  // repacked bytes per row tile
+  int64_t step_weight_bytes = 0;  // per tile per step
+  int64_t step_table_bytes = 0;   // per token per step
+  int64_t table_bytes = 0;        // per token
+  int64_t out_token_bytes = 0;    // out stride between tokens
+};
+
+struct Kernel {
+  ir::KernelKey key;
+  std::string name;
+  ir::Program program;
+  KernelLayout layout;
+  CodeMemory code;
+  KernelFn fn = nullptr;
+  double jit_ms = 0.0;  // lowering + emission + mapping
+
+  void run(const KernelArgs& args) const { fn(&args); }
+};
+
+}  // namespace sherry::jit

@@ -1,0 +1,89 @@
+#include "jit/kernel_build.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#if defined(SHERRY_X86_64)
+#include "jit/x64/emit_kernel.h"
+#endif
+
+namespace sherry::jit {
+namespace {
+
+std::mutex side_channel_mutex;
+
+void write_side_channels(const Kernel& kernel) {
+  const char* perf = std::getenv("SHERRY_PERF_MAP");
+  const char* dump = std::getenv("SHERRY_JIT_DUMP");
+  const bool want_perf = perf != nullptr && std::string_view(perf) == "1";
+  const bool want_dump = dump != nullptr && *dump != '\0';
+  if (!want_perf && !want_dump) return;
+  std::lock_guard lock(side_channel_mutex);
+  if (want_perf) {
+    const std::string path = fmt::format("/tmp/perf-{}.map", getpid());
+    if (std::FILE* f = std::fopen(path.c_str(), "a")) {
+      fmt::print(f, "{:x} {:x} {}\n", reinterpret_cast<uintptr_t>(kernel.code.data()),
+                 kernel.code.size(), kernel.name);
+      std::fclose(f);
+    }
+  }
+  if (want_dump) {
+    const std::string path = fmt::format("{}/{}.bin", dump, kernel.name);
+    if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
+      std::fwrite(kernel.code.data(), 1, kernel.code.size(), f);
+      std::fclose(f);
+    }
+  }
+}
+
+}  // namespace
+
+bool has_generated_kernels(ir::Isa isa) {
+#if defined(SHERRY_X86_64)
+  return isa == ir::Isa::kSsse3 || isa == ir::Isa::kAvx2 || isa == ir::Isa::kAvx512bw ||
+         isa == ir::Isa::kAvx512vbmi;
+#else
+  return false;
+#endif
+}
+
+int64_t max_n_tile(ir::Isa isa, int64_t row_tile) {
+#if defined(SHERRY_X86_64)
+  if (has_generated_kernels(isa)) return x64::max_n_tile(isa, row_tile);
+#endif
+  return 1;
+}
+
+Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key) {
+#if defined(SHERRY_X86_64)
+  return x64::resolve_key(key);
+#else
+  return make_error("kernel {}: no code generator in this build", ir::kernel_name(key));
+#endif
+}
+
+Result<ir::LoweringTarget> kernel_lowering_target(const ir::KernelKey& key) {
+  if (key.isa == ir::Isa::kScalar) return ir::scalar_target();
+#if defined(SHERRY_X86_64)
+  return x64::lowering_target(key);
+#else
+  return make_error("kernel {}: no code generator in this build", ir::kernel_name(key));
+#endif
+}
+
+Result<std::unique_ptr<Kernel>> build_kernel(const ir::KernelKey& key) {
+#if defined(SHERRY_X86_64)
+  Result<std::unique_ptr<Kernel>> kernel = x64::emit_kernel(key);
+  if (kernel.ok()) write_side_channels(**kernel);
+  return kernel;
+#else
+  return make_error("kernel {}: no code generator in this build", ir::kernel_name(key));
+#endif
+}
+
+}  // namespace sherry::jit

@@ -1,0 +1,25 @@
+// Building one kernel on this machine's backend (x86-64: jit/x64/emit_kernel.h), with the
+// side channels: SHERRY_PERF_MAP=1 appends "<address> <size> <name>" to /tmp/perf-<pid>.map so
+// perf report names the code, SHERRY_JIT_DUMP=<dir> writes the raw bytes to <dir>/<name>.bin.
+#pragma once
+
+#include <memory>
+
+#include "core/error.h"
+#include "ir/kernel_key.h"
+#include "ir/lower.h"
+#include "jit/kernel.h"
+
+namespace sherry::jit {
+
+// Whether this build has generated kernels for the path (kScalar never has).
+bool has_generated_kernels(ir::Isa isa);
+// Largest tokens per call of the path's kernels at this row tile (0: the default row tile).
+int64_t max_n_tile(ir::Isa isa, int64_t row_tile = 0);
+// The key with its default tuning filled in (what the kernel will be named by).
+Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key);
+Result<ir::LoweringTarget> kernel_lowering_target(const ir::KernelKey& key);
+
+Result<std::unique_ptr<Kernel>> build_kernel(const ir::KernelKey& key);
+
+}  // namespace sherry::jit

@@ -1,0 +1,16 @@
+// Host side of a kernel call: per token, the activations (already int8) are permuted into block
+// order and the lookup tables built in the kernel family's layout (kernel.h, WeightFormat).
+#pragma once
+
+#include <cstdint>
+
+#include "core/weight_layout.h"
+#include "jit/kernel.h"
+
+namespace sherry::jit {
+
+// Writes layout.table_bytes bytes at `tables`; `scratch` holds layout.k_pad int8.
+void build_tables(const KernelLayout& layout, BlockGrouping grouping, const int8_t* q, int64_t k,
+                  int8_t* scratch, uint8_t* tables);
+
+}  // namespace sherry::jit

@@ -1,0 +1,82 @@
+#include "jit/weight_repack.h"
+
+#include <cstring>
+#include <vector>
+
+namespace sherry::jit {
+namespace {
+
+// Row-major codes (m_pad × k_pad/4), zero for padding rows and blocks.
+std::vector<uint8_t> unpack_codes(const PackedTensorView& w, const KernelLayout& layout) {
+  const int64_t blocks = layout.k_pad / kWeightsPerBlock;
+  std::vector<uint8_t> codes(static_cast<size_t>(layout.m_pad * blocks), 0);
+  for (int64_t m = 0; m < w.rows; ++m) {
+    for (int64_t b = 0; b < w.blocks_per_row(); ++b) codes[m * blocks + b] = w.code(m, b);
+  }
+  return codes;
+}
+
+}  // namespace
+
+RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& layout) {
+  SHERRY_CHECK(w.rows <= layout.m_pad && w.cols <= layout.k_pad);
+  const int64_t blocks = layout.k_pad / kWeightsPerBlock;
+  const int64_t steps = blocks / 4;
+  const int64_t rows = layout.row_tile;
+  const int64_t blocks_per_group = blocks / layout.groups;
+  const std::vector<uint8_t> codes = unpack_codes(w, layout);
+  auto code = [&](int64_t row, int64_t block) { return codes[row * blocks + block]; };
+
+  RepackedWeights r;
+  r.weights.resize(static_cast<size_t>(layout.tiles * layout.tile_weight_bytes +
+                                       layout.step_weight_bytes + 4096));
+  r.alpha.resize(static_cast<size_t>(layout.tiles * layout.groups * rows));
+  r.nneg.resize(static_cast<size_t>(layout.tiles * layout.groups * rows));
+  uint8_t* out = r.weights.data();
+  for (int64_t tile = 0; tile < layout.tiles; ++tile) {
+    const int64_t row0 = tile * rows;
+    for (int64_t s = 0; s < steps; ++s) {
+      if (layout.format == WeightFormat::kCodeBytes) {
+        const int64_t vb = layout.vector_bytes;
+        for (int64_t j = 0; j < 4; ++j) {
+          for (int64_t g = 0; g < rows / vb; ++g) {
+            for (int64_t i = 0; i < vb; ++i) {
+              *out++ = code(row0 + g * vb + code_byte_row(vb, i), 4 * s + j);
+            }
+          }
+        }
+      } else {
+        for (int64_t p = 0; p < rows / 32; ++p) {
+          uint64_t sign_a = 0, sign_b = 0;
+          for (int64_t i = 0; i < 64; ++i) {
+            const uint8_t a = code(row0 + 32 * p + i / 4, 4 * s + i % 4);
+            const uint8_t b = code(row0 + 32 * p + 16 + i / 4, 4 * s + i % 4);
+            out[i] = static_cast<uint8_t>(code_slot(a) | code_slot(b) << 4);
+            sign_a |= static_cast<uint64_t>(code_sign(a)) << i;
+            sign_b |= static_cast<uint64_t>(code_sign(b)) << i;
+          }
+          std::memcpy(out + 64, &sign_a, 8);
+          std::memcpy(out + 72, &sign_b, 8);
+          out += 80;
+        }
+      }
+    }
+    for (int64_t g = 0; g < layout.groups; ++g) {
+      for (int64_t r_in = 0; r_in < rows; ++r_in) {
+        const int64_t row = row0 + r_in;
+        const size_t at = static_cast<size_t>((tile * layout.groups + g) * rows + r_in);
+        if (row >= w.rows) continue;  // padding rows: α 0, no negatives
+        r.alpha[at] = w.scale(row, g);
+        int32_t negatives = 0;
+        for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
+          negatives += code_sign(code(row, b));
+        }
+        r.nneg[at] = negatives;
+      }
+    }
+  }
+  SHERRY_CHECK(out == r.weights.data() + layout.tiles * layout.tile_weight_bytes);
+  return r;
+}
+
+}  // namespace sherry::jit

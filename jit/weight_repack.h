@@ -1,0 +1,28 @@
+// Weight repacking into a kernel family's tile layout (kernel.h, WeightFormat), done once at load,
+// apart from compute: the codes, α per row and group, and (kCodeBytes) negative-block counts.
+#pragma once
+
+#include <cstdint>
+
+#include "core/packed_tensor.h"
+#include "jit/aligned_buffer.h"
+#include "jit/kernel.h"
+
+namespace sherry::jit {
+
+struct RepackedWeights {
+  AlignedBuffer<uint8_t> weights;  // tiles × tile_weight_bytes (+ one step of prefetch slack)
+  AlignedBuffer<float> alpha;      // [tile][group][row of tile]
+  AlignedBuffer<int32_t> nneg;     // [tile][group][row of tile], kCodeBytes only
+};
+
+// Row of a vector of W code bytes that byte i holds: the order the in-lane unpacks of the
+// code-bytes kernels turn into consecutive rows.
+inline int64_t code_byte_row(int64_t vector_bytes, int64_t i) {
+  return (i % 16) / 4 * (vector_bytes / 4) + i / 16 * 4 + i % 4;
+}
+
+// `w` must match the layout's shape (an internal check: the caller built the kernel for it).
+RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& layout);
+
+}  // namespace sherry::jit

@@ -1,0 +1,267 @@
+#include "jit/x64/lut_code_bytes_gen.h"
+
+#include "jit/x64/isa_traits.h"
+
+namespace sherry::jit::x64 {
+
+template <class Traits>
+LutCodeBytesGenerator<Traits>::LutCodeBytesGenerator(const ir::Program& program,
+                                                     const KernelLayout& layout, uint8_t* buffer,
+                                                     size_t capacity)
+    : GeneratorBase(program, layout, buffer, capacity), row_groups_(layout.row_tile / kW) {
+  SHERRY_CHECK(layout.row_tile % kW == 0 &&
+                   2 * row_groups_ * tokens() <= code_bytes_accumulator_budget<Traits>(),
+               "{}: row tile {} x {} tokens exceeds the register budget", program.name,
+               layout.row_tile, tokens());
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::load(const Vmm& dst, const Xbyak::Address& src) {
+  if constexpr (Traits::kHasAvx512) {
+    vmovdqu8(dst, src);
+  } else if constexpr (Traits::kHasAvx) {
+    vmovdqu(dst, src);
+  } else {
+    movdqu(dst, src);
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::store(const Xbyak::Address& dst, const Vmm& src) {
+  if constexpr (Traits::kHasAvx512) {
+    vmovdqu8(dst, src);
+  } else if constexpr (Traits::kHasAvx) {
+    vmovdqu(dst, src);
+  } else {
+    movdqu(dst, src);
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::xor_into(const Vmm& dst, const Vmm& a, const Vmm& b) {
+  if constexpr (Traits::kHasAvx512) {
+    vpxord(dst, a, b);
+  } else if constexpr (Traits::kHasAvx) {
+    vpxor(dst, a, b);
+  } else {
+    SHERRY_CHECK(dst.getIdx() == a.getIdx());
+    pxor(dst, b);
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_setup() {
+  load(vmm_c15, ptr[rip + constants_]);
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_zero_output() {
+  if (!float_output()) return;  // the accumulator stores overwrite every row
+  xor_into(vmm_tmp, vmm_tmp, vmm_tmp);
+  for (int64_t t = 0; t < tokens(); ++t) {
+    for (int64_t g = 0; g < row_groups_; ++g) {
+      for (int v = 0; v < 4; ++v) {
+        store(ptr[reg_out + static_cast<int>(t * layout_.out_token_bytes) + row_offset(g, v)],
+              vmm_tmp);
+      }
+    }
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_init_accumulators() {
+  for (int64_t t = 0; t < tokens(); ++t) {
+    for (int64_t g = 0; g < row_groups_; ++g) {
+      for (int half = 0; half < 2; ++half)
+        xor_into(acc(t, g, half), acc(t, g, half), acc(t, g, half));
+    }
+  }
+  // The int32 accumulators start at the number of negative blocks (the xor's missing +1s).
+  for (int64_t g = 0; g < row_groups_; ++g) {
+    for (int v = 0; v < 4; ++v) {
+      load(vmm_tmp, ptr[reg_nneg + row_offset(g, v)]);
+      for (int64_t t = 0; t < tokens(); ++t) store(scratch(t, g, v), vmm_tmp);
+    }
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccumulate& lookup) {
+  SHERRY_CHECK(lookup.mode == ir::LookupMode::kSignAfterLookup &&
+               lookup.width == ir::AccWidth::kI16);
+  const int64_t prefetch = program_.key.tuning.prefetch;
+  if (prefetch > 0) {
+    for (int64_t line = 0; line < layout_.step_weight_bytes; line += 64) {
+      prefetcht0(ptr[reg_weights + static_cast<int>(prefetch + line)]);
+    }
+  }
+  for (int j = 0; j < 4; ++j) {
+    for (int64_t t = 0; t < tokens(); ++t) {
+      const int table = static_cast<int>(t * layout_.table_bytes + j * 32);
+      if constexpr (Traits::kHasAvx512) {
+        vbroadcasti32x4(vmm_table_lo, ptr[reg_tables + table]);
+        vbroadcasti32x4(vmm_table_hi, ptr[reg_tables + table + 16]);
+      } else if constexpr (Traits::kHasAvx) {
+        vbroadcasti128(vmm_table_lo, ptr[reg_tables + table]);
+        vbroadcasti128(vmm_table_hi, ptr[reg_tables + table + 16]);
+      }
+      for (int64_t g = 0; g < row_groups_; ++g) {
+        load(vmm_codes, ptr[reg_weights + static_cast<int>(j * row_tile() + g * kW)]);
+        if constexpr (Traits::kHasAvx512) {
+          vpcmpgtb(k_sign, vmm_codes, vmm_c15);
+          vpmovm2b(vmm_sign, k_sign);
+        } else if constexpr (Traits::kHasAvx) {
+          vpcmpgtb(vmm_sign, vmm_codes, vmm_c15);
+        } else {
+          movdqa(vmm_sign, vmm_codes);
+          pcmpgtb(vmm_sign, vmm_c15);
+        }
+        if constexpr (Traits::kHasAvx) {
+          vpshufb(vmm_lo, vmm_table_lo, vmm_codes);
+          vpshufb(vmm_hi, vmm_table_hi, vmm_codes);
+        } else {
+          movdqu(vmm_lo, ptr[reg_tables + table]);
+          pshufb(vmm_lo, vmm_codes);
+          movdqu(vmm_hi, ptr[reg_tables + table + 16]);
+          pshufb(vmm_hi, vmm_codes);
+        }
+        // ~v for negative codes; the +1 is in the preloaded counts.
+        xor_into(vmm_lo, vmm_lo, vmm_sign);
+        xor_into(vmm_hi, vmm_hi, vmm_sign);
+        if constexpr (Traits::kHasAvx) {
+          vpunpcklbw(vmm_tmp, vmm_lo, vmm_hi);
+          vpunpckhbw(vmm_lo, vmm_lo, vmm_hi);
+          vpaddw(acc(t, g, 0), acc(t, g, 0), vmm_tmp);
+          vpaddw(acc(t, g, 1), acc(t, g, 1), vmm_lo);
+        } else {
+          movdqa(vmm_tmp, vmm_lo);
+          punpcklbw(vmm_tmp, vmm_hi);
+          punpckhbw(vmm_lo, vmm_hi);
+          paddw(acc(t, g, 0), vmm_tmp);
+          paddw(acc(t, g, 1), vmm_lo);
+        }
+      }
+    }
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_widen() {
+  // Sign-extend the words in lane order: dword vector v of a row vector holds its rows
+  // [v·W/4, (v+1)·W/4) (the repacking orders the code bytes for this).
+  for (int64_t t = 0; t < tokens(); ++t) {
+    for (int64_t g = 0; g < row_groups_; ++g) {
+      for (int half = 0; half < 2; ++half) {
+        const Vmm a = acc(t, g, half);
+        for (int part = 0; part < 2; ++part) {
+          const int v = 2 * half + part;
+          if constexpr (Traits::kHasAvx) {
+            if (part == 0) {
+              vpunpcklwd(vmm_tmp, a, a);
+            } else {
+              vpunpckhwd(vmm_tmp, a, a);
+            }
+            vpsrad(vmm_tmp, vmm_tmp, 16);
+            load(vmm_lo, scratch(t, g, v));
+            vpaddd(vmm_tmp, vmm_tmp, vmm_lo);
+          } else {
+            movdqa(vmm_tmp, a);
+            if (part == 0) {
+              punpcklwd(vmm_tmp, vmm_tmp);
+            } else {
+              punpckhwd(vmm_tmp, vmm_tmp);
+            }
+            psrad(vmm_tmp, 16);
+            movdqu(vmm_lo, scratch(t, g, v));
+            paddd(vmm_tmp, vmm_lo);
+          }
+          store(scratch(t, g, v), vmm_tmp);
+        }
+        xor_into(a, a, a);
+      }
+    }
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_scale_group() {
+  for (int64_t t = 0; t < tokens(); ++t) {
+    for (int64_t g = 0; g < row_groups_; ++g) {
+      for (int v = 0; v < 4; ++v) {
+        const auto out =
+            ptr[reg_out + static_cast<int>(t * layout_.out_token_bytes) + row_offset(g, v)];
+        const auto alpha = ptr[reg_alpha + row_offset(g, v)];
+        if constexpr (Traits::kHasAvx) {
+          vcvtdq2ps(vmm_tmp, scratch(t, g, v));
+          vmovups(vmm_lo, out);
+          vfmadd231ps(vmm_lo, vmm_tmp, alpha);
+          vmovups(out, vmm_lo);
+        } else {
+          movdqu(vmm_tmp, scratch(t, g, v));
+          cvtdq2ps(vmm_tmp, vmm_tmp);
+          movups(vmm_lo, alpha);
+          mulps(vmm_tmp, vmm_lo);
+          movups(vmm_lo, out);
+          addps(vmm_lo, vmm_tmp);
+          movups(out, vmm_lo);
+        }
+      }
+    }
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_store_accumulators() {
+  for (int64_t t = 0; t < tokens(); ++t) {
+    for (int64_t g = 0; g < row_groups_; ++g) {
+      for (int v = 0; v < 4; ++v) {
+        load(vmm_tmp, scratch(t, g, v));
+        store(ptr[reg_acc_out + static_cast<int>(t * layout_.out_token_bytes) + row_offset(g, v)],
+              vmm_tmp);
+      }
+    }
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_finish() {
+  mov(reg_tmp, arg(offsetof(KernelArgs, scales)));
+  for (int64_t t = 0; t < tokens(); ++t) {
+    if constexpr (Traits::kHasAvx) {
+      vbroadcastss(vmm_table_hi, ptr[reg_tmp + static_cast<int>(4 * t)]);
+    } else {
+      movss(vmm_table_hi, ptr[reg_tmp + static_cast<int>(4 * t)]);
+      shufps(vmm_table_hi, vmm_table_hi, 0);
+    }
+    for (int64_t g = 0; g < row_groups_; ++g) {
+      for (int v = 0; v < 4; ++v) {
+        const auto out =
+            ptr[reg_out + static_cast<int>(t * layout_.out_token_bytes) + row_offset(g, v)];
+        if constexpr (Traits::kHasAvx) {
+          vmulps(vmm_tmp, vmm_table_hi, out);
+        } else {
+          movups(vmm_tmp, out);
+          mulps(vmm_tmp, vmm_table_hi);
+        }
+        if constexpr (Traits::kHasAvx) {
+          vmovups(out, vmm_tmp);
+        } else {
+          movups(out, vmm_tmp);
+        }
+      }
+    }
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_constants() {
+  align(64);
+  L(constants_);
+  for (int i = 0; i < kW; ++i) db(15);
+}
+
+template class LutCodeBytesGenerator<Ssse3Traits>;
+template class LutCodeBytesGenerator<Avx2Traits>;
+template class LutCodeBytesGenerator<Avx512bwTraits>;
+
+}  // namespace sherry::jit::x64

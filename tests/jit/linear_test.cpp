@@ -1,0 +1,128 @@
+// jit::Linear on every runnable path (capped through the API) against the reference: float
+// outputs within a tolerance derived from the number of scale groups, token counts 1..17,
+// single- and multi-threaded.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "core/reference_kernels.h"
+#include "core/thread_pool.h"
+#include "jit/linear.h"
+#include "tests/jit/jit_test_util.h"
+
+namespace sherry::jit {
+namespace {
+
+// Checks y against the reference; the bound covers fp32 rounding of G products and sums
+// in either order (with or without FMA).
+void check_outputs(const PackedTensor& w, const QuantizedActivations& x, const float* y,
+                   const std::string& what) {
+  const PackedTensorView v = w.view();
+  const int64_t groups = scale_groups_per_row(v.layout, v.cols);
+  std::vector<int32_t> acc(static_cast<size_t>(x.tokens * v.rows * groups));
+  reference_accumulate_i32(v, x, acc.data());
+  std::vector<float> want(static_cast<size_t>(x.tokens * v.rows));
+  reference_scale_accumulators(v, x, acc.data(), want.data());
+  for (int64_t t = 0; t < x.tokens; ++t) {
+    for (int64_t m = 0; m < v.rows; ++m) {
+      double magnitude = 0.0;
+      for (int64_t g = 0; g < groups; ++g) {
+        magnitude +=
+            std::fabs(static_cast<double>(acc[(t * v.rows + m) * groups + g]) * v.scale(m, g));
+      }
+      const double tolerance = 4.0 * (groups + 2) * std::ldexp(1.0, -24) * x.scales[t] * magnitude;
+      const double diff = std::fabs(y[t * v.rows + m] - want[t * v.rows + m]);
+      if (diff > tolerance) {
+        FAIL_CHECK(what, ": token ", t, " row ", m, " got ", y[t * v.rows + m], " want ",
+                   want[t * v.rows + m], " tolerance ", tolerance);
+        return;
+      }
+    }
+  }
+}
+
+TEST_CASE("linear layers match the reference on every path for 1 to 17 tokens") {
+  const std::vector<WeightLayout> layouts = {
+      {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 32},
+      {BlockGrouping::kStride16, ScaleGranularity::kGroup, 128},
+      {BlockGrouping::kContiguous, ScaleGranularity::kChannel, 128},
+      {BlockGrouping::kStride16, ScaleGranularity::kTensor, 128},
+  };
+  ThreadPool pool(2);
+  std::vector<ir::Isa> isas = test::runnable_isas();
+  isas.push_back(ir::Isa::kScalar);
+  for (const ir::Isa isa : isas) {
+    test::IsaCap cap(isa);
+    uint32_t seed = 11;
+    for (const WeightLayout& layout : layouts) {
+      for (const auto& [m, k] : {std::pair<int64_t, int64_t>{67, 256}, {130, 384}}) {
+        ++seed;
+        const PackedTensor w = sherry::test::random_packed(m, k, layout, seed);
+        for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+          LinearOptions options;
+          options.max_tokens = 17;
+          options.pool = p;
+          options.name = "blk.0.test.weight";
+          Result<std::unique_ptr<Linear>> linear = make_linear(w.view(), options);
+          REQUIRE_MESSAGE(linear.ok(), linear.error().message());
+          const std::string name = (*linear)->kernel_name();
+          if (isa != ir::Isa::kScalar) {
+            CHECK_MESSAGE(name.find(std::string(ir::to_string(isa))) != std::string::npos, name);
+          }
+          for (const int64_t n : {int64_t{1}, int64_t{2}, int64_t{5}, int64_t{17}}) {
+            const QuantizedActivations x = test::random_activations(n, k, seed + n);
+            std::vector<float> y(static_cast<size_t>(n * m), -1.0f);
+            (*linear)->forward_quantized(x, y.data());
+            check_outputs(w, x, y.data(), fmt::format("seed {} kernel {} n {}", seed, name, n));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("forward quantizes per token like the reference") {
+  const WeightLayout layout{};
+  const PackedTensor w = sherry::test::random_packed(70, 256, layout, 3);
+  const std::vector<float> x = sherry::test::random_floats(3 * 256, 4);
+  Result<std::unique_ptr<Linear>> linear = make_linear(w.view(), LinearOptions{});
+  REQUIRE(linear.ok());
+  std::vector<float> y(3 * 70);
+  (*linear)->forward(x.data(), 3, y.data());
+  check_outputs(w, quantize_activations_i8(x.data(), 3, 256), y.data(), (*linear)->kernel_name());
+}
+
+TEST_CASE("a layout the generators cannot step through falls back to the reference") {
+  const WeightLayout layout{BlockGrouping::kContiguous, ScaleGranularity::kGroup, 8};
+  const PackedTensor w = sherry::test::random_packed(20, 64, layout, 8);
+  Result<std::unique_ptr<Linear>> linear = make_linear(w.view(), LinearOptions{});
+  REQUIRE(linear.ok());
+  CHECK((*linear)->kernel_name() == "reference_i8");
+  const QuantizedActivations x = test::random_activations(2, 64, 9);
+  std::vector<float> y(2 * 20);
+  (*linear)->forward_quantized(x, y.data());
+  check_outputs(w, x, y.data(), "reference fallback");
+}
+
+TEST_CASE("make_linear rejects a layout that does not fit the shape and names the tensor") {
+  PackedTensor w = sherry::test::random_packed(8, 128, WeightLayout{}, 1);
+  PackedTensorView view = w.view();
+  view.cols = 100;
+  LinearOptions options;
+  options.name = "blk.3.ffn_up.weight";
+  Result<std::unique_ptr<Linear>> linear = make_linear(view, options);
+  REQUIRE_FALSE(linear.ok());
+  CHECK(linear.error().message().find("blk.3.ffn_up.weight") != std::string::npos);
+}
+
+TEST_CASE("the reference backend is served when asked for") {
+  const PackedTensor w = sherry::test::random_packed(8, 128, WeightLayout{}, 1);
+  LinearOptions options;
+  options.backend = KernelBackend::kReference;
+  Result<std::unique_ptr<Linear>> linear = make_linear(w.view(), options);
+  REQUIRE(linear.ok());
+  CHECK((*linear)->kernel_name() == "reference_i8");
+}
+
+}  // namespace
+}  // namespace sherry::jit
