@@ -76,6 +76,10 @@ std::string_view to_string(Isa isa) {
       return "avx512bw";
     case Isa::kAvx512vbmi:
       return "avx512vbmi";
+    case Isa::kNeon:
+      return "neon";
+    case Isa::kDotprod:
+      return "dotprod";
   }
   return "unknown";
 }
@@ -102,7 +106,7 @@ Result<Isa> parse_isa(std::string_view text) {
   for (const Isa isa : kAllIsas) {
     if (text == to_string(isa)) return isa;
   }
-  return make_error("unknown ISA '{}': expected scalar, ssse3, avx2, avx512bw or avx512vbmi", text);
+  return make_error("unknown ISA '{}': expected scalar, ssse3, avx2, avx512bw, avx512vbmi, neon or dotprod", text);
 }
 
 Result<KernelOp> parse_kernel_op(std::string_view text) {

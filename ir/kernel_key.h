@@ -20,10 +20,11 @@ enum class KernelOp : uint8_t {
 };
 
 // Code paths, each a feature set (jit/cpu_detect.h lists the CPU features each one requires).
-// kScalar is the portable reference path; an AArch64 backend adds its own entries.
-enum class Isa : uint8_t { kScalar, kSsse3, kAvx2, kAvx512bw, kAvx512vbmi };
-inline constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kSsse3, Isa::kAvx2, Isa::kAvx512bw,
-                                   Isa::kAvx512vbmi};
+// kScalar is the portable reference path; kNeon (Advanced SIMD tbl) and kDotprod (sdot) are the
+// AArch64 paths (jit/a64/).
+enum class Isa : uint8_t { kScalar, kSsse3, kAvx2, kAvx512bw, kAvx512vbmi, kNeon, kDotprod };
+inline constexpr Isa kAllIsas[] = {Isa::kScalar,   Isa::kSsse3, Isa::kAvx2,   Isa::kAvx512bw,
+                                   Isa::kAvx512vbmi, Isa::kNeon, Isa::kDotprod};
 
 // How activations are quantized before the tables are built (core/activation_quant.h).
 enum class ActivationQuant : uint8_t { kPerTokenI8 };
