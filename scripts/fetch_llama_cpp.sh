@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Fetches llama.cpp's source from the pinned npm package node-llama-cpp (llama/gitRelease.bundle,
 # sha256-checked through scripts/lib/npm_fetch.sh), builds ggml, llama-bench and llama-quantize for
-# this CPU, then compiles the GEMV/GEMM harness bench/llamacpp/ggml_gemv_bench.cpp against that ggml.
+# this CPU, then compiles bench/llamacpp/ (the GEMV/GEMM harness and the random-model writer) against it.
 # Everything lives under .cache/llama.cpp/ (git-ignored); nothing of llama.cpp is committed.
 #
 #   scripts/fetch_llama_cpp.sh [--jobs N] [--rebuild]
 #
-# Outputs: .cache/llama.cpp/build/bin/{llama-bench,llama-quantize}, .cache/llama.cpp/ggml_gemv_bench,
+# Outputs: .cache/llama.cpp/build/bin/{llama-bench,llama-quantize}, .cache/llama.cpp/{ggml_gemv_bench,
+# make_random_llama},
 # .cache/llama.cpp/build_info.json (commit, npm version, flags, build seconds).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,7 +53,7 @@ fi
 cmake_flags=(-DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF -DLLAMA_OPENSSL=OFF
   -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF
   -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON -DGGML_OPENMP=ON)
-targets=(llama-bench llama-quantize ggml ggml-base ggml-cpu)
+targets=(llama-bench llama-quantize llama ggml ggml-base ggml-cpu)
 start=$(date +%s.%N)
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$src" -B "$build" -G Ninja "${cmake_flags[@]}" >"$cache/configure.log" 2>&1 ||
@@ -62,18 +63,25 @@ cmake --build "$build" -j "$jobs" --target "${targets[@]}" >"$cache/build.log" 2
   { echo "fetch_llama_cpp.sh: build failed, see $cache/build.log" >&2; tail -30 "$cache/build.log" >&2; exit 1; }
 build_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 
-# The harness: plain g++ against the static ggml libraries just built.
-harness_src="$root/bench/llamacpp/ggml_gemv_bench.cpp"
-harness="$cache/ggml_gemv_bench"
-libs=("$build/ggml/src/libggml.a" "$build/ggml/src/libggml-cpu.a" "$build/ggml/src/libggml-base.a")
+# The harness programs: plain g++ against the static libraries just built.
+libs=("$build/src/libllama.a" "$build/ggml/src/libggml.a" "$build/ggml/src/libggml-cpu.a" "$build/ggml/src/libggml-base.a")
 for lib in "${libs[@]}"; do
-  [ -f "$lib" ] || { echo "fetch_llama_cpp.sh: $lib: not built (ggml layout changed?)" >&2; exit 1; }
+  [ -f "$lib" ] || { echo "fetch_llama_cpp.sh: $lib: not built (llama.cpp's build layout changed?)" >&2; exit 1; }
 done
-if [ ! -x "$harness" ] || [ "$harness_src" -nt "$harness" ] || [ "${libs[0]}" -nt "$harness" ]; then
-  g++ -std=c++17 -O2 -march=native -Wall -Wextra -o "$harness" "$harness_src" \
-    -I "$src/ggml/include" "${libs[@]}" -fopenmp -lpthread -lm
-fi
+for program in ggml_gemv_bench make_random_llama; do
+  program_src="$root/bench/llamacpp/$program.cpp"
+  if [ ! -x "$cache/$program" ] || [ "$program_src" -nt "$cache/$program" ] || [ "${libs[1]}" -nt "$cache/$program" ]; then
+    g++ -std=c++17 -O2 -march=native -Wall -Wextra -o "$cache/$program" "$program_src" \
+      -I "$src/include" -I "$src/ggml/include" "${libs[@]}" -fopenmp -lpthread -lm
+  fi
+done
 
+# Keep the first (real) build time when this run found nothing to build.
+if grep -q "no work to do" "$cache/build.log" && [ -f "$cache/build_info.json" ] &&
+  grep -q "\"llama_cpp_commit\":\"$want\"" "$cache/build_info.json"; then
+  echo "fetch_llama_cpp.sh: llama.cpp ${want:0:12} up to date in $cache" >&2
+  exit 0
+fi
 cat >"$cache/build_info.json" <<JSON
 {"llama_cpp_commit":"$want","node_llama_cpp":"$kNodeLlamaCppVersion","npm_sha256":"$kNodeLlamaCppSha256","cmake_flags":"${cmake_flags[*]}","targets":"${targets[*]}","build_s":$build_s,"jobs":$jobs}
 JSON
