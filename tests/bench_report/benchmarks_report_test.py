@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Tests of scripts/lib/benchmarks_report.py: merging, ratios, targets, regions, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "..", "..", "scripts", "lib", "benchmarks_report.py")
+sys.path.insert(0, os.path.dirname(SCRIPT))
+import benchmarks_report  # noqa: E402
+
+
+def kernel_row(impl, kernel, m, k, n, threads, regime, us, **extra):
+    row = {"bench": "kernel", "impl": impl, "kernel": kernel, "m": m, "k": k, "n": n, "threads": threads,
+           "regime": regime, "us": us, "weights_per_cycle_per_core": 1.0, "gbps": 1.0, "cpu": "test cpu",
+           "commit": "abc"}
+    row.update(extra)
+    return row
+
+
+class ReportTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.results = os.path.join(self.dir.name, "benchmarks")
+        os.makedirs(self.results)
+        self.doc = os.path.join(self.dir.name, "benchmarks.md")
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def write(self, name, lines):
+        with open(os.path.join(self.results, name), "w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write((line if isinstance(line, str) else json.dumps(line)) + "\n")
+
+    def run_report(self):
+        done = subprocess.run([sys.executable, SCRIPT, "--results", self.results, "--doc", self.doc],
+                              capture_output=True, text=True, check=True)
+        with open(self.doc, encoding="utf-8") as handle:
+            return handle.read(), done.stderr
+
+    def test_speed_up_is_baseline_time_over_ours_and_marks_the_target(self):
+        self.write("llamacpp.jsonl", [kernel_row("llama.cpp", "ggml_tq2_0", 2048, 2048, 1, 1, "hot", 100.0),
+                                      kernel_row("llama.cpp", "ggml_tq1_0", 2048, 2048, 1, 1, "hot", 120.0)])
+        self.write("ours.jsonl", [kernel_row("sherry", "lutgemv_s125_m2048_k2048_t64", 2048, 2048, 1, 1, "hot", 50.0)])
+        text, _ = self.run_report()
+        # 100 / 50 = 2.00 meets the 2x TQ2_0 target; 120 / 50 = 2.40 misses the 3x TQ1_0 target.
+        self.assertIn("| 2048×2048 | 1 | 1 | hot | 50.00 | 2.40× ✗ | 2.00× ✓ |", text)
+        self.assertIn("#### lutgemv_s125: speed-up", text)
+
+    def test_family_drops_the_shape_from_the_kernel_name(self):
+        row = kernel_row("sherry", "lutgemv_s125g128_i8__avx512vbmi_m2048_k8192_t64u4", 2048, 8192, 1, 1, "hot", 1)
+        self.assertEqual(benchmarks_report.family(row), "lutgemv_s125g128_i8__avx512vbmi")
+        self.assertEqual(benchmarks_report.role(row), "ours")
+        self.assertEqual(benchmarks_report.role(dict(row, kernel="i2s_m2048_k8192")), "baseline")
+        self.assertEqual(benchmarks_report.role(dict(row, family="x", role="baseline")), "baseline")
+
+    def test_hand_written_text_outside_the_regions_is_kept(self):
+        with open(self.doc, "w", encoding="utf-8") as handle:
+            handle.write("# Benchmarks\n\nhand written\n\n<!-- BEGIN GENERATED: e2e -->\nold\n"
+                         "<!-- END GENERATED: e2e -->\n\ntail text\n")
+        self.write("e2e.jsonl", [{"bench": "e2e", "impl": "llama.cpp", "format": "TQ2_0", "model": "m",
+                                  "phase": "decode", "tokens": 32, "threads": 1, "tok_s": 10.0}])
+        text, _ = self.run_report()
+        self.assertIn("hand written", text)
+        self.assertIn("tail text", text)
+        self.assertNotIn("\nold\n", text)
+        self.assertIn("<!-- BEGIN GENERATED: provenance -->", text)
+        self.assertEqual(text.count("<!-- BEGIN GENERATED: e2e -->"), 1)
+
+    def test_end_to_end_ratio_of_ours_over_llama_cpp(self):
+        rows = [{"bench": "e2e", "impl": "llama.cpp", "format": "TQ2_0", "model": "m", "phase": "decode",
+                 "tokens": 32, "threads": 1, "tok_s": 10.0},
+                {"bench": "e2e", "impl": "sherry", "format": "sherry", "model": "m", "phase": "decode",
+                 "tokens": 32, "threads": 1, "tok_s": 16.0}]
+        self.write("e2e.jsonl", rows)
+        text, _ = self.run_report()
+        self.assertIn("1.60× ✓", text)
+
+    def test_a_line_that_is_not_json_is_skipped_with_a_message_naming_the_file_and_line(self):
+        self.write("bad.jsonl", ["{not json", kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 1, "hot", 9.0)])
+        text, stderr = self.run_report()
+        self.assertIn("bad.jsonl:1: expected a JSON object, found '{not json'", stderr)
+        self.assertIn("| 512×2048 | 1 | 1 | hot | 9.00 |", text)
+
+    def test_a_row_without_a_required_field_is_skipped_with_a_message(self):
+        row = kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 1, "hot", 9.0)
+        del row["us"]
+        self.write("missing.jsonl", [row, "[1, 2]"])
+        text, stderr = self.run_report()
+        self.assertIn("missing.jsonl:1: kernel row without us; skipped", stderr)
+        self.assertIn("missing.jsonl:2: expected a JSON object, found list; skipped", stderr)
+        self.assertIn("No kernel results yet.", text)
+
+    def test_quick_smoke_runs_are_left_out(self):
+        self.write("llamacpp_kernels_quick.jsonl", [kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 1, "hot", 9.0)])
+        text, stderr = self.run_report()
+        self.assertIn("No kernel results yet.", text)
+        self.assertIn("no *.jsonl results", stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
