@@ -14,8 +14,9 @@
 //  - one graph holds kNodesPerGraph mul_mat nodes (barriers between nodes are part of the cost, as
 //    in a real forward pass); hot: all nodes use the same weights; cold: the nodes walk through
 //    rotating copies of the weights totalling ≥ --cold-mb (default 256 MB, 8× the 32 MB L3);
-//  - time per mul_mat = median over samples of (graph time / nodes); every configuration is first
-//    checked against a double-precision reference on the dequantized weights (tokens 0 and N−1).
+//  - time per mul_mat = median over undisturbed samples of (graph time / nodes), see time_graphs;
+//    every configuration is first checked against a double-precision reference on the dequantized
+//    weights (tokens 0 and N−1).
 //  - cycles: the core clock is measured with a chain of dependent integer adds (1 cycle each on
 //    every x86-64 core) timed by steady_clock; weights_per_cycle_per_core = m·k·n /
 //    (cycles·threads) (for n = 1: weights per cycle). gbps = weight bytes / time.
@@ -402,7 +403,7 @@ double relative_error(const float* y, const float* x, const std::vector<float>& 
 }
 
 struct Timing {
-  double median_us = 0;
+  double us = 0;  // median of the undisturbed samples, or the minimum when too few were undisturbed
   double min_us = 0;
   int samples = 0;  // samples taken
   int kept = 0;     // samples that had the CPU to themselves (the median is over these)
@@ -426,8 +427,7 @@ long context_switches() {
 // none of its threads was switched out (ggml's OpenMP workers spin between back-to-back calls, so
 // an undisturbed sample has no switch) and, at one thread, process CPU time ≥ kMinCpuShare · wall
 // time (other threads' CPU time is only updated at scheduler ticks, too coarse for µs samples).
-// When too few samples pass within max_time, the median of all samples is reported, marked
-// "quiet":false.
+// When too few samples pass within max_time, the fastest sample is reported, marked "quiet":false.
 constexpr double kMinCpuShare = 0.9;
 
 Timing time_graphs(ggml_backend_t backend, const GraphSet& graphs, int threads,
@@ -441,9 +441,9 @@ Timing time_graphs(ggml_backend_t backend, const GraphSet& graphs, int threads,
       std::exit(1);
     }
   };
-  // Warm-up: one full rotation (cold) or a few runs (hot), so page faults and the work buffer's
-  // first allocation are not timed.
-  size_t warmup = std::max<size_t>(3, graphs.graphs.size());
+  // Warm-up: the first runs fault in the outputs and grow the backend's work buffer (the weights
+  // were already touched when they were written).
+  size_t warmup = 3;
   for (size_t i = 0; i < warmup; ++i) run_one();
 
   const double max_time_s = std::max(20 * options.min_time_s, 5.0);
@@ -471,10 +471,13 @@ Timing time_graphs(ggml_backend_t backend, const GraphSet& graphs, int threads,
   timing.samples = static_cast<int>(all_us.size());
   timing.kept = static_cast<int>(kept_us.size());
   timing.quiet = timing.kept >= options.min_samples;
-  std::vector<double>& used = timing.quiet ? kept_us : all_us;
-  std::sort(used.begin(), used.end());
-  timing.median_us = used[used.size() / 2];
   timing.min_us = *std::min_element(all_us.begin(), all_us.end());
+  if (timing.quiet) {
+    std::sort(kept_us.begin(), kept_us.end());
+    timing.us = kept_us[kept_us.size() / 2];
+  } else {
+    timing.us = timing.min_us;  // every sample was disturbed: the fastest is the least disturbed
+  }
   return timing;
 }
 
@@ -580,7 +583,7 @@ int run(const Options& options) {
                            static_cast<long long>(shape.k), static_cast<long long>(n), threads,
                            regime.c_str(), error, kMaxRelRmsError);
             }
-            double seconds = timing.median_us * 1e-6;
+            double seconds = timing.us * 1e-6;
             double weights_per_cycle_per_core =
                 static_cast<double>(shape.m * shape.k * n) / (seconds * core_hz * threads);
             double gbps = static_cast<double>(bytes) / seconds * 1e-9;
@@ -596,7 +599,7 @@ int run(const Options& options) {
                 "s\",\"sherry_commit\":\"%s\"}\n",
                 kernel_name(type).c_str(), static_cast<long long>(shape.m),
                 static_cast<long long>(shape.k), static_cast<long long>(n), threads, regime.c_str(),
-                timing.median_us, timing.min_us, timing.samples, timing.kept,
+                timing.us, timing.min_us, timing.samples, timing.kept,
                 timing.quiet ? "true" : "false", weights_per_cycle_per_core, gbps,
                 8.0 * static_cast<double>(ggml_row_size(type, shape.k)) /
                     static_cast<double>(shape.k),
