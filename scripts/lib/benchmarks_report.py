@@ -10,10 +10,16 @@ Rows understood (one JSON object per line; other "bench" values are ignored):
    "tok_s","cpu","commit",...}
   {"bench":"clock","impl":...,"core_ghz":...}
 
+bench/kernels' spelling is accepted too: "kind" for "bench", "mode" for "regime", "packed_gbps" for
+"gbps", "ghz" for "core_ghz", no "impl" meaning "sherry"; its {"kind":"bandwidth"} rows (measured DRAM
+read GB/s) go to the provenance table.
+
 A kernel's family is its "family" field, else its name cut before "_m<M>_k<K>" (kernel names carry
-the shape). Its role is its "role" field, else "baseline" for llama.cpp rows and for families that
-name the 2-bit I2_S-style or 1.67-bit TL2-style kernels, else "ours". Ratios are speed-ups:
-baseline µs / ours µs, so 2.0× means ours is twice as fast.
+the shape), with our "lutgemv"/"lutgemm" folded into "lut" (one family across N). Its role is its
+"role" field, else "baseline" for llama.cpp rows, for the scalar reference and for families that
+name the 2-bit I2_S-style or 1.67-bit TL2-style kernels, else "ours". Ratios are speed-ups,
+baseline time / ours time (2.0× means ours is twice as fast), from each side's fastest call
+("us_min" where a row has it, else "us": bench/kernels reports its best call as "us").
 """
 
 import argparse
@@ -26,7 +32,8 @@ import sys
 
 REQUIRED_KERNEL = ("impl", "kernel", "m", "k", "n", "threads", "regime", "us")
 REQUIRED_E2E = ("impl", "format", "phase", "threads", "tok_s")
-BASELINE_PATTERN = re.compile(r"(^|[_-])(i2_?s|tl2)([_-]|$)", re.IGNORECASE)
+BASELINE_PATTERN = re.compile(r"(^|[_-])(i2_?s|tl2|reference)([_-]|$)", re.IGNORECASE)
+ALIASES = (("kind", "bench"), ("mode", "regime"), ("packed_gbps", "gbps"), ("ghz", "core_ghz"))
 # Targets of issue 6 (GEMV = N 1, prefill GEMM = N > 1), as (baseline family, n == 1?, ratio).
 TARGETS = [("ggml_tq2_0", True, 2.0), ("ggml_tq1_0", True, 3.0), ("ggml_tq2_0", False, 2.0)]
 
@@ -52,6 +59,10 @@ def load_rows(results):
                 if not isinstance(row, dict):
                     warn(f"{path}:{number}: expected a JSON object, found {type(row).__name__}; skipped")
                     continue
+                for alias, name in ALIASES:
+                    if alias in row and name not in row:
+                        row[name] = row[alias]
+                row.setdefault("impl", "sherry")
                 bench = row.get("bench")
                 required = REQUIRED_KERNEL if bench == "kernel" else REQUIRED_E2E if bench == "e2e" else ()
                 missing = [field for field in required if field not in row]
@@ -67,7 +78,8 @@ def family(row):
     if row.get("family"):
         return row["family"]
     match = re.match(r"(.*?)_m\d+_k\d+", row["kernel"])
-    return match.group(1) if match else row["kernel"]
+    name = match.group(1) if match else row["kernel"]
+    return re.sub(r"^lutgem[mv]", "lut", name)
 
 
 def role(row):
@@ -102,8 +114,10 @@ def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
 
 
-def shape_key(row):
-    return (row["m"], row["k"])
+def best_us(row):
+    """The fastest call: what both producers can report, so ratios compare like with like."""
+    value = row.get("us_min")
+    return value if isinstance(value, (int, float)) and value > 0 else row["us"]
 
 
 def kernel_index(rows):
@@ -137,6 +151,12 @@ def provenance_section(rows, paths):
                      f"{date} | {load} | {len(group)} | `{source}` |")
     if len(lines) == 2:
         lines.append("| – | no results yet | | | | | | | | |")
+    bandwidth = {row["threads"]: row["read_gbps"] for row in rows
+                 if row.get("bench") == "bandwidth" and "threads" in row and "read_gbps" in row}
+    if bandwidth:
+        lines.append("")
+        lines.append("Measured DRAM read bandwidth (bench/kernels, same run as ours): " +
+                     ", ".join(f"{bandwidth[t]:.1f} GB/s at {t} thread(s)" for t in sorted(bandwidth)) + ".")
     return "\n".join(lines)
 
 
@@ -150,12 +170,13 @@ def kernels_section(rows):
         keys = sorted((k for k in index if k[0] == fam), key=lambda k: (k[1] * k[2], k[1], k[3], k[4], k[5]))
         sample = index[keys[0]]
         out.append(f"<details><summary><b>{fam}</b> ({sample['impl']}, {role(sample)}, {len(keys)} rows)</summary>\n")
-        out.append("| M×K | N | threads | regime | µs | weights/cycle/core | GB/s |")
-        out.append("|---|---:|---:|---|---:|---:|---:|")
+        out.append("| M×K | N | threads | regime | µs | best µs | weights/cycle/core | GB/s |")
+        out.append("|---|---:|---:|---|---:|---:|---:|---:|")
         for key in keys:
             row = index[key]
             out.append(f"| {row['m']}×{row['k']} | {row['n']} | {row['threads']} | {row['regime']} | "
-                       f"{fmt(row['us'])} | {fmt(row.get('weights_per_cycle_per_core'))} | {fmt(row.get('gbps'))} |")
+                       f"{fmt(row['us'])} | {fmt(best_us(row))} | {fmt(row.get('weights_per_cycle_per_core'))} | "
+                       f"{fmt(row.get('gbps'))} |")
         out.append("\n</details>\n")
     return "\n".join(out)
 
@@ -172,7 +193,7 @@ def ratios_section(rows):
     summary = ["| ours | target | rows | met | min | geomean | max |", "|---|---|---:|---:|---:|---:|---:|"]
     for fam in ours:
         out.append(f"#### {fam}: speed-up over each baseline (baseline µs / ours µs)\n")
-        out.append("| M×K | N | threads | regime | ours µs | " + " | ".join(baselines) + " |")
+        out.append("| M×K | N | threads | regime | ours best µs | " + " | ".join(baselines) + " |")
         out.append("|---|---:|---:|---|---:|" + "---:|" * len(baselines))
         keys = sorted((k for k in index if k[0] == fam), key=lambda k: (k[1] * k[2], k[1], k[3], k[4], k[5]))
         per_target = {t: [] for t in TARGETS}
@@ -181,7 +202,7 @@ def ratios_section(rows):
             cells = []
             for base in baselines:
                 other = index.get((base,) + key[1:])
-                ratio = other["us"] / row["us"] if other and row["us"] > 0 else None
+                ratio = best_us(other) / best_us(row) if other and best_us(row) > 0 else None
                 goal = None
                 for target in TARGETS:
                     if target[0] == base and target[1] == (key[3] == 1):
@@ -189,7 +210,7 @@ def ratios_section(rows):
                         if ratio is not None:
                             per_target[target].append(ratio)
                 cells.append(ratio_text(ratio, goal))
-            out.append(f"| {key[1]}×{key[2]} | {key[3]} | {key[4]} | {key[5]} | {fmt(row['us'])} | " +
+            out.append(f"| {key[1]}×{key[2]} | {key[3]} | {key[4]} | {key[5]} | {fmt(best_us(row))} | " +
                        " | ".join(cells) + " |")
         out.append("")
         for (base, gemv, goal), ratios in per_target.items():
