@@ -44,7 +44,7 @@ void add_vocab(gguf::Writer& writer, int64_t* vocab_size) {
   }
   for (const char* word : {"\xE2\x96\x81",
                            "\xE2\x96\x81the",
-                           "\xE2\x96\x81a",
+                           "\xE2\x96\x81" "a",
                            "e",
                            "t",
                            "h",
@@ -96,7 +96,13 @@ void add_vocab(gguf::Writer& writer, int64_t* vocab_size) {
 // Writes one linear layer in the spec's format and replaces `w` by the weights the model really
 // uses (F16-rounded, or dequantized α·t).
 void add_linear(gguf::Writer& writer, const std::string& name, std::vector<float>& w, int64_t rows,
-                int64_t cols, LinearFormat format) {
+                int64_t cols, LinearFormat format, const TinySpec& spec) {
+  if (name == spec.drop_tensor) return;
+  if (name == spec.q4_0_tensor) {
+    const std::vector<uint8_t> bytes(static_cast<size_t>(rows * cols / 32 * 18), 0);
+    writer.add_tensor(name, gguf::TensorType::kQ4_0, {cols, rows}, bytes);
+    return;
+  }
   switch (format) {
     case LinearFormat::kF32:
       gguf::add_float_tensor(writer, name, gguf::TensorType::kF32, {cols, rows}, w);
@@ -129,16 +135,25 @@ void add_linear(gguf::Writer& writer, const std::string& name, std::vector<float
 TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
   std::mt19937 rng(spec.seed);
   gguf::Writer writer;
-  writer.set_string(std::string(names::kArchitecture), "llama");
+  writer.set_string(std::string(names::kArchitecture), spec.architecture);
   writer.set_string(std::string(names::kName), "tiny-test");
   TinyWeights w;
   w.spec = spec;
   add_vocab(writer, &w.vocab);
+  if (spec.tokenizer_model.empty()) {
+    gguf::Writer bare;  // same metadata minus the tokenizer
+    bare.set_string(std::string(names::kArchitecture), spec.architecture);
+    writer = std::move(bare);
+  } else {
+    writer.set_string(std::string(names::kTokenizerModel), spec.tokenizer_model);
+  }
   writer.set_uint32(std::string(names::kBlockCount), spec.layers);
   writer.set_uint32(std::string(names::kEmbeddingLength), spec.hidden);
-  writer.set_uint32(std::string(names::kFeedForwardLength), spec.ffn);
+  writer.set_uint32(std::string(names::kFeedForwardLength),
+                    spec.metadata_ffn != 0 ? spec.metadata_ffn : spec.ffn);
   writer.set_uint32(std::string(names::kHeadCount), spec.heads);
-  writer.set_uint32(std::string(names::kHeadCountKv), spec.kv_heads);
+  writer.set_uint32(std::string(names::kHeadCountKv),
+                    spec.metadata_kv_heads != 0 ? spec.metadata_kv_heads : spec.kv_heads);
   writer.set_uint32(std::string(names::kContextLength), spec.context);
   writer.set_uint32(std::string(names::kVocabSize), w.vocab);
   writer.set_float32(std::string(names::kRopeFreqBase), spec.rope_base);
@@ -170,16 +185,18 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
     L.up = random_matrix(rng, spec.ffn * h, s);
     L.down = random_matrix(rng, h * spec.ffn, 1.0f / std::sqrt(static_cast<float>(spec.ffn)));
     auto name = [&](std::string_view suffix) { return names::block_tensor(l, suffix); };
-    gguf::add_float_tensor(writer, name(names::kAttnNorm), gguf::TensorType::kF32, {h},
-                           L.attn_norm);
+    if (name(names::kAttnNorm) != spec.drop_tensor) {
+      gguf::add_float_tensor(writer, name(names::kAttnNorm), gguf::TensorType::kF32, {h},
+                             L.attn_norm);
+    }
     gguf::add_float_tensor(writer, name(names::kFfnNorm), gguf::TensorType::kF32, {h}, L.ffn_norm);
-    add_linear(writer, name(names::kAttnQ), L.q, h, h, spec.format);
-    add_linear(writer, name(names::kAttnK), L.k, kv, h, spec.format);
-    add_linear(writer, name(names::kAttnV), L.v, kv, h, spec.format);
-    add_linear(writer, name(names::kAttnOutput), L.o, h, h, spec.format);
-    add_linear(writer, name(names::kFfnGate), L.gate, spec.ffn, h, spec.format);
-    add_linear(writer, name(names::kFfnUp), L.up, spec.ffn, h, spec.format);
-    add_linear(writer, name(names::kFfnDown), L.down, h, spec.ffn, spec.format);
+    add_linear(writer, name(names::kAttnQ), L.q, h, h, spec.format, spec);
+    add_linear(writer, name(names::kAttnK), L.k, kv, h, spec.format, spec);
+    add_linear(writer, name(names::kAttnV), L.v, kv, h, spec.format, spec);
+    add_linear(writer, name(names::kAttnOutput), L.o, h, h, spec.format, spec);
+    add_linear(writer, name(names::kFfnGate), L.gate, spec.ffn, h, spec.format, spec);
+    add_linear(writer, name(names::kFfnUp), L.up, spec.ffn, h, spec.format, spec);
+    add_linear(writer, name(names::kFfnDown), L.down, h, spec.ffn, spec.format, spec);
     w.layers.push_back(std::move(L));
   }
   w.output_norm = random_norm(rng, h);

@@ -25,6 +25,13 @@ struct TinySpec {
   bool tied_output = false;
   LinearFormat format = LinearFormat::kF32;
   uint32_t seed = 1;
+  // Faults for the error tests.
+  std::string architecture = "llama";
+  std::string tokenizer_model = "llama";  // "" writes no tokenizer
+  std::string drop_tensor;                // a tensor left out
+  std::string q4_0_tensor;                // a linear layer stored as Q4_0 (unsupported)
+  int64_t metadata_ffn = 0;               // llama.feed_forward_length if not 0
+  int64_t metadata_kv_heads = 0;          // llama.attention.head_count_kv if not 0
 };
 
 // Weights row-major [rows][cols] (the GGUF element order).

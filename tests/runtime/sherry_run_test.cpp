@@ -1,0 +1,110 @@
+// The sherry-run program end to end on a tiny model: greedy generation is reproducible and the
+// same on the JIT and the reference kernels, perplexity ends with its line, errors exit non-zero
+// with a message naming the file.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "tiny_llama.h"
+
+namespace sherry::runtime {
+namespace {
+
+struct Output {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+Output run_tool(const std::string& args) {
+  const std::string out_path = testing::temp_path("stdout.txt");
+  const std::string err_path = testing::temp_path("stderr.txt");
+  const std::string command = std::string("\"") + SHERRY_RUN_PATH + "\" " + args + " >\"" +
+                              out_path + "\" 2>\"" + err_path + "\"";
+  const int raw = std::system(command.c_str());
+  Output o;
+  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  o.out = slurp(out_path);
+  o.err = slurp(err_path);
+  return o;
+}
+
+TEST_CASE("sherry run generates greedily and reproducibly on both kernel backends") {
+  testing::TinySpec spec;
+  spec.format = testing::LinearFormat::kSherry;
+  const std::string model = testing::temp_path("tool.gguf");
+  testing::write_tiny_llama(model, spec);
+  const std::string common = "-m \"" + model + "\" -p \"hello the world\" -n 12 --temp 0 -t 2";
+  const Output jit = run_tool(common);
+  INFO(jit.err);
+  REQUIRE(jit.status == 0);
+  CHECK(jit.out.rfind("hello the world", 0) == 0);
+  CHECK(jit.out.size() > std::string("hello the world\n").size());
+  CHECK(jit.err.find("generation: 12 tokens") != std::string::npos);
+  CHECK(jit.err.find("prompt: ") != std::string::npos);
+  CHECK(jit.err.find("load time = ") != std::string::npos);
+  CHECK(jit.err.find("kernels: ") != std::string::npos);
+  CHECK(jit.err.find("peak RSS = ") != std::string::npos);
+  const Output again = run_tool(common);
+  CHECK(again.out == jit.out);
+  const Output ref = run_tool(common + " --kernels ref");
+  REQUIRE(ref.status == 0);
+  CHECK(ref.out == jit.out);
+  CHECK(ref.err.find("reference") != std::string::npos);
+  // Sampling with a seed is reproducible too.
+  const std::string sampled = "-m \"" + model +
+                              "\" -p hello -n 16 --temp 0.9 --top-k 20 --top-p 0.9 "
+                              "--min-p 0.01 --repeat-penalty 1.1 --seed 7";
+  CHECK(run_tool(sampled).out == run_tool(sampled).out);
+}
+
+TEST_CASE("sherry run prints perplexity as the last line") {
+  const std::string model = testing::temp_path("ppl.gguf");
+  testing::write_tiny_llama(model, testing::TinySpec{});
+  const std::string text = testing::temp_path("ppl.txt");
+  {
+    std::ofstream out(text);
+    for (int i = 0; i < 20; ++i) out << "hello the world on the sea of the old hills. ";
+  }
+  const Output o = run_tool("-m \"" + model + "\" -c 32 -b 16 --perplexity \"" + text + "\"");
+  INFO(o.err);
+  REQUIRE(o.status == 0);
+  const size_t line = o.out.rfind("perplexity = ");
+  REQUIRE(line != std::string::npos);
+  const double value = std::stod(o.out.substr(line + 13));
+  CHECK(value > 1.0);
+  CHECK(o.out.find('\n', line) == o.out.size() - 1);
+}
+
+TEST_CASE("sherry run reports a bad model file and a bad flag with a non zero exit") {
+  const std::string missing = testing::temp_path("nothing_here.gguf");
+  const Output o = run_tool("-m \"" + missing + "\" -p hi");
+  CHECK(o.status == 1);
+  CHECK(o.err.find("error: ") != std::string::npos);
+  CHECK(o.err.find(missing) != std::string::npos);
+  const Output flag = run_tool("--kernels fast");
+  CHECK(flag.status == 2);
+  const Output no_default = run_tool("-p hi");  // SHERRY_MODEL pointed at a missing file below
+  CHECK(no_default.status != 0);
+}
+
+TEST_CASE("sherry run without a model says how to get the default one") {
+  const std::string missing = testing::temp_path("no_default.gguf");
+  setenv("SHERRY_MODEL", missing.c_str(), 1);
+  const Output o = run_tool("-p hi");
+  unsetenv("SHERRY_MODEL");
+  CHECK(o.status == 1);
+  CHECK(o.err.find(missing) != std::string::npos);
+}
+
+}  // namespace
+}  // namespace sherry::runtime
