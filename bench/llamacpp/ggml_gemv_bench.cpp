@@ -231,6 +231,34 @@ double measure_tsc_hz() {
          std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// One JSON object on one line, fields in insertion order.
+class JsonRow {
+ public:
+  JsonRow& text(const char* key, const std::string& value) {
+    std::string escaped;
+    for (char c : value) {
+      if (c == '"' || c == '\\') escaped += '\\';
+      escaped += c;
+    }
+    return raw(key, "\"" + escaped + "\"");
+  }
+  JsonRow& number(const char* key, double value, int digits) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof(buffer), "%.*f", digits, value);
+    return raw(key, std::isfinite(value) ? buffer : "null");
+  }
+  JsonRow& integer(const char* key, long long value) { return raw(key, std::to_string(value)); }
+  JsonRow& boolean(const char* key, bool value) { return raw(key, value ? "true" : "false"); }
+  std::string str() const { return body_ + "}"; }
+
+ private:
+  JsonRow& raw(const char* key, const std::string& value) {
+    body_ += (body_.size() > 1 ? ",\"" : "\"") + std::string(key) + "\":" + value;
+    return *this;
+  }
+  std::string body_ = "{";
+};
+
 // --- ggml plumbing ---------------------------------------------------------------------------
 
 struct Backend {
@@ -408,11 +436,13 @@ struct Timing {
   int samples = 0;  // samples taken
   int kept = 0;     // samples that had the CPU to themselves (the median is over these)
   bool quiet = true;
+  std::string stat = "median_undisturbed";  // or "median_cpu_time" (1 thread) or "min_wall"
 };
 
-double process_cpu_seconds() {
+// CPU time of the calling thread: exact for itself (the kernel adds the running slice).
+double thread_cpu_seconds() {
   timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
   return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
@@ -427,7 +457,9 @@ long context_switches() {
 // none of its threads was switched out (ggml's OpenMP workers spin between back-to-back calls, so
 // an undisturbed sample has no switch) and, at one thread, process CPU time ≥ kMinCpuShare · wall
 // time (other threads' CPU time is only updated at scheduler ticks, too coarse for µs samples).
-// When too few samples pass within max_time, the fastest sample is reported, marked "quiet":false.
+// When too few samples pass within max_time the row is marked "quiet":false and reports, at one
+// thread, the median CPU time of the calling thread per call (time-sharing with other processes
+// does not count; their cache traffic still does), else the fastest sample.
 constexpr double kMinCpuShare = 0.9;
 
 Timing time_graphs(ggml_backend_t backend, const GraphSet& graphs, int threads,
@@ -446,8 +478,9 @@ Timing time_graphs(ggml_backend_t backend, const GraphSet& graphs, int threads,
   size_t warmup = 3;
   for (size_t i = 0; i < warmup; ++i) run_one();
 
-  const double max_time_s = std::max(20 * options.min_time_s, 5.0);
-  std::vector<double> all_us, kept_us;
+  const double max_time_s =
+      threads == 1 ? std::max(5 * options.min_time_s, 1.0) : std::max(20 * options.min_time_s, 5.0);
+  std::vector<double> all_us, kept_us, cpu_us;
   Clock::time_point begin = Clock::now();
   for (;;) {
     double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
@@ -456,15 +489,16 @@ Timing time_graphs(ggml_backend_t backend, const GraphSet& graphs, int threads,
     if (enough || (elapsed >= max_time_s && static_cast<int>(all_us.size()) >= options.min_samples))
       break;
     long switches_start = context_switches();
-    double cpu_start = process_cpu_seconds();
+    double cpu_start = thread_cpu_seconds();
     Clock::time_point start = Clock::now();
     run_one();
     double wall = std::chrono::duration<double>(Clock::now() - start).count();
-    double cpu = process_cpu_seconds() - cpu_start;
+    double cpu = thread_cpu_seconds() - cpu_start;
     bool undisturbed =
         context_switches() == switches_start && (threads > 1 || cpu >= kMinCpuShare * wall);
     double us = 1e6 * wall / kNodesPerGraph;
     all_us.push_back(us);
+    cpu_us.push_back(1e6 * cpu / kNodesPerGraph);
     if (undisturbed) kept_us.push_back(us);
   }
   Timing timing;
@@ -475,8 +509,14 @@ Timing time_graphs(ggml_backend_t backend, const GraphSet& graphs, int threads,
   if (timing.quiet) {
     std::sort(kept_us.begin(), kept_us.end());
     timing.us = kept_us[kept_us.size() / 2];
+  } else if (threads == 1) {
+    std::sort(cpu_us.begin(), cpu_us.end());
+    timing.us = cpu_us[cpu_us.size() / 2];
+    timing.min_us = cpu_us.front();  // the same statistic, so us_min stays comparable
+    timing.stat = "median_cpu_time";
   } else {
     timing.us = timing.min_us;  // every sample was disturbed: the fastest is the least disturbed
+    timing.stat = "min_wall";
   }
   return timing;
 }
@@ -520,12 +560,12 @@ int run(const Options& options) {
   std::string isa = ggml_isa();
   double core_hz = measure_core_hz();
   double tsc_hz = measure_tsc_hz();
-  std::printf(
-      "{\"bench\":\"clock\",\"impl\":\"llama.cpp\",\"cpu\":\"%s\",\"core_ghz\":%.4f,\"tsc_ghz\":%."
-      "4f,"
-      "\"method\":\"8 dependent adds per loop iteration timed by steady_clock, best of 200 runs of "
-      "2 ms\"}\n",
-      cpu.c_str(), core_hz * 1e-9, tsc_hz * 1e-9);
+  JsonRow clock;
+  clock.text("bench", "clock").text("impl", "llama.cpp").text("cpu", cpu);
+  clock.number("core_ghz", core_hz * 1e-9, 4).number("tsc_ghz", tsc_hz * 1e-9, 4);
+  clock.text("method",
+             "8 dependent adds per loop iteration timed by steady_clock, best of 200 runs of 2 ms");
+  std::printf("%s\n", clock.str().c_str());
   std::fflush(stdout);
 
   std::mt19937_64 rng(20260101);
@@ -587,27 +627,30 @@ int run(const Options& options) {
             double weights_per_cycle_per_core =
                 static_cast<double>(shape.m * shape.k * n) / (seconds * core_hz * threads);
             double gbps = static_cast<double>(bytes) / seconds * 1e-9;
-            std::printf(
-                "{\"bench\":\"kernel\",\"impl\":\"llama.cpp\",\"kernel\":\"%s\",\"m\":%lld,\"k\":%"
-                "lld,\"n\":%lld,"
-                "\"threads\":%d,\"regime\":\"%s\",\"us\":%.3f,\"us_min\":%.3f,\"samples\":%d,"
-                "\"kept\":%d,\"quiet\":%s,"
-                "\"weights_per_cycle_per_core\":%.4f,\"gbps\":%.3f,\"bits_per_weight\":%.4f,"
-                "\"buffer_type\":\"%s\",\"isa\":\"%s\",\"core_ghz\":%.4f,\"rel_error\":%.3g,"
-                "\"verified\":%s,"
-                "\"cold_mb\":%.0f,\"loadavg\":%.2f,\"date\":\"%s\",\"cpu\":\"%s\",\"commit\":\"%"
-                "s\",\"sherry_commit\":\"%s\"}\n",
-                kernel_name(type).c_str(), static_cast<long long>(shape.m),
-                static_cast<long long>(shape.k), static_cast<long long>(n), threads, regime.c_str(),
-                timing.us, timing.min_us, timing.samples, timing.kept,
-                timing.quiet ? "true" : "false", weights_per_cycle_per_core, gbps,
-                8.0 * static_cast<double>(ggml_row_size(type, shape.k)) /
-                    static_cast<double>(shape.k),
-                weights.buft_name.c_str(), isa.c_str(), core_hz * 1e-9, error,
-                ok ? "true" : "false",
-                cold ? static_cast<double>(bytes) * copies / (1024.0 * 1024.0) : 0.0,
-                load_average(), utc_now().c_str(), cpu.c_str(), options.commit.c_str(),
-                options.sherry_commit.c_str());
+            double bits_per_weight = 8.0 * static_cast<double>(ggml_row_size(type, shape.k)) /
+                                     static_cast<double>(shape.k);
+            JsonRow row;
+            row.text("bench", "kernel").text("impl", "llama.cpp").text("kernel", kernel_name(type));
+            row.integer("m", shape.m)
+                .integer("k", shape.k)
+                .integer("n", n)
+                .integer("threads", threads);
+            row.text("regime", regime)
+                .number("us", timing.us, 3)
+                .number("us_min", timing.min_us, 3);
+            row.integer("samples", timing.samples).integer("kept", timing.kept);
+            row.boolean("quiet", timing.quiet).text("stat", timing.stat);
+            row.number("weights_per_cycle_per_core", weights_per_cycle_per_core, 4);
+            row.number("gbps", gbps, 3).number("bits_per_weight", bits_per_weight, 4);
+            row.text("buffer_type", weights.buft_name).text("isa", isa);
+            row.number("core_ghz", core_hz * 1e-9, 4)
+                .number("rel_error", error, 6)
+                .boolean("verified", ok);
+            row.number("cold_mb",
+                       cold ? static_cast<double>(bytes) * copies / (1024.0 * 1024.0) : 0.0, 0);
+            row.number("loadavg", load_average(), 2).text("date", utc_now()).text("cpu", cpu);
+            row.text("commit", options.commit).text("sherry_commit", options.sherry_commit);
+            std::printf("%s\n", row.str().c_str());
             std::fflush(stdout);
           }
         }
