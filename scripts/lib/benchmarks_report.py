@@ -114,6 +114,19 @@ def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
 
 
+def disturbed(row):
+    """Rows the llama.cpp harness could not time undisturbed (other processes had the cores)."""
+    return row.get("quiet") is False
+
+
+def mark(row):
+    return " †" if disturbed(row) else ""
+
+
+DISTURBED_NOTE = ("† timed while other processes had the cores (`\"quiet\":false`): at 1 thread the thread's CPU "
+                  "time, at 2 threads the fastest call; treat as an upper bound on the time.")
+
+
 def best_us(row):
     """The fastest call: what both producers can report, so ratios compare like with like."""
     value = row.get("us_min")
@@ -175,8 +188,11 @@ def kernels_section(rows):
         for key in keys:
             row = index[key]
             out.append(f"| {row['m']}×{row['k']} | {row['n']} | {row['threads']} | {row['regime']} | "
-                       f"{fmt(row['us'])} | {fmt(best_us(row))} | {fmt(row.get('weights_per_cycle_per_core'))} | "
+                       f"{fmt(row['us'])}{mark(row)} | {fmt(best_us(row))}{mark(row)} | "
+                       f"{fmt(row.get('weights_per_cycle_per_core'))} | "
                        f"{fmt(row.get('gbps'))} |")
+        if any(disturbed(index[key]) for key in keys):
+            out.append("\n" + DISTURBED_NOTE)
         out.append("\n</details>\n")
     return "\n".join(out)
 
@@ -209,7 +225,7 @@ def ratios_section(rows):
                         goal = target[2]
                         if ratio is not None:
                             per_target[target].append(ratio)
-                cells.append(ratio_text(ratio, goal))
+                cells.append(ratio_text(ratio, goal) + (" †" if other and (disturbed(other) or disturbed(row)) else ""))
             out.append(f"| {key[1]}×{key[2]} | {key[3]} | {key[4]} | {key[5]} | {fmt(best_us(row))} | " +
                        " | ".join(cells) + " |")
         out.append("")
@@ -220,7 +236,7 @@ def ratios_section(rows):
             what = f"{'GEMV (N = 1)' if gemv else 'GEMM (N > 1)'} ≥ {goal:g}× {base}"
             summary.append(f"| {fam} | {what} | {len(ratios)} | {met} | {min(ratios):.2f}× | "
                            f"{geomean(ratios):.2f}× | {max(ratios):.2f}× |")
-    return "\n".join(["Targets of issue 6 (✓ met, ✗ not met):\n"] + summary + [""] + out)
+    return "\n".join(["Targets of issue 6 (✓ met, ✗ not met):\n"] + summary + [""] + out + ["", DISTURBED_NOTE])
 
 
 def e2e_section(rows):

@@ -112,6 +112,14 @@ class ReportTest(unittest.TestCase):
         self.assertIn("missing.jsonl:2: expected a JSON object, found list; skipped", stderr)
         self.assertIn("No kernel results yet.", text)
 
+    def test_a_row_timed_under_load_is_marked(self):
+        self.write("load.jsonl", [kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 2, "hot", 9.0, quiet=False),
+                                  kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 1, "hot", 15.0, quiet=True)])
+        text, _ = self.run_report()
+        self.assertIn("| 512×2048 | 1 | 2 | hot | 9.00 † | 9.00 † |", text)
+        self.assertIn("| 512×2048 | 1 | 1 | hot | 15.00 | 15.00 |", text)
+        self.assertIn("† timed while other processes had the cores", text)
+
     def test_quick_smoke_runs_are_left_out(self):
         self.write("llamacpp_kernels_quick.jsonl", [kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 1, "hot", 9.0)])
         text, stderr = self.run_report()
