@@ -67,7 +67,6 @@ layers=16
 [ "$quick" = 1 ] && layers=2
 models="$cache/models"
 mkdir -p "$models"
-scripts/fetch_npm_assets.sh --quiet
 vocab="$root/.cache/llama-vocab/ggml-vocab-llama-bpe.gguf"
 shape=(--hidden 2048 --layers "$layers" --heads 32 --kv-heads 8 --ffn 8192)
 if [ -z "$model_f16" ]; then
@@ -84,10 +83,13 @@ if [ -z "$model_f16" ]; then
     model_f16="$models/llama1b-shaped-l$layers-sherry-f16.gguf"
     if [ ! -f "$model_f16" ]; then
       say "writing $model_f16 with $make_model"
-      "$make_model" "${shape[@]}" --vocab-from "$vocab" --type f16 --seed 1 --out "$model_f16.tmp"
+      "$make_model" "$model_f16.tmp" "${shape[@]}" --vocab 128256 --ctx 4096 --type f16 --seed 1 \
+        >"$models/sherry-make-model.log" 2>&1 ||
+        { say "sherry-make-model failed (see $models/sherry-make-model.log):"; tail -15 "$models/sherry-make-model.log" >&2; exit 1; }
       mv "$model_f16.tmp" "$model_f16"
     fi
   else
+    scripts/fetch_npm_assets.sh --quiet
     model_f16="$models/llama1b-shaped-l$layers-llama-f32.gguf"
     if [ ! -f "$model_f16" ]; then
       say "writing $model_f16 with llama.cpp's library (make_random_llama)"
