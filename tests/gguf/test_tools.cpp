@@ -1,0 +1,401 @@
+// sherry-make-model and sherry-quantize through their libraries: random models of several shapes
+// and types, quantization checked tensor by tensor against quantize_sparse_absmean on the input,
+// and every error.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "core/sparse_absmean.h"
+#include "core/stq1_0.h"
+#include "runtime/gguf/gguf_file.h"
+#include "runtime/gguf/llama_names.h"
+#include "runtime/gguf/sherry_tensors.h"
+#include "tests/gguf/gguf_test_util.h"
+#include "tools/sherry-make-model/random_model.h"
+#include "tools/sherry-quantize/quantize_model.h"
+
+namespace sherry::gguf {
+namespace {
+
+using testing::TempPath;
+namespace n = names;
+
+RandomModelSpec small_spec(TensorType type = TensorType::kF32) {
+  RandomModelSpec spec;
+  spec.hidden = 128;
+  spec.layers = 2;
+  spec.heads = 4;
+  spec.kv_heads = 2;
+  spec.ffn = 256;
+  spec.vocab = 300;
+  spec.context = 64;
+  spec.type = type;
+  spec.seed = 5;
+  return spec;
+}
+
+std::unique_ptr<Reader> open_or_fail(const std::string& path) {
+  auto reader = Reader::open(path);
+  REQUIRE_MESSAGE(reader.ok(), reader.error().message());
+  return std::move(reader).value();
+}
+
+TEST_CASE("random models have the llama keys tensors and byte vocabulary asked for") {
+  for (TensorType type : {TensorType::kF32, TensorType::kF16, TensorType::kBF16}) {
+    INFO(tensor_type_name(type));
+    const RandomModelSpec spec = small_spec(type);
+    TempPath path("random.gguf");
+    REQUIRE(write_random_model(spec, path.str()).ok());
+    const auto r = open_or_fail(path.str());
+    CHECK(r->get_string(n::kArchitecture).value() == "llama");
+    CHECK(r->get_int(n::kEmbeddingLength).value() == 128);
+    CHECK(r->get_int(n::kBlockCount).value() == 2);
+    CHECK(r->get_int(n::kHeadCount).value() == 4);
+    CHECK(r->get_int(n::kHeadCountKv).value() == 2);
+    CHECK(r->get_int(n::kFeedForwardLength).value() == 256);
+    CHECK(r->get_int(n::kContextLength).value() == 64);
+    CHECK(r->get_int(n::kRopeDimensionCount).value() == 32);
+    CHECK(r->get_float(n::kRopeFreqBase).value() == 10000.0);
+    CHECK(r->get_string(n::kTokenizerModel).value() == "llama");
+    const auto tokens = r->get_string_array(n::kTokenizerTokens).value();
+    REQUIRE(tokens.size() == 300);
+    CHECK(tokens[0] == "<unk>");
+    CHECK(tokens[1] == "<s>");
+    CHECK(tokens[2] == "</s>");
+    CHECK(tokens[3] == "<0x00>");
+    CHECK(tokens[3 + 0x41] == "<0x41>");
+    CHECK(tokens[258] == "<0xFF>");
+    CHECK(tokens[259] == "\xe2\x96\x81");
+    CHECK(std::set<std::string>(tokens.begin(), tokens.end()).size() == tokens.size());
+    const auto types = r->get_int_array(n::kTokenizerTokenType).value();
+    CHECK(types[0] == 2);
+    CHECK(types[1] == 3);
+    CHECK(types[100] == 6);
+    CHECK(types[299] == 1);
+    CHECK(r->get_float_array(n::kTokenizerScores).value().size() == 300);
+    CHECK(r->get_int(n::kTokenizerBosId).value() == 1);
+    CHECK(r->get_int(n::kTokenizerEosId).value() == 2);
+
+    const std::vector<TensorType> weight_type = {type};
+    CHECK(r->require_tensor(n::kTokenEmbedding, {128, 300}, weight_type).ok());
+    CHECK(r->require_tensor(n::kOutput, {128, 300}, weight_type).ok());
+    CHECK(r->require_tensor(n::kOutputNorm, {128}, {TensorType::kF32}).ok());
+    for (int layer = 0; layer < 2; ++layer) {
+      CHECK(
+          r->require_tensor(n::block_tensor(layer, n::kAttnNorm), {128}, {TensorType::kF32}).ok());
+      CHECK(r->require_tensor(n::block_tensor(layer, n::kFfnNorm), {128}, {TensorType::kF32}).ok());
+      CHECK(r->require_tensor(n::block_tensor(layer, n::kAttnQ), {128, 128}, weight_type).ok());
+      CHECK(r->require_tensor(n::block_tensor(layer, n::kAttnK), {128, 64}, weight_type).ok());
+      CHECK(r->require_tensor(n::block_tensor(layer, n::kAttnV), {128, 64}, weight_type).ok());
+      CHECK(
+          r->require_tensor(n::block_tensor(layer, n::kAttnOutput), {128, 128}, weight_type).ok());
+      CHECK(r->require_tensor(n::block_tensor(layer, n::kFfnGate), {128, 256}, weight_type).ok());
+      CHECK(r->require_tensor(n::block_tensor(layer, n::kFfnUp), {128, 256}, weight_type).ok());
+      CHECK(r->require_tensor(n::block_tensor(layer, n::kFfnDown), {256, 128}, weight_type).ok());
+    }
+    CHECK(r->tensors().size() == 3 + 2 * 9);
+    // Weights look like N(0, 1/fan_in): mean near 0, standard deviation near 1/sqrt(128).
+    const auto q = read_float_tensor(*r, n::block_tensor(0, n::kAttnQ)).value();
+    double sum = 0, sum2 = 0;
+    for (float v : q) sum += v, sum2 += static_cast<double>(v) * v;
+    const double mean = sum / q.size(), std_dev = std::sqrt(sum2 / q.size() - mean * mean);
+    CHECK(std::abs(mean) < 0.01);
+    CHECK(std_dev == doctest::Approx(1.0 / std::sqrt(128.0)).epsilon(0.05));
+  }
+}
+
+TEST_CASE("the same seed gives the same bytes and another seed other weights") {
+  RandomModelSpec spec = small_spec();
+  TempPath a("a.gguf"), b("b.gguf"), c("c.gguf");
+  REQUIRE(write_random_model(spec, a.str()).ok());
+  REQUIRE(write_random_model(spec, b.str()).ok());
+  spec.seed = 6;
+  REQUIRE(write_random_model(spec, c.str()).ok());
+  CHECK(testing::read_file(a.str()) == testing::read_file(b.str()));
+  const auto ra = open_or_fail(a.str()), rc = open_or_fail(c.str());
+  CHECK(read_float_tensor(*ra, n::kOutput).value() != read_float_tensor(*rc, n::kOutput).value());
+}
+
+TEST_CASE("vocabularies of any size have distinct pieces") {
+  for (int64_t size : {259, 260, 400, 1000, 20000}) {
+    const auto vocab = random_model_vocab(size);
+    CHECK(static_cast<int64_t>(vocab.size()) == size);
+    CHECK(std::set<std::string>(vocab.begin(), vocab.end()).size() == vocab.size());
+  }
+}
+
+TEST_CASE("bad random model shapes are rejected with the option named") {
+  auto error = [](auto change) {
+    RandomModelSpec spec = small_spec();
+    change(spec);
+    Status s = validate_random_model_spec(spec);
+    REQUIRE(!s.ok());
+    TempPath path("never.gguf");
+    CHECK(write_random_model(spec, path.str()).error().message() == s.error().message());
+    return s.error().message();
+  };
+  CHECK(error([](RandomModelSpec& s) { s.hidden = 0; }) ==
+        "--hidden: expected a positive number, found 0");
+  CHECK(error([](RandomModelSpec& s) { s.layers = -1; }) ==
+        "--layers: expected a positive number, found -1");
+  CHECK(error([](RandomModelSpec& s) { s.context = 0; }) ==
+        "--ctx: expected a positive number, found 0");
+  CHECK(error([](RandomModelSpec& s) { s.heads = 3; }) ==
+        "--heads: expected a divisor of --hidden 128 giving an even head size, found 3");
+  CHECK(error([](RandomModelSpec& s) { s.heads = 128; }) ==
+        "--heads: expected a divisor of --hidden 128 giving an even head size, found 128");
+  CHECK(error([](RandomModelSpec& s) { s.kv_heads = 3; }) ==
+        "--kv-heads: expected a divisor of --heads 4, found 3");
+  CHECK(error([](RandomModelSpec& s) { s.vocab = 258; }) ==
+        "--vocab: expected at least 259 (3 control tokens and 256 byte tokens), found 258");
+  CHECK(error([](RandomModelSpec& s) { s.type = TensorType::kQ8_0; }) ==
+        "--type: expected f32, f16 or bf16, found Q8_0");
+  CHECK(error([](RandomModelSpec& s) { s.rope_base = 0.0f; }) ==
+        "--rope-base: expected a positive number, found 0");
+  CHECK(parse_float_type("f64").error().message() ==
+        "--type: expected f32, f16 or bf16, found 'f64'");
+  CHECK(parse_float_type("bf16").value() == TensorType::kBF16);
+}
+
+// Checks `out` against quantizing `in` directly: quantized layers bit-exact, others byte-identical,
+// metadata copied.
+void check_quantized(const std::string& in, const std::string& out,
+                     const QuantizeOptions& options) {
+  const auto ri = open_or_fail(in), ro = open_or_fail(out);
+  for (const auto& [key, value] : ri->metadata()) {
+    const Value* copied = ro->find(key);
+    REQUIRE_MESSAGE(copied != nullptr, key);
+    CHECK(*copied == value);
+  }
+  int quantized = 0;
+  for (const TensorInfo& info : ri->tensors()) {
+    INFO("tensor ", info.name);
+    const bool is_linear = info.name.starts_with("blk.") && !info.name.ends_with("norm.weight");
+    if (!is_linear) {
+      const TensorInfo* copy = ro->find_tensor(info.name);
+      REQUIRE(copy != nullptr);
+      CHECK(copy->type == info.type);
+      CHECK(copy->shape == info.shape);
+      CHECK(std::equal(info.data, info.data + info.byte_size, copy->data,
+                       copy->data + copy->byte_size));
+      continue;
+    }
+    const auto w = read_float_tensor(*ri, info).value();
+    const auto want =
+        quantize_sparse_absmean(w.data(), info.shape[1], info.shape[0], options.layout).value();
+    PackedTensor got_storage;
+    PackedTensorView got;
+    if (options.format == QuantizeFormat::kSherry) {
+      got = read_sherry_tensor(*ro, info.name).value();
+    } else {
+      CHECK(ro->find_tensor(info.name)->type == options.stq1_0_type);
+      got_storage = read_stq1_0_tensor(*ro, info.name).value();
+      got = got_storage.view();
+    }
+    REQUIRE(got.rows == want.rows);
+    REQUIRE(got.cols == want.cols);
+    CHECK(got.layout.grouping == want.layout.grouping);
+    CHECK(std::equal(want.scales.begin(), want.scales.end(), got.scales));
+    bool same = true;
+    for (int64_t r = 0; r < want.rows; ++r) {
+      same = same && std::equal(want.codes.begin() + r * want.view().row_bytes(),
+                                want.codes.begin() + (r + 1) * want.view().row_bytes(),
+                                got.codes + r * got.row_bytes());
+    }
+    CHECK(same);
+    ++quantized;
+  }
+  CHECK(quantized == 14);
+}
+
+TEST_CASE("quantizing a random model matches quantize_sparse_absmean tensor by tensor") {
+  struct Case {
+    TensorType type;
+    std::string format;
+    std::optional<int64_t> group_size;
+    std::optional<std::string> granularity, grouping;
+  };
+  const Case cases[] = {
+      {TensorType::kF32, "sherry", std::nullopt, std::nullopt, std::nullopt},
+      {TensorType::kF16, "sherry", 64, std::nullopt, "stride16"},
+      {TensorType::kBF16, "sherry", std::nullopt, "channel", std::nullopt},
+      {TensorType::kF32, "sherry", std::nullopt, "tensor", "stride16"},
+      {TensorType::kF16, "stq1_0", std::nullopt, std::nullopt, std::nullopt},
+  };
+  for (const Case& c : cases) {
+    INFO(tensor_type_name(c.type), " ", c.format, " ", c.granularity.value_or("-"), " ",
+         c.grouping.value_or("-"));
+    RandomModelSpec spec = small_spec(c.type);
+    spec.hidden = 256;  // STQ1_0 needs rows of 256
+    spec.heads = 4;
+    spec.ffn = 512;
+    TempPath in("q_in.gguf"), out("q_out.gguf");
+    REQUIRE(write_random_model(spec, in.str()).ok());
+    const auto options =
+        resolve_quantize_options(c.format, c.group_size, c.granularity, c.grouping, std::nullopt);
+    REQUIRE_MESSAGE(options.ok(), options.error().message());
+    auto report = quantize_model(in.str(), out.str(), options.value());
+    REQUIRE_MESSAGE(report.ok(), report.error().message());
+    check_quantized(in.str(), out.str(), options.value());
+
+    CHECK(report->input_file_bytes == testing::read_file(in.str()).size());
+    CHECK(report->output_file_bytes == testing::read_file(out.str()).size());
+    CHECK(report->output_file_bytes < report->input_file_bytes);
+    for (const QuantizedTensorRow& row : report->tensors) {
+      if (!row.quantized) continue;
+      if (c.format == "stq1_0") {
+        CHECK(row.bits_per_weight() == doctest::Approx(42.0 * 8 / 256));
+      } else {
+        CHECK(row.bits_per_weight() >= 1.25);
+        CHECK(row.bits_per_weight() < 1.25 + 16.0 / 32 + 1e-9);
+      }
+    }
+    const std::string text = format_quantize_report(*report, in.str(), out.str());
+    CHECK(text.find("blk.1.ffn_down.weight") != std::string::npos);
+    CHECK(text.find("quantized tensors: ") != std::string::npos);
+    CHECK(text.find("whole file: ") != std::string::npos);
+  }
+}
+
+TEST_CASE("the quantize report states sherry bits per weight at group 128") {
+  TempPath in("r_in.gguf"), out("r_out.gguf");
+  REQUIRE(write_random_model(small_spec(), in.str()).ok());
+  auto report = quantize_model(in.str(), out.str(),
+                               resolve_quantize_options("sherry", {}, {}, {}, {}).value());
+  REQUIRE(report.ok());
+  for (const QuantizedTensorRow& row : report->tensors) {
+    if (row.quantized) CHECK(row.bits_per_weight() == doctest::Approx(1.25 + 16.0 / 128));
+  }
+}
+
+TEST_CASE("bad quantize options are rejected with the option named") {
+  auto error = [](std::string type, std::optional<int64_t> g, std::optional<std::string> gran,
+                  std::optional<std::string> grouping, std::optional<uint32_t> id = std::nullopt) {
+    auto options = resolve_quantize_options(type, g, gran, grouping, id);
+    REQUIRE(!options.ok());
+    return options.error().message();
+  };
+  CHECK(error("q4", {}, {}, {}) == "--type: expected sherry or stq1_0, found 'q4'");
+  CHECK(error("stq1_0", 128, {}, {}) ==
+        "--type stq1_0 fixes the layout (stride16 grouping, group scales of 256): expected no "
+        "--group-size, "
+        "--granularity or --grouping, found --group-size");
+  CHECK(error("stq1_0", {}, {}, "stride16") ==
+        "--type stq1_0 fixes the layout (stride16 grouping, group scales of 256): expected no "
+        "--group-size, "
+        "--granularity or --grouping, found --grouping");
+  CHECK(error("stq1_0", {}, {}, {}, 44) == "--stq1_0-id: expected 42 or 43, found 44");
+  CHECK(error("sherry", {}, {}, {}, 42) ==
+        "--stq1_0-id: expected only with --type stq1_0, found --type sherry");
+  CHECK(error("sherry", {}, "row", {}) ==
+        "--granularity: unknown scale granularity 'row': expected group, channel or tensor");
+  CHECK(error("sherry", {}, {}, "zigzag") ==
+        "--grouping: unknown block grouping 'zigzag': expected contiguous or stride16");
+  CHECK(error("sherry", 64, "channel", {}) ==
+        "--group-size: expected only with --granularity group, found --granularity channel");
+  CHECK(error("sherry", 30, {}, {}) ==
+        "--group-size: expected a positive multiple of 4 for contiguous grouping, found 30");
+  CHECK(error("sherry", 32, {}, "stride16") ==
+        "--group-size: expected a positive multiple of 64 for stride16 grouping, found 32");
+  CHECK(error("sherry", 0, {}, {}) ==
+        "--group-size: expected a positive multiple of 4 for contiguous grouping, found 0");
+  const auto stq = resolve_quantize_options("stq1_0", {}, {}, {}, 42).value();
+  CHECK(stq.layout == kStq1_0Layout);
+  CHECK(stq.stq1_0_type == TensorType::kSTQ1_0_Released);
+}
+
+TEST_CASE("bad quantize inputs give errors naming the file and tensor") {
+  const QuantizeOptions options = resolve_quantize_options("sherry", {}, {}, {}, {}).value();
+  TempPath out("never_out.gguf");
+  const std::string missing = testing::temp_dir() + "/sherry_missing_model.gguf";
+  CHECK(quantize_model(missing, out.str(), options).error().message() ==
+        missing + ": cannot open: No such file or directory");
+
+  TempPath text("not_gguf.gguf");
+  const std::string words = "this is a text file and not a GGUF model at all";
+  testing::write_file(text.str(), std::vector<uint8_t>(words.begin(), words.end()));
+  CHECK(quantize_model(text.str(), out.str(), options).error().message() ==
+        text.str() + ": header: expected magic \"GGUF\" (0x46554747), found 0x73696874");
+
+  {
+    Writer w;
+    w.set_string(std::string(n::kArchitecture), "gpt2");
+    TempPath p("gpt2.gguf");
+    REQUIRE(w.write(p.str()).ok());
+    CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
+          p.str() + ": key 'general.architecture': expected 'llama', found 'gpt2'");
+  }
+  {
+    Writer w;
+    TempPath p("no_arch.gguf");
+    REQUIRE(w.write(p.str()).ok());
+    CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
+          p.str() + ": key 'general.architecture': expected a string, found no such key");
+  }
+  {
+    Writer w;
+    w.set_string(std::string(n::kArchitecture), "llama");
+    w.add_tensor(n::block_tensor(0, n::kAttnQ), TensorType::kQ8_0, {128, 2},
+                 std::vector<uint8_t>(2 * 4 * 34));
+    TempPath p("q8.gguf");
+    REQUIRE(w.write(p.str()).ok());
+    CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
+          p.str() +
+              ": tensor 'blk.0.attn_q.weight': expected type F32, F16 or BF16 to quantize, found "
+              "Q8_0");
+  }
+  {
+    Writer w;
+    w.set_string(std::string(n::kArchitecture), "llama");
+    add_float_tensor(w, n::block_tensor(0, n::kFfnUp), TensorType::kF32, {128},
+                     std::vector<float>(128));
+    TempPath p("one_dim.gguf");
+    REQUIRE(w.write(p.str()).ok());
+    CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
+          p.str() +
+              ": tensor 'blk.0.ffn_up.weight': expected 2 dimensions [cols, rows], found [128]");
+  }
+  {
+    RandomModelSpec spec = small_spec();
+    spec.hidden = 96;  // rows of 96 weights: group 128 does not divide them
+    spec.heads = 2;
+    spec.kv_heads = 2;
+    TempPath p("narrow.gguf");
+    REQUIRE(write_random_model(spec, p.str()).ok());
+    CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
+          p.str() +
+              ": blk.0.attn_q.weight (shape 96 x 96): cols 96 is not a multiple of group_size 128");
+  }
+  {
+    Writer w;
+    w.set_string(std::string(n::kArchitecture), "llama");
+    w.set_float32(std::string(n::kRopeFreqBase), 1.0f);
+    std::vector<float> w_nan(128 * 2, 0.5f);
+    w_nan[130] = std::nanf("");
+    add_float_tensor(w, n::block_tensor(3, n::kFfnDown), TensorType::kF32, {128, 2}, w_nan);
+    TempPath p("nan.gguf");
+    REQUIRE(w.write(p.str()).ok());
+    CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
+          p.str() +
+              ": blk.3.ffn_down.weight: weight at row 1 col 2 is nan: expected a finite number");
+  }
+  {
+    Writer w;
+    w.set_string(std::string(n::kArchitecture), "llama");
+    add_float_tensor(w, std::string(n::kOutputNorm), TensorType::kF32, {8}, std::vector<float>(8));
+    TempPath p("nothing.gguf");
+    REQUIRE(w.write(p.str()).ok());
+    CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
+          p.str() +
+              ": expected blk.N.{attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down}.weight "
+              "tensors to "
+              "quantize, found none among 1 tensors");
+  }
+  CHECK(testing::read_file(out.str()).empty());  // no output was written by any failure
+}
+
+}  // namespace
+}  // namespace sherry::gguf

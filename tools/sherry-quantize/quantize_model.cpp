@@ -1,0 +1,195 @@
+#include "tools/sherry-quantize/quantize_model.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <regex>
+
+#include <fmt/ranges.h>
+
+#include "core/sparse_absmean.h"
+#include "core/stq1_0.h"
+#include "runtime/gguf/gguf_file.h"
+#include "runtime/gguf/llama_names.h"
+#include "runtime/gguf/sherry_tensors.h"
+
+namespace sherry::gguf {
+namespace {
+
+// "blk.<N>.<suffix>" with suffix one of the seven quantized layers.
+bool is_quantized_layer(const std::string& name) {
+  static const std::regex pattern(R"(blk\.[0-9]+\.(.+))");
+  std::smatch match;
+  if (!std::regex_match(name, match, pattern)) return false;
+  const std::string suffix = match[1].str();
+  return std::any_of(std::begin(names::kQuantizedSuffixes), std::end(names::kQuantizedSuffixes),
+                     [&](std::string_view s) { return s == suffix; });
+}
+
+uint64_t file_size(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
+}
+
+}  // namespace
+
+Result<QuantizeOptions> resolve_quantize_options(const std::string& type,
+                                                 std::optional<int64_t> group_size,
+                                                 std::optional<std::string> granularity,
+                                                 std::optional<std::string> grouping,
+                                                 std::optional<uint32_t> stq1_0_id) {
+  QuantizeOptions options;
+  if (type == "stq1_0") {
+    if (group_size || granularity || grouping) {
+      return make_error(
+          "--type stq1_0 fixes the layout (stride16 grouping, group scales of 256): expected no "
+          "--group-size, --granularity or --grouping, found {}",
+          group_size    ? "--group-size"
+          : granularity ? "--granularity"
+                        : "--grouping");
+    }
+    options.format = QuantizeFormat::kStq1_0;
+    options.layout = kStq1_0Layout;
+    if (stq1_0_id) {
+      if (*stq1_0_id != kStq1_0TypeIdReleased && *stq1_0_id != kStq1_0TypeIdLlamaCpp) {
+        return make_error("--stq1_0-id: expected 42 or 43, found {}", *stq1_0_id);
+      }
+      options.stq1_0_type = static_cast<TensorType>(*stq1_0_id);
+    }
+    return options;
+  }
+  if (type != "sherry") return make_error("--type: expected sherry or stq1_0, found '{}'", type);
+  if (stq1_0_id)
+    return make_error("--stq1_0-id: expected only with --type stq1_0, found --type sherry");
+  if (granularity) {
+    auto parsed = parse_scale_granularity(*granularity);
+    if (!parsed) return parsed.error().with_context("--granularity");
+    options.layout.granularity = *parsed;
+  }
+  if (grouping) {
+    auto parsed = parse_block_grouping(*grouping);
+    if (!parsed) return parsed.error().with_context("--grouping");
+    options.layout.grouping = *parsed;
+  }
+  if (group_size) {
+    if (options.layout.granularity != ScaleGranularity::kGroup) {
+      return make_error(
+          "--group-size: expected only with --granularity group, found --granularity {}",
+          to_string(options.layout.granularity));
+    }
+    options.layout.group_size = *group_size;
+  }
+  // The shape-free part of validate_layout: positive, a multiple of 4 (64 for stride16).
+  const int64_t quantum = options.layout.grouping == BlockGrouping::kStride16 ? 64 : 4;
+  if (options.layout.granularity == ScaleGranularity::kGroup &&
+      (options.layout.group_size <= 0 || options.layout.group_size % quantum != 0)) {
+    return make_error("--group-size: expected a positive multiple of {} for {} grouping, found {}",
+                      quantum, to_string(options.layout.grouping), options.layout.group_size);
+  }
+  return options;
+}
+
+Result<QuantizeReport> quantize_model(const std::string& in, const std::string& out,
+                                      const QuantizeOptions& options) {
+  auto opened = Reader::open(in);
+  if (!opened) return opened.error();
+  const Reader& reader = **opened;
+  auto architecture = reader.get_string(names::kArchitecture);
+  if (!architecture) return architecture.error();
+  if (*architecture != names::kArchitectureLlama) {
+    return make_error("{}: key '{}': expected 'llama', found '{}'", in, names::kArchitecture,
+                      *architecture);
+  }
+
+  Writer writer;
+  for (const auto& [key, value] : reader.metadata()) writer.set(key, value);
+  QuantizeReport report;
+  for (const TensorInfo& info : reader.tensors()) {
+    QuantizedTensorRow row{info.name,      tensor_type_name(info.type), info.shape,
+                           info.byte_size, info.element_count(),        false};
+    if (!is_quantized_layer(info.name)) {
+      writer.add_tensor(info.name, info.type, info.shape, std::span(info.data, info.byte_size));
+      report.tensors.push_back(std::move(row));
+      continue;
+    }
+    if (info.type != TensorType::kF32 && info.type != TensorType::kF16 &&
+        info.type != TensorType::kBF16) {
+      return make_error("{}: tensor '{}': expected type F32, F16 or BF16 to quantize, found {}", in,
+                        info.name, tensor_type_name(info.type));
+    }
+    if (info.shape.size() != 2) {
+      return make_error("{}: tensor '{}': expected 2 dimensions [cols, rows], found [{}]", in,
+                        info.name, fmt::join(info.shape, ", "));
+    }
+    const int64_t cols = info.shape[0];
+    const int64_t rows = info.shape[1];
+    if (Status fits = validate_layout(options.layout, rows, cols, info.name); !fits) {
+      return fits.error().with_context(in);
+    }
+    auto weights = read_float_tensor(reader, info);
+    if (!weights) return weights.error();
+    auto packed = quantize_sparse_absmean(weights->data(), rows, cols, options.layout, info.name);
+    if (!packed) return packed.error().with_context(in);
+    if (options.format == QuantizeFormat::kSherry) {
+      if (Status added = add_sherry_tensor(writer, info.name, packed->view()); !added) {
+        return added.error().with_context(in);
+      }
+      row.type = "sherry";
+      row.bytes = static_cast<uint64_t>(rows * packed->view().row_bytes()) +
+                  packed->scales.size() * sizeof(uint16_t);
+    } else {
+      if (Status added = add_stq1_0_tensor(writer, info.name, packed->view(), options.stq1_0_type);
+          !added) {
+        return added.error().with_context(in);
+      }
+      row.type = tensor_type_name(options.stq1_0_type);
+      row.bytes = static_cast<uint64_t>(rows * (cols / kStq1_0BlockWeights)) * sizeof(Stq1_0Block);
+    }
+    row.quantized = true;
+    report.tensors.push_back(std::move(row));
+  }
+  const bool any = std::any_of(report.tensors.begin(), report.tensors.end(),
+                               [](const QuantizedTensorRow& r) { return r.quantized; });
+  if (!any) {
+    return make_error(
+        "{}: expected blk.N.{{attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down}}.weight "
+        "tensors to quantize, found none among {} tensors",
+        in, reader.tensors().size());
+  }
+  SHERRY_TRY(writer.write(out));
+  report.input_file_bytes = file_size(in);
+  report.output_file_bytes = file_size(out);
+  return report;
+}
+
+std::string format_quantize_report(const QuantizeReport& report, const std::string& in,
+                                   const std::string& out) {
+  std::string text = fmt::format("{:<28} {:>8} {:>16} {:>12} {:>9}\n", "tensor", "type", "shape",
+                                 "bytes", "bits/w");
+  uint64_t quantized_bytes = 0, quantized_weights = 0, all_weights = 0;
+  for (const QuantizedTensorRow& row : report.tensors) {
+    text += fmt::format("{:<28} {:>8} {:>16} {:>12} {:>9.4f}\n", row.name, row.type,
+                        fmt::format("[{}]", fmt::join(row.shape, ", ")), row.bytes,
+                        row.bits_per_weight());
+    all_weights += static_cast<uint64_t>(row.weights);
+    if (row.quantized) {
+      quantized_bytes += row.bytes;
+      quantized_weights += static_cast<uint64_t>(row.weights);
+    }
+  }
+  auto bits = [](uint64_t bytes, uint64_t weights) {
+    return weights ? 8.0 * static_cast<double>(bytes) / static_cast<double>(weights) : 0.0;
+  };
+  text += fmt::format("quantized tensors: {} weights, {} bytes, {:.4f} bits/weight\n",
+                      quantized_weights, quantized_bytes, bits(quantized_bytes, quantized_weights));
+  text += fmt::format("whole file: {} weights, {:.4f} bits/weight\n", all_weights,
+                      bits(report.output_file_bytes, all_weights));
+  text += fmt::format("input  {}: {} bytes\noutput {}: {} bytes ({:.2f}x smaller)\n", in,
+                      report.input_file_bytes, out, report.output_file_bytes,
+                      report.output_file_bytes ? static_cast<double>(report.input_file_bytes) /
+                                                     static_cast<double>(report.output_file_bytes)
+                                               : 0.0);
+  return text;
+}
+
+}  // namespace sherry::gguf
