@@ -4,6 +4,10 @@
 
 #include "ir/tables.h"
 
+#if defined(SHERRY_X86_64)
+#include "jit/x64/table_builder_avx512.h"
+#endif
+
 namespace sherry::jit {
 namespace {
 
@@ -47,6 +51,11 @@ void build_tables(const KernelLayout& layout, BlockGrouping grouping, const int8
     return;
   }
   // Sign folded: per step, lo plane [block j][code c] at 32j + c, hi plane 128 bytes later.
+#if defined(SHERRY_X86_64)
+  // The only x86-64 path with this format requires AVX-512BW.
+  x64::build_sign_folded_tables_avx512(scratch, blocks / 4, tables);
+  return;
+#endif
   for (int64_t b = 0; b < blocks; ++b) {
     block_entries(scratch + b * kWeightsPerBlock, v);
     uint8_t* lo = tables + (b / 4) * 256 + (b % 4) * 32;

@@ -1,0 +1,335 @@
+// Kernel benchmark: one JSON object per line.
+//  * {"kind":"bandwidth"}: the machine's measured memory read bandwidth (threads 1 and 2);
+//  * {"kind":"clock"}: the measured core clock (a dependent add chain);
+//  * {"kind":"jit"}: the build time of each kernel;
+//  * {"kind":"kernel"}: per shape (M×K), tokens N, threads and hot/cold weights: microseconds
+//    per call (table building included), weights/cycle/core, packed-weight GB/s, GFLOP/s;
+//  * {"kind":"kernel", "kernel":"reference_i8"}: the scalar reference as a baseline (N = 1).
+// Cold runs rotate through copies of the repacked weights totalling at least --cold-mb.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "core/reference_kernels.h"
+#include "core/thread_pool.h"
+#include "jit/aligned_buffer.h"
+#include "jit/cpu_detect.h"
+#include "jit/kernel_build.h"
+#include "jit/kernel_cache.h"
+#include "jit/table_builder.h"
+#include "jit/weight_repack.h"
+#include "tests/core/test_util.h"
+
+namespace sherry::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Core clock from a chain of dependent adds (one per cycle).
+double measure_ghz() {
+  const int64_t iterations = 10'000'000;
+  double best = 0.0;
+  for (int run = 0; run < 7; ++run) {
+    uint64_t x = 0;
+    const auto start = Clock::now();
+    for (int64_t i = 0; i < iterations; ++i) {
+      asm volatile(
+          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+          : "+r"(x));
+    }
+    best = std::max(best, 10.0 * iterations / seconds_since(start) / 1e9);
+  }
+  return best;
+}
+
+__attribute__((target("avx2"))) uint64_t read_sum(const uint64_t* data, size_t count) {
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  for (size_t i = 0; i + 4 <= count; i += 4) {
+    a += data[i];
+    b += data[i + 1];
+    c += data[i + 2];
+    d += data[i + 3];
+  }
+  return a + b + c + d;
+}
+
+// Read bandwidth over a buffer much larger than the last-level cache, best of 5 passes.
+double measure_read_gbps(ThreadPool& pool, int threads, size_t bytes) {
+  std::vector<uint64_t> buffer(bytes / 8, 1);
+  std::vector<uint64_t> sums(static_cast<size_t>(threads));
+  double best = 0.0;
+  for (int pass = 0; pass < 5; ++pass) {
+    const auto start = Clock::now();
+    pool.parallel_for(threads, 1, [&](int64_t begin, int64_t end, int) {
+      for (int64_t t = begin; t < end; ++t) {
+        const size_t part = buffer.size() / threads;
+        sums[t] = read_sum(buffer.data() + t * part, part);
+      }
+    });
+    best = std::max(best, static_cast<double>(bytes) / seconds_since(start) / 1e9);
+  }
+  if (sums[0] == 42) std::puts("");  // keep the sums alive
+  return best;
+}
+
+struct Shape {
+  int64_t m, k;
+};
+
+std::vector<Shape> parse_shapes(const std::vector<std::string>& texts) {
+  std::vector<Shape> shapes;
+  for (const std::string& text : texts) {
+    Shape s{};
+    if (std::sscanf(text.c_str(), "%ldx%ld", &s.m, &s.k) != 2) {
+      throw CLI::ValidationError("--shapes", "expected MxK, got '" + text + "'");
+    }
+    shapes.push_back(s);
+  }
+  return shapes;
+}
+
+struct Options {
+  std::vector<std::string> shapes = {"2048x2048", "512x2048",  "8192x2048", "2048x8192",
+                                     "2560x2560", "6912x2560", "2560x6912"};
+  std::vector<int64_t> ns = {1, 8, 32, 128};
+  std::vector<int> threads = {1, 2};
+  std::vector<std::string> modes = {"hot", "cold"};
+  double min_time = 0.2;
+  int64_t cold_mb = 256;
+  int64_t group_size = 128;
+  bool reference = true;
+  bool bandwidth = true;
+  int64_t row_tile = 0;
+  int64_t prefetch = 0;
+};
+
+struct Context {
+  std::string cpu;
+  double ghz = 0.0;
+};
+
+// One layer: kernels for 1..n_tile tokens over one repacking, copied `copies` times.
+struct Layer {
+  std::vector<std::shared_ptr<const jit::Kernel>> kernels;
+  jit::KernelLayout layout;
+  std::vector<jit::RepackedWeights> copies;
+  int64_t packed_bytes = 0;  // weight stream + α bytes read per call
+};
+
+Result<Layer> make_layer(const PackedTensor& w, ir::Isa isa, const Options& options,
+                         int64_t copies) {
+  ir::KernelKey key;
+  key.isa = isa;
+  key.m = w.rows;
+  key.k = w.cols;
+  key.layout = w.layout;
+  key.tuning.row_tile = options.row_tile;
+  key.tuning.prefetch = options.prefetch;
+  Result<ir::KernelKey> resolved = jit::resolve_kernel_key(key);
+  if (!resolved.ok()) return resolved.error();
+  Layer layer;
+  const int64_t n_tile = jit::max_n_tile(isa, resolved->tuning.row_tile);
+  for (int64_t n = 1; n <= n_tile; ++n) {
+    ir::KernelKey k = *resolved;
+    k.op = n == 1 ? ir::KernelOp::kGemv : ir::KernelOp::kGemm;
+    k.n_tile = n;
+    auto kernel = jit::KernelCache::global().get(k);
+    if (!kernel.ok()) return kernel.error();
+    layer.kernels.push_back(*kernel);
+  }
+  layer.layout = layer.kernels.front()->layout;
+  layer.copies.push_back(jit::repack_weights(w.view(), layer.layout));
+  for (int64_t c = 1; c < copies; ++c) {
+    const jit::RepackedWeights& first = layer.copies.front();
+    jit::RepackedWeights copy;
+    copy.weights.resize(first.weights.size());
+    copy.alpha.resize(first.alpha.size());
+    copy.nneg.resize(first.nneg.size());
+    std::memcpy(copy.weights.data(), first.weights.data(), first.weights.size());
+    std::memcpy(copy.alpha.data(), first.alpha.data(), first.alpha.size() * sizeof(float));
+    std::memcpy(copy.nneg.data(), first.nneg.data(), first.nneg.size() * sizeof(int32_t));
+    layer.copies.push_back(std::move(copy));
+  }
+  layer.packed_bytes = layer.layout.tiles * layer.layout.tile_weight_bytes +
+                       static_cast<int64_t>(layer.copies.front().alpha.size() * sizeof(float));
+  return layer;
+}
+
+// One call: tables for n tokens, then every thread runs its tiles for all token tiles.
+void run_call(const Layer& layer, const jit::RepackedWeights& weights,
+              const QuantizedActivations& x, BlockGrouping grouping,
+              jit::AlignedBuffer<int8_t>& scratch, jit::AlignedBuffer<uint8_t>& tables,
+              jit::AlignedBuffer<float>& out, ThreadPool& pool) {
+  const jit::KernelLayout& l = layer.layout;
+  for (int64_t t = 0; t < x.tokens; ++t) {
+    jit::build_tables(l, grouping, x.token(t), x.cols, scratch.data(),
+                      tables.data() + t * l.table_bytes);
+  }
+  const int64_t n_tile = static_cast<int64_t>(layer.kernels.size());
+  pool.parallel_for(l.tiles, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t0 = 0; t0 < x.tokens; t0 += n_tile) {
+      const int64_t tokens = std::min(n_tile, x.tokens - t0);
+      jit::KernelArgs args{weights.weights.data(),
+                           weights.alpha.data(),
+                           weights.nneg.data(),
+                           tables.data() + t0 * l.table_bytes,
+                           x.scales.data() + t0,
+                           out.data() + t0 * l.m_pad,
+                           begin,
+                           end};
+      layer.kernels[tokens - 1]->run(args);
+    }
+  });
+}
+
+// Best per-call time over batches lasting min_time in total.
+template <class F>
+double time_call(double min_time, F&& call) {
+  call(0);
+  double best = 1e30;
+  int64_t index = 1;
+  const auto start = Clock::now();
+  while (seconds_since(start) < min_time || index < 4) {
+    const auto t0 = Clock::now();
+    call(index++);
+    best = std::min(best, seconds_since(t0));
+  }
+  return best;
+}
+
+void print_row(const Context& ctx, const std::string& kernel, ir::Isa isa, const Shape& s,
+               int64_t n, int threads, const std::string& mode, double seconds,
+               int64_t packed_bytes) {
+  const double weights = static_cast<double>(s.m) * s.k * n;
+  fmt::print(
+      "{{\"kind\":\"kernel\",\"kernel\":\"{}\",\"m\":{},\"k\":{},\"n\":{},\"threads\":{},"
+      "\"mode\":\"{}\",\"us\":{:.2f},\"weights_per_cycle_per_core\":{:.2f},"
+      "\"packed_gbps\":{:.2f},\"gflops\":{:.1f},\"cpu\":\"{}\",\"ghz\":{:.2f},"
+      "\"isa\":\"{}\",\"commit\":\"{}\"}}\n",
+      kernel, s.m, s.k, n, threads, mode, seconds * 1e6,
+      weights / (seconds * ctx.ghz * 1e9 * threads), packed_bytes / seconds / 1e9,
+      2.0 * weights / seconds / 1e9, ctx.cpu, ctx.ghz, ir::to_string(isa), SHERRY_COMMIT);
+  std::fflush(stdout);
+}
+
+int run(const Options& options) {
+  Context ctx;
+  ctx.cpu = jit::host_cpu().brand;
+  ctx.ghz = measure_ghz();
+  fmt::print("{{\"kind\":\"clock\",\"ghz\":{:.3f},\"cpu\":\"{}\",\"commit\":\"{}\"}}\n", ctx.ghz,
+             ctx.cpu, SHERRY_COMMIT);
+  const int max_threads = *std::max_element(options.threads.begin(), options.threads.end());
+  if (options.bandwidth) {
+    for (const int threads : options.threads) {
+      ThreadPool pool(threads);
+      fmt::print(
+          "{{\"kind\":\"bandwidth\",\"threads\":{},\"read_gbps\":{:.2f},\"commit\":\"{}\"}}\n",
+          threads, measure_read_gbps(pool, threads, size_t{512} << 20), SHERRY_COMMIT);
+      std::fflush(stdout);
+    }
+  }
+  const ir::Isa isa = jit::best_isa(jit::host_cpu());
+  if (!jit::has_generated_kernels(isa)) {
+    std::fprintf(stderr, "error: no generated kernels for %s here\n", ir::to_string(isa).data());
+    return 1;
+  }
+  const WeightLayout layout{BlockGrouping::kContiguous, ScaleGranularity::kGroup,
+                            options.group_size};
+  for (const Shape& shape : parse_shapes(options.shapes)) {
+    const PackedTensor w = sherry::test::random_packed(shape.m, shape.k, layout, 1);
+    const bool cold =
+        std::find(options.modes.begin(), options.modes.end(), "cold") != options.modes.end();
+    int64_t copies = 1;
+    Result<Layer> probe = make_layer(w, isa, options, 1);
+    if (!probe.ok()) {
+      std::fprintf(stderr, "error: %s\n", probe.error().message().c_str());
+      return 1;
+    }
+    if (cold) copies = std::max<int64_t>(2, (options.cold_mb << 20) / probe->packed_bytes + 1);
+    Result<Layer> layer = cold ? make_layer(w, isa, options, copies) : std::move(probe);
+    if (!layer.ok()) return 1;
+    for (const auto& kernel : layer->kernels) {
+      fmt::print(
+          "{{\"kind\":\"jit\",\"kernel\":\"{}\",\"ms\":{:.3f},\"code_bytes\":{},\"commit\":\"{}\"}}"
+          "\n",
+          kernel->name, kernel->jit_ms, kernel->code.size(), SHERRY_COMMIT);
+    }
+    const int64_t max_n = *std::max_element(options.ns.begin(), options.ns.end());
+    jit::AlignedBuffer<int8_t> scratch(static_cast<size_t>(layer->layout.k_pad));
+    jit::AlignedBuffer<uint8_t> tables(static_cast<size_t>(max_n * layer->layout.table_bytes));
+    jit::AlignedBuffer<float> out(static_cast<size_t>(max_n * layer->layout.m_pad));
+    {
+      const std::vector<float> xf = sherry::test::random_floats(shape.k, 3);
+      const QuantizedActivations x = quantize_activations_i8(xf.data(), 1, shape.k);
+      const double seconds = time_call(options.min_time / 4, [&](int64_t) {
+        jit::build_tables(layer->layout, layout.grouping, x.token(0), shape.k, scratch.data(),
+                          tables.data());
+      });
+      fmt::print("{{\"kind\":\"tables\",\"k\":{},\"us_per_token\":{:.2f},\"commit\":\"{}\"}}\n",
+                 shape.k, seconds * 1e6, SHERRY_COMMIT);
+    }
+    for (const int64_t n : options.ns) {
+      const std::vector<float> xf = sherry::test::random_floats(n * shape.k, 2);
+      const QuantizedActivations x = quantize_activations_i8(xf.data(), n, shape.k);
+      for (const int threads : options.threads) {
+        ThreadPool pool(threads);
+        for (const std::string& mode : options.modes) {
+          const bool rotate = mode == "cold";
+          const double seconds = time_call(options.min_time, [&](int64_t i) {
+            const auto& weights = layer->copies[rotate ? i % layer->copies.size() : 0];
+            run_call(*layer, weights, x, layout.grouping, scratch, tables, out, pool);
+          });
+          print_row(ctx, layer->kernels[std::min<int64_t>(n, layer->kernels.size()) - 1]->name, isa,
+                    shape, n, threads, mode, seconds, layer->packed_bytes);
+        }
+      }
+    }
+    if (options.reference) {
+      const QuantizedActivations x = [&] {
+        const std::vector<float> xf = sherry::test::random_floats(shape.k, 2);
+        return quantize_activations_i8(xf.data(), 1, shape.k);
+      }();
+      std::vector<int32_t> acc(
+          static_cast<size_t>(shape.m * scale_groups_per_row(layout, shape.k)));
+      const auto start = Clock::now();
+      reference_accumulate_i32(w.view(), x, acc.data());
+      print_row(ctx, "reference_i8", ir::Isa::kScalar, shape, 1, 1, "hot", seconds_since(start),
+                static_cast<int64_t>(w.codes.size() + w.scales.size() * 2));
+    }
+    (void)max_threads;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace sherry::bench
+
+int main(int argc, char** argv) {
+  sherry::bench::Options options;
+  CLI::App app("bench_kernels: LUT kernel throughput, JSON lines on stdout");
+  app.add_option("--shapes", options.shapes, "MxK shapes")->delimiter(',');
+  app.add_option("--n", options.ns, "token counts")->delimiter(',');
+  app.add_option("--threads", options.threads, "thread counts")->delimiter(',');
+  app.add_option("--modes", options.modes, "hot and/or cold")->delimiter(',');
+  app.add_option("--min-time", options.min_time, "seconds per measurement");
+  app.add_option("--cold-mb", options.cold_mb, "total MB of rotated weight copies (cold)");
+  app.add_option("--group-size", options.group_size, "scale group size");
+  app.add_option("--row-tile", options.row_tile, "row tile (0: the ISA default)");
+  app.add_option("--prefetch", options.prefetch, "weight prefetch distance in bytes");
+  app.add_flag("!--no-reference", options.reference, "skip the scalar reference rows");
+  app.add_flag("!--no-bandwidth", options.bandwidth, "skip the bandwidth rows");
+  CLI11_PARSE(app, argc, argv);
+  return sherry::bench::run(options);
+}
