@@ -10,6 +10,8 @@
 
 #if defined(SHERRY_X86_64)
 #include <cpu_features/cpuinfo_x86.h>
+#elif defined(__aarch64__)
+#include <cpu_features/cpuinfo_aarch64.h>
 #endif
 
 namespace sherry::jit {
@@ -24,8 +26,11 @@ constexpr CpuFeature kAvx512bwPath[] = {CpuFeature::kAvx512f, CpuFeature::kAvx51
 constexpr CpuFeature kAvx512vbmiPath[] = {CpuFeature::kAvx512f,    CpuFeature::kAvx512bw,
                                           CpuFeature::kAvx512vl,   CpuFeature::kAvx512vbmi,
                                           CpuFeature::kAvx512vnni, CpuFeature::kFma};
-constexpr Isa kPreference[] = {Isa::kAvx512vbmi, Isa::kAvx512bw, Isa::kAvx2, Isa::kSsse3,
-                               Isa::kScalar};
+constexpr CpuFeature kNeonPath[] = {CpuFeature::kAsimd};
+constexpr CpuFeature kDotprodPath[] = {CpuFeature::kAsimd, CpuFeature::kDotprod};
+// One list for both architectures: a CPU has the features of its own paths only.
+constexpr Isa kPreference[] = {Isa::kAvx512vbmi, Isa::kAvx512bw, Isa::kAvx2,  Isa::kSsse3,
+                               Isa::kDotprod,    Isa::kNeon,     Isa::kScalar};
 
 std::mutex cap_mutex;
 std::optional<Isa> api_cap;
@@ -47,6 +52,11 @@ CpuInfo detect() {
   set(CpuFeature::kAvx512vbmi, x86.features.avx512vbmi);
   set(CpuFeature::kAvx512vnni, x86.features.avx512vnni);
   info.brand = x86.brand_string;
+#elif defined(__aarch64__)
+  const cpu_features::Aarch64Info arm = cpu_features::GetAarch64Info();
+  if (arm.features.asimd) info.features |= 1u << static_cast<int>(CpuFeature::kAsimd);
+  if (arm.features.asimddp) info.features |= 1u << static_cast<int>(CpuFeature::kDotprod);
+  info.brand = fmt::format("aarch64 implementer 0x{:x} part 0x{:x}", arm.implementer, arm.part);
 #endif
   return info;
 }
@@ -79,6 +89,10 @@ std::string_view to_string(CpuFeature feature) {
       return "avx512vbmi";
     case CpuFeature::kAvx512vnni:
       return "avx512vnni";
+    case CpuFeature::kAsimd:
+      return "asimd";
+    case CpuFeature::kDotprod:
+      return "dotprod";
   }
   return "unknown";
 }
@@ -101,8 +115,9 @@ std::span<const CpuFeature> isa_requirements(Isa isa) {
     case Isa::kAvx512vbmi:
       return kAvx512vbmiPath;
     case Isa::kNeon:
+      return kNeonPath;
     case Isa::kDotprod:
-      return {};  // AArch64 paths: never on x86-64 (isa_allowed)
+      return kDotprodPath;
   }
   return {};
 }
@@ -130,12 +145,14 @@ Result<std::optional<Isa>> max_isa() {
 }
 
 bool isa_allowed(Isa isa, const CpuInfo& cpu, std::string* why) {
+#if !defined(__aarch64__)
   if (isa == Isa::kNeon || isa == Isa::kDotprod) {
     if (why) *why = "an AArch64 path";
     return false;
   }
+#endif
 #if !defined(SHERRY_X86_64)
-  if (isa != Isa::kScalar) {
+  if (isa != Isa::kScalar && isa != Isa::kNeon && isa != Isa::kDotprod) {
     if (why) *why = "not an x86-64 build";
     return false;
   }

@@ -23,6 +23,8 @@ enum class CpuFeature : uint8_t {
   kAvx512vl,
   kAvx512vbmi,
   kAvx512vnni,
+  kAsimd,    // AArch64 Advanced SIMD (NEON)
+  kDotprod,  // AArch64 FEAT_DotProd (sdot)
 };
 std::string_view to_string(CpuFeature feature);
 

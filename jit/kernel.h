@@ -15,6 +15,10 @@
 
 namespace sherry::jit {
 
+namespace a64 {
+class A64Kernel;  // jit/a64/a64_kernel.h
+}
+
 // The one argument of every generated kernel (read by the code with offsetof).
 struct KernelArgs {
   const uint8_t* weights;  // repacked weight stream, tile-major (weight_repack.h)
@@ -62,6 +66,9 @@ struct Kernel {
   CodeMemory code;
   KernelFn fn = nullptr;
   double jit_ms = 0.0;  // lowering + emission + mapping
+  // AArch64 paths (neon, dotprod): the asmjit kernel with its own layout, arguments and code;
+  // code, fn and layout.format above are unused then (jit/a64/a64_linear.h runs it).
+  std::shared_ptr<const a64::A64Kernel> a64;
 
   void run(const KernelArgs& args) const { fn(&args); }
 };

@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
 #include <fmt/format.h>
 
+#include "jit/a64/a64_kernel.h"
+#include "jit/a64/a64_paths.h"
 #if defined(SHERRY_X86_64)
 #include "jit/x64/emit_kernel.h"
 #endif
@@ -41,9 +44,40 @@ void write_side_channels(const Kernel& kernel) {
   }
 }
 
+// AArch64 kernels (jit/a64/) are cached only where they can run.
+Result<std::unique_ptr<Kernel>> build_a64_kernel(const ir::KernelKey& key) {
+  const auto start = std::chrono::steady_clock::now();
+  Result<ir::KernelKey> resolved = a64::resolve_key(key);
+  if (!resolved.ok()) return resolved.error();
+  Result<a64::A64Kernel> built = a64::A64Kernel::build(*resolved, a64::path_for(*resolved));
+  if (!built.ok()) return built.error();
+  if (!built->runnable()) {
+    return make_error("kernel {}: an AArch64 path, whose code runs only on an AArch64 host "
+                      "(sherry-asm --arch aarch64 lists it anywhere)",
+                      built->code().name);
+  }
+  auto kernel = std::make_unique<Kernel>();
+  kernel->key = *resolved;
+  kernel->name = built->code().name;
+  kernel->program = built->program();
+  const ir::ProgramShape& s = kernel->program.shape;
+  kernel->layout.row_tile = s.row_tile;
+  kernel->layout.m_pad = s.m_pad;
+  kernel->layout.k_pad = s.k_pad;
+  kernel->layout.groups = s.groups;
+  kernel->layout.tiles = s.tiles();
+  kernel->a64 = std::make_shared<const a64::A64Kernel>(std::move(built).value());
+  kernel->jit_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return kernel;
+}
+
 }  // namespace
 
 bool has_generated_kernels(ir::Isa isa) {
+#if defined(__aarch64__)
+  if (a64::is_a64_isa(isa)) return true;
+#endif
 #if defined(SHERRY_X86_64)
   return isa == ir::Isa::kSsse3 || isa == ir::Isa::kAvx2 || isa == ir::Isa::kAvx512bw ||
          isa == ir::Isa::kAvx512vbmi;
@@ -53,6 +87,7 @@ bool has_generated_kernels(ir::Isa isa) {
 }
 
 int64_t max_n_tile(ir::Isa isa, int64_t row_tile) {
+  if (a64::is_a64_isa(isa)) return a64::max_n_tile(isa, row_tile);
 #if defined(SHERRY_X86_64)
   if (has_generated_kernels(isa)) return x64::max_n_tile(isa, row_tile);
 #endif
@@ -60,6 +95,7 @@ int64_t max_n_tile(ir::Isa isa, int64_t row_tile) {
 }
 
 Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key) {
+  if (a64::is_a64_isa(key.isa)) return a64::resolve_key(key);
 #if defined(SHERRY_X86_64)
   return x64::resolve_key(key);
 #else
@@ -69,6 +105,11 @@ Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key) {
 
 Result<ir::LoweringTarget> kernel_lowering_target(const ir::KernelKey& key) {
   if (key.isa == ir::Isa::kScalar) return ir::scalar_target();
+  if (a64::is_a64_isa(key.isa)) {
+    Result<ir::KernelKey> resolved = a64::resolve_key(key);
+    if (!resolved.ok()) return resolved.error();
+    return a64::lowering_target(*resolved);
+  }
 #if defined(SHERRY_X86_64)
   return x64::lowering_target(key);
 #else
@@ -77,6 +118,7 @@ Result<ir::LoweringTarget> kernel_lowering_target(const ir::KernelKey& key) {
 }
 
 Result<std::unique_ptr<Kernel>> build_kernel(const ir::KernelKey& key) {
+  if (a64::is_a64_isa(key.isa)) return build_a64_kernel(key);
 #if defined(SHERRY_X86_64)
   Result<std::unique_ptr<Kernel>> kernel = x64::emit_kernel(key);
   if (kernel.ok()) write_side_channels(**kernel);

@@ -9,6 +9,8 @@
 #include <fmt/ranges.h>
 
 #include "core/reference_kernels.h"
+#include "jit/a64/a64_linear.h"
+#include "jit/a64/a64_paths.h"
 #include "jit/aligned_buffer.h"
 #include "jit/cpu_detect.h"
 #include "jit/kernel_build.h"
@@ -175,7 +177,11 @@ Result<std::unique_ptr<Linear>> make_linear(const PackedTensorView& weights,
         rejected.push_back(fmt::format("{}: {}", ir::to_string(isa), kernels.error().message()));
         continue;
       }
-      linear.reset(new JitLinear(weights, std::move(*kernels), options.pool));
+      if (a64::is_a64_isa(isa)) {
+        linear = a64::make_a64_linear(weights, std::move(*kernels), options.pool);
+      } else {
+        linear.reset(new JitLinear(weights, std::move(*kernels), options.pool));
+      }
     }
     if (verbose_dispatch()) {
       std::fprintf(stderr, "sherry dispatch: %s (%lld x %lld): %s%s%s\n", what.c_str(),
