@@ -120,6 +120,15 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| 512×2048 | 1 | 1 | hot | 15.00 | 15.00 |", text)
         self.assertIn("† timed while other processes had the cores", text)
 
+    def test_an_undisturbed_row_is_not_replaced_by_a_later_disturbed_one(self):
+        self.write("a.jsonl", [kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 2, "hot", 11.0, quiet=True),
+                               kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 8, 2, "hot", 900.0, quiet=False)])
+        self.write("b.jsonl", [kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 2, "hot", 55.0, quiet=False),
+                               kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 8, 2, "hot", 80.0, quiet=True)])
+        text, _ = self.run_report()
+        self.assertIn("| 512×2048 | 1 | 2 | hot | 11.00 | 11.00 |", text)
+        self.assertIn("| 512×2048 | 8 | 2 | hot | 80.00 | 80.00 |", text)
+
     def test_quick_smoke_runs_are_left_out(self):
         self.write("llamacpp_kernels_quick.jsonl", [kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 1, "hot", 9.0)])
         text, stderr = self.run_report()
