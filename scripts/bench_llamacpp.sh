@@ -6,7 +6,10 @@
 #
 #   scripts/bench_llamacpp.sh [--quick] [--kernels-only | --e2e-only] [--threads 1,2]
 #                             [--model-f16 FILE] [--writer auto|sherry|llama] [--out-dir DIR]
+#                             [--tag NAME]
 #
+# --tag NAME: write llamacpp_*_NAME.jsonl beside the main files (e.g. a re-run of --threads 2 on a
+#   quieter machine; the report prefers undisturbed rows, then later files).
 # --quick: one shape, N = 1 and 8, short timings, a 2-layer model (a smoke test, minutes).
 # --model-f16: the float GGUF to quantize. Otherwise it is written with random weights by
 #   sherry-make-model (--writer sherry; auto picks it when built in build*/bin) or by llama.cpp's own
@@ -23,6 +26,7 @@ do_e2e=1
 threads=1,2
 model_f16=""
 writer=auto
+tag=""
 out_dir="$root/docs/benchmarks"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,7 +38,8 @@ while [ $# -gt 0 ]; do
     --writer) writer=$2; shift 2
       case "$writer" in auto|sherry|llama) ;; *) echo "bench_llamacpp.sh: --writer: expected auto, sherry or llama, found '$writer'" >&2; exit 2 ;; esac ;;
     --out-dir) out_dir=$2; shift 2 ;;
-    *) echo "bench_llamacpp.sh: unknown argument '$1' (expected --quick, --kernels-only, --e2e-only, --threads LIST, --model-f16 FILE, --writer auto|sherry|llama, --out-dir DIR)" >&2; exit 2 ;;
+    --tag) tag=_$2; shift 2 ;;
+    *) echo "bench_llamacpp.sh: unknown argument '$1' (expected --quick, --kernels-only, --e2e-only, --threads LIST, --model-f16 FILE, --writer auto|sherry|llama, --out-dir DIR, --tag NAME)" >&2; exit 2 ;;
   esac
 done
 say() { echo "bench_llamacpp.sh: $*" >&2; }
@@ -49,7 +54,7 @@ mkdir -p "$out_dir"
 say "llama.cpp $commit, sherry $sherry_commit, load average $(cut -d' ' -f1-3 /proc/loadavg) (other processes slow every figure)"
 
 if [ "$do_kernels" = 1 ]; then
-  kernel_out="$out_dir/llamacpp_kernels.jsonl"
+  kernel_out="$out_dir/llamacpp_kernels$tag.jsonl"
   args=(--threads "$threads" --commit "$commit" --sherry-commit "$sherry_commit")
   [ "$quick" = 1 ] && args+=(--shapes 2048x2048 --n 1,8 --min-time-s 0.05 --min-samples 3 --cold-mb 64)
   [ "$quick" = 1 ] && kernel_out="$out_dir/llamacpp_kernels_quick.jsonl"
@@ -102,7 +107,7 @@ if [ -z "$model_f16" ]; then
 fi
 [ -f "$model_f16" ] || { say "$model_f16: no such file"; exit 1; }
 
-e2e_out="$out_dir/llamacpp_e2e.jsonl"
+e2e_out="$out_dir/llamacpp_e2e$tag.jsonl"
 [ "$quick" = 1 ] && e2e_out="$out_dir/llamacpp_e2e_quick.jsonl"
 : >"$e2e_out.tmp"
 stem=$(basename "$model_f16" .gguf)
