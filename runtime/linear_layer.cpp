@@ -23,6 +23,7 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
                      : type == TensorType::kF16 ? FloatType::kF16
                                                 : FloatType::kBF16,
                      rows, cols, (*info)->data};
+    layer.weight_bytes_ = static_cast<int64_t>((*info)->byte_size);
     return layer;
   }
 
@@ -32,6 +33,8 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
   linear_options.pool = options.pool;
   linear_options.name = name;
   auto build = [&](const PackedTensorView& view) -> Status {
+    layer.weight_bytes_ =
+        view.rows * view.row_bytes() + scale_count(view.layout, view.rows, view.cols) * 2;
     const auto start = std::chrono::steady_clock::now();
     auto kernel = jit::make_linear(view, linear_options);
     if (options.jit_seconds != nullptr) {
@@ -64,6 +67,7 @@ LinearLayer LinearLayer::from_float(const FloatMatrix& matrix, ThreadPool* pool)
   layer.cols_ = matrix.cols;
   layer.matrix_ = matrix;
   layer.pool_ = pool;
+  layer.weight_bytes_ = matrix.rows * matrix.cols * (matrix.type == FloatType::kF32 ? 4 : 2);
   return layer;
 }
 

@@ -39,6 +39,8 @@ class LinearLayer {
 
   void forward(const float* x, int64_t n, float* y);
   void forward_quantized(const QuantizedActivations& x, float* y);  // quantized() only
+  // Bytes of weights one forward pass reads (packed codes and scales, or the float matrix).
+  int64_t weight_bytes() const { return weight_bytes_; }
   // Kernel name, or "float_gemm_<type>_<isa>".
   std::string kernel_name() const;
 
@@ -46,6 +48,7 @@ class LinearLayer {
   LinearLayer() = default;
   int64_t rows_ = 0;
   int64_t cols_ = 0;
+  int64_t weight_bytes_ = 0;
   std::unique_ptr<jit::Linear> kernel_;
   FloatMatrix matrix_;
   ThreadPool* pool_ = nullptr;

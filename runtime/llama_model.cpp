@@ -198,6 +198,16 @@ void LlamaModel::allocate(const ModelOptions& options) {
   qx_ffn_ = quantized_scratch(b, c.ffn);
 }
 
+int64_t LlamaModel::linear_weight_bytes() const {
+  int64_t bytes = output_->weight_bytes();
+  for (const Layer& L : layers_) {
+    for (const LinearLayer* layer : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
+      bytes += layer->weight_bytes();
+    }
+  }
+  return bytes;
+}
+
 void LlamaModel::embed(int32_t token, float* out) const {
   embedding_.row_to_float(token, out);
 }

@@ -65,6 +65,8 @@ class LlamaModel {
   int64_t batch() const { return batch_; }
   int threads() const { return pool_->size(); }
   size_t kv_cache_bytes() const { return cache_->bytes(); }
+  // Weight bytes the linear layers (LM head included) read per decoded token.
+  int64_t linear_weight_bytes() const;
 
   // Runs tokens at positions [position, position + tokens.size()) and stores their keys and
   // values in the cache (earlier positions must have been run before). Prompts longer than

@@ -44,7 +44,8 @@ void add_vocab(gguf::Writer& writer, int64_t* vocab_size) {
   }
   for (const char* word : {"\xE2\x96\x81",
                            "\xE2\x96\x81the",
-                           "\xE2\x96\x81" "a",
+                           "\xE2\x96\x81"
+                           "a",
                            "e",
                            "t",
                            "h",
@@ -318,10 +319,18 @@ std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t
 }
 
 std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   fmt::format("sherry_test_runtime_{}", static_cast<long>(getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
+  // One folder per test process, removed when the process exits.
+  struct Folder {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 fmt::format("sherry_test_runtime_{}", static_cast<long>(getpid()));
+    Folder() { std::filesystem::create_directories(path); }
+    ~Folder() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const Folder folder;
+  return (folder.path / name).string();
 }
 
 }  // namespace sherry::runtime::testing
