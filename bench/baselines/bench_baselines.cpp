@@ -1,0 +1,436 @@
+// The paper's comparison in one run: GEMV/GEMM time of the 1.25-bit Sherry LUT kernels, the
+// 1.67-bit TL2-style kernels (the same LUT generators with TL2 tables) and the 2-bit I2_S-style
+// kernels on the same shapes, tokens, threads and hot/cold weights, with the same activation
+// quantization and threading. Rows are JSON lines on stdout with bench/kernels' fields plus
+// "family" (lut, tl2, i2s), so scripts/make_benchmarks_report.sh merges them; a summary table of
+// the ratios goes to stderr. Each layer is checked against the reference before it is timed.
+// Timing: per call, tables/activation preparation included, best and median over batches lasting
+// --min-time; cold rotates through copies of the repacked weights totalling at least --cold-mb.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "core/reference_kernels.h"
+#include "core/ternary_reference.h"
+#include "core/thread_pool.h"
+#include "jit/aligned_buffer.h"
+#include "jit/cpu_detect.h"
+#include "jit/i2s_kernel.h"
+#include "jit/kernel_build.h"
+#include "jit/kernel_cache.h"
+#include "jit/table_builder.h"
+#include "jit/tl2_tables.h"
+#include "jit/weight_repack.h"
+#include "tests/core/test_util.h"
+
+namespace sherry::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Core clock from a chain of dependent adds (one per cycle), as bench/kernels measures it.
+double measure_ghz() {
+  const int64_t iterations = 10'000'000;
+  double best = 0.0;
+  for (int run = 0; run < 5; ++run) {
+    uint64_t x = 0;
+    const auto start = Clock::now();
+    for (int64_t i = 0; i < iterations; ++i) {
+      asm volatile(
+          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+          : "+r"(x));
+    }
+    best = std::max(best, 10.0 * iterations / seconds_since(start) / 1e9);
+  }
+  return best;
+}
+
+struct Shape {
+  int64_t m, k;
+};
+
+struct Options {
+  std::vector<std::string> shapes = {"2048x2048", "512x2048", "8192x2048", "2048x8192"};
+  std::vector<int64_t> ns = {1, 8};
+  std::vector<int> threads = {1, 2};
+  std::vector<std::string> modes = {"hot", "cold"};
+  std::vector<std::string> families = {"lut", "tl2", "i2s"};
+  double min_time = 0.2;
+  int64_t cold_mb = 256;
+};
+
+// A benchmarked layer: `call(copy, x, pool)` runs one forward on weight copy `copy` into out.
+struct BenchLayer {
+  std::string family;
+  std::string name;    // kernel name for N = 1
+  std::string name_n;  // kernel name for N > 1 (the largest n_tile)
+  ir::Isa isa = ir::Isa::kScalar;
+  int64_t stream_bytes = 0;  // weight bytes read per call
+  int64_t copies = 1;
+  std::function<void(int64_t, const QuantizedActivations&, ThreadPool&)> call;
+  std::function<const float*(int64_t token)> output;  // float row of a token after call
+};
+
+int64_t copies_for(int64_t bytes, const Options& options, bool cold) {
+  return cold ? std::max<int64_t>(2, (options.cold_mb << 20) / bytes + 1) : 1;
+}
+
+template <class T>
+std::vector<jit::AlignedBuffer<T>> replicate(const jit::AlignedBuffer<T>& first, int64_t copies) {
+  std::vector<jit::AlignedBuffer<T>> out;
+  for (int64_t c = 0; c < copies; ++c) {
+    jit::AlignedBuffer<T> copy(first.size());
+    std::memcpy(copy.data(), first.data(), first.size() * sizeof(T));
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
+
+// LUT kernels (Sherry or TL2 tables) for 1..n_tile tokens over one key.
+Result<std::vector<std::shared_ptr<const jit::Kernel>>> lut_kernels(const PackedTensor& w,
+                                                                    ir::Isa isa) {
+  ir::KernelKey key;
+  key.isa = isa;
+  key.m = w.rows;
+  key.k = w.cols;
+  key.layout = w.layout;
+  Result<ir::KernelKey> resolved = jit::resolve_kernel_key(key);
+  if (!resolved.ok()) return resolved.error();
+  std::vector<std::shared_ptr<const jit::Kernel>> kernels;
+  for (int64_t n = 1; n <= jit::max_n_tile(isa, resolved->tuning.row_tile); ++n) {
+    ir::KernelKey k = *resolved;
+    k.op = n == 1 ? ir::KernelOp::kGemv : ir::KernelOp::kGemm;
+    k.n_tile = n;
+    auto kernel = jit::KernelCache::global().get(k);
+    if (!kernel.ok()) return kernel.error();
+    kernels.push_back(*kernel);
+  }
+  return kernels;
+}
+
+// Sherry (tables from the activations) or TL2 (tl2_tables) on the LUT kernels.
+Result<BenchLayer> make_lut_layer(const std::string& family, const PackedTensor& blocks, int64_t k,
+                                  ir::Isa isa, int64_t max_n, const Options& options, bool cold) {
+  auto kernels = lut_kernels(blocks, isa);
+  if (!kernels.ok()) return kernels.error();
+  const jit::KernelLayout layout = kernels->front()->layout;
+  struct State {
+    std::vector<std::shared_ptr<const jit::Kernel>> kernels;
+    jit::KernelLayout layout;
+    std::vector<jit::RepackedWeights> copies;
+    jit::AlignedBuffer<int8_t> scratch;
+    jit::AlignedBuffer<uint8_t> tables;
+    jit::AlignedBuffer<float> out;
+  };
+  auto state = std::make_shared<State>();
+  state->kernels = *kernels;
+  state->layout = layout;
+  state->copies.push_back(jit::repack_weights(blocks.view(), layout));
+  BenchLayer layer;
+  layer.family = family;
+  layer.isa = isa;
+  const std::string prefix = family == "tl2" ? "tl2_" : "";
+  layer.name = prefix + state->kernels.front()->name;
+  layer.name_n = prefix + state->kernels.back()->name;
+  layer.stream_bytes = layout.tiles * layout.tile_weight_bytes;
+  layer.copies = copies_for(layer.stream_bytes, options, cold);
+  for (int64_t c = 1; c < layer.copies; ++c) {
+    const jit::RepackedWeights& first = state->copies.front();
+    jit::RepackedWeights copy;
+    copy.weights = std::move(replicate(first.weights, 1).front());
+    copy.alpha = std::move(replicate(first.alpha, 1).front());
+    copy.nneg = std::move(replicate(first.nneg, 1).front());
+    state->copies.push_back(std::move(copy));
+  }
+  state->scratch.resize(static_cast<size_t>(layout.k_pad));
+  state->tables.resize(static_cast<size_t>(max_n * layout.table_bytes));
+  state->out.resize(static_cast<size_t>(max_n * layout.m_pad));
+  const bool tl2 = family == "tl2";
+  layer.call = [state, tl2, k](int64_t copy, const QuantizedActivations& x, ThreadPool& pool) {
+    const jit::KernelLayout& l = state->layout;
+    for (int64_t t = 0; t < x.tokens; ++t) {
+      uint8_t* tables = state->tables.data() + t * l.table_bytes;
+      if (tl2) {
+        jit::build_tl2_tables(l, x.token(t), k, tables);
+      } else {
+        jit::build_tables(l, BlockGrouping::kContiguous, x.token(t), k, state->scratch.data(),
+                          tables);
+      }
+    }
+    const jit::RepackedWeights& w = state->copies[copy % state->copies.size()];
+    const int64_t n_tile = static_cast<int64_t>(state->kernels.size());
+    pool.parallel_for(l.tiles, 1, [&](int64_t begin, int64_t end, int) {
+      for (int64_t t0 = 0; t0 < x.tokens; t0 += n_tile) {
+        const int64_t tokens = std::min(n_tile, x.tokens - t0);
+        const jit::KernelArgs args{w.weights.data(),
+                                   w.alpha.data(),
+                                   w.nneg.data(),
+                                   state->tables.data() + t0 * l.table_bytes,
+                                   x.scales.data() + t0,
+                                   state->out.data() + t0 * l.m_pad,
+                                   begin,
+                                   end};
+        state->kernels[tokens - 1]->run(args);
+      }
+    });
+  };
+  layer.output = [state](int64_t t) { return state->out.data() + t * state->layout.m_pad; };
+  return layer;
+}
+
+Result<BenchLayer> make_i2s_layer(const I2sTensor& w, ir::Isa isa, int64_t max_n,
+                                  const Options& options, bool cold) {
+  struct State {
+    std::vector<std::unique_ptr<jit::I2sKernel>> kernels;
+    jit::I2sLayout layout;
+    std::vector<jit::AlignedBuffer<uint8_t>> copies;
+    jit::AlignedBuffer<int8_t> x;
+    jit::AlignedBuffer<int32_t> xsum;
+    jit::AlignedBuffer<float> out;
+    float alpha = 0.0f;
+  };
+  auto state = std::make_shared<State>();
+  const int64_t n_tile = std::min<int64_t>(8, jit::i2s_max_n_tile(isa));
+  for (int64_t n = 1; n <= n_tile; ++n) {
+    auto kernel = jit::build_i2s_kernel({isa, w.rows, w.cols, n});
+    if (!kernel.ok()) return kernel.error();
+    state->kernels.push_back(std::move(*kernel));
+  }
+  state->layout = state->kernels.front()->layout;
+  const jit::I2sLayout& l = state->layout;
+  BenchLayer layer;
+  layer.family = "i2s";
+  layer.isa = isa;
+  layer.name = state->kernels.front()->name;
+  layer.name_n = state->kernels.back()->name;
+  layer.stream_bytes = l.tiles * l.tile_weight_bytes;
+  layer.copies = copies_for(layer.stream_bytes, options, cold);
+  state->copies = replicate(jit::repack_i2s(w, l, 0), layer.copies);
+  state->x.resize(static_cast<size_t>(max_n * l.k_pad));
+  state->xsum.resize(static_cast<size_t>(max_n));
+  state->out.resize(static_cast<size_t>(max_n * l.m_pad));
+  state->alpha = w.alpha;
+  const int64_t k = w.cols;
+  layer.call = [state, k](int64_t copy, const QuantizedActivations& x, ThreadPool& pool) {
+    const jit::I2sLayout& l = state->layout;
+    for (int64_t t = 0; t < x.tokens; ++t) {
+      const int8_t* q = x.token(t);
+      std::memcpy(state->x.data() + t * l.k_pad, q, static_cast<size_t>(k));
+      int32_t sum = 0;
+      for (int64_t c = 0; c < k; ++c) sum += q[c];
+      state->xsum[t] = sum;
+    }
+    const uint8_t* weights = state->copies[copy % state->copies.size()].data();
+    const int64_t n_tile = static_cast<int64_t>(state->kernels.size());
+    pool.parallel_for(l.tiles, 1, [&](int64_t begin, int64_t end, int) {
+      for (int64_t t0 = 0; t0 < x.tokens; t0 += n_tile) {
+        const int64_t tokens = std::min(n_tile, x.tokens - t0);
+        const jit::I2sKernelArgs args{weights,
+                                      state->x.data() + t0 * l.k_pad,
+                                      state->xsum.data() + t0,
+                                      x.scales.data() + t0,
+                                      &state->alpha,
+                                      state->out.data() + t0 * l.m_pad,
+                                      begin,
+                                      end};
+        state->kernels[tokens - 1]->run(args);
+      }
+    });
+  };
+  layer.output = [state](int64_t t) { return state->out.data() + t * state->layout.m_pad; };
+  return layer;
+}
+
+struct Timing {
+  double best = 0.0;
+  double median = 0.0;
+};
+
+Timing time_call(double min_time, const std::function<void(int64_t)>& call) {
+  call(0);
+  std::vector<double> samples;
+  int64_t index = 1;
+  const auto start = Clock::now();
+  while (seconds_since(start) < min_time || samples.size() < 5) {
+    const auto t0 = Clock::now();
+    call(index++);
+    samples.push_back(seconds_since(t0));
+  }
+  std::sort(samples.begin(), samples.end());
+  return {samples.front(), samples[samples.size() / 2]};
+}
+
+// Largest |difference| from the float reference relative to the largest |output|.
+double check_against(const std::function<void(const QuantizedActivations&, float*)>& reference,
+                     BenchLayer& layer, int64_t m, const QuantizedActivations& x,
+                     ThreadPool& pool) {
+  std::vector<float> want(static_cast<size_t>(m));
+  reference(x, want.data());
+  layer.call(0, x, pool);
+  const float* got = layer.output(0);
+  double worst = 0.0, scale = 1e-30;
+  for (int64_t i = 0; i < m; ++i) {
+    worst = std::max(worst, static_cast<double>(std::fabs(got[i] - want[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(want[i])));
+  }
+  return worst / scale;
+}
+
+int run(const Options& options) {
+  const std::string cpu = jit::host_cpu().brand;
+  const double ghz = measure_ghz();
+  const ir::Isa isa = jit::best_isa(jit::host_cpu());
+  if (!jit::has_generated_kernels(isa)) {
+    std::fprintf(stderr, "error: no generated kernels for the %s path here\n",
+                 std::string(ir::to_string(isa)).c_str());
+    return 1;
+  }
+  std::vector<Shape> shapes;
+  for (const std::string& text : options.shapes) {
+    Shape s{};
+    if (std::sscanf(text.c_str(), "%ldx%ld", &s.m, &s.k) != 2 || s.m <= 0 || s.k <= 0) {
+      std::fprintf(stderr, "error: --shapes: expected MxK with positive M and K, found '%s'\n",
+                   text.c_str());
+      return 2;
+    }
+    shapes.push_back(s);
+  }
+  const int64_t max_n = *std::max_element(options.ns.begin(), options.ns.end());
+  const bool cold =
+      std::find(options.modes.begin(), options.modes.end(), "cold") != options.modes.end();
+  // (m, k, n, threads, mode) -> family -> best µs, for the summary.
+  std::map<std::tuple<int64_t, int64_t, int64_t, int, std::string>, std::map<std::string, double>>
+      summary;
+  int failures = 0;
+  for (const Shape& shape : shapes) {
+    const TernaryMatrix ternary = [&] {
+      const std::vector<float> wf = sherry::test::random_floats(shape.m * shape.k, 1);
+      return absmean_ternarize(wf.data(), shape.m, shape.k).value();
+    }();
+    const PackedTensor sherry_w = sherry::test::random_packed(
+        shape.m, shape.k, {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128}, 1);
+    const I2sTensor i2s = pack_i2s(ternary).value();
+    const Tl2Tensor tl2 = pack_tl2(ternary).value();
+    for (const std::string& family : options.families) {
+      Result<BenchLayer> layer = [&]() -> Result<BenchLayer> {
+        if (family == "lut") {
+          return make_lut_layer("lut", sherry_w, shape.k, isa, max_n, options, cold);
+        }
+        if (family == "tl2") {
+          return make_lut_layer("tl2", jit::tl2_as_blocks(tl2), shape.k, isa, max_n, options, cold);
+        }
+        if (family == "i2s") return make_i2s_layer(i2s, isa, max_n, options, cold);
+        return make_error("--families: expected lut, tl2 or i2s, found '{}'", family);
+      }();
+      if (!layer.ok()) {
+        std::fprintf(stderr, "error: %s\n", layer.error().message().c_str());
+        return 1;
+      }
+      const QuantizedActivations x1 = [&] {
+        const std::vector<float> xf = sherry::test::random_floats(shape.k, 5);
+        return quantize_activations_i8(xf.data(), 1, shape.k);
+      }();
+      ThreadPool check_pool(1);
+      const double error = check_against(
+          [&](const QuantizedActivations& x, float* y) {
+            if (family == "lut") {
+              std::vector<int32_t> acc(static_cast<size_t>(shape.m * shape.k / 128));
+              reference_accumulate_i32(sherry_w.view(), x, acc.data());
+              reference_scale_accumulators(sherry_w.view(), x, acc.data(), y);
+            } else {
+              std::vector<int32_t> acc(static_cast<size_t>(shape.m));
+              ternary_accumulate_i32(ternary, x, acc.data());
+              // TL2 layers take α outside the kernel: compare before it.
+              TernaryMatrix unit{
+                  ternary.rows, ternary.cols, family == "tl2" ? 1.0f : ternary.alpha, {}};
+              ternary_scale_accumulators(unit, x, acc.data(), y);
+            }
+          },
+          *layer, shape.m, x1, check_pool);
+      const bool verified = error < 1e-5;
+      if (!verified) {
+        ++failures;
+        std::fprintf(stderr, "error: %s disagrees with the reference (relative error %.3g)\n",
+                     layer->name.c_str(), error);
+      }
+      const double bits = 8.0 * layer->stream_bytes / static_cast<double>(shape.m * shape.k);
+      for (const int64_t n : options.ns) {
+        const QuantizedActivations x = [&] {
+          const std::vector<float> xf = sherry::test::random_floats(n * shape.k, 2);
+          return quantize_activations_i8(xf.data(), n, shape.k);
+        }();
+        for (const int threads : options.threads) {
+          ThreadPool pool(threads);
+          for (const std::string& mode : options.modes) {
+            const bool rotate = mode == "cold";
+            const Timing timing = time_call(
+                options.min_time, [&](int64_t i) { layer->call(rotate ? i : 0, x, pool); });
+            const double weights = static_cast<double>(shape.m) * shape.k * n;
+            const std::string& name = n == 1 ? layer->name : layer->name_n;
+            fmt::print(
+                "{{\"bench\":\"kernel\",\"impl\":\"sherry\",\"family\":\"{}\",\"kernel\":\"{}\","
+                "\"m\":{},\"k\":{},\"n\":{},\"threads\":{},\"regime\":\"{}\",\"us\":{:.2f},"
+                "\"us_min\":{:.2f},\"us_median\":{:.2f},\"weights_per_cycle_per_core\":{:.3f},"
+                "\"gbps\":{:.2f},\"bits_per_weight\":{:.4f},\"verified\":{},\"rel_error\":{:.3g},"
+                "\"copies\":{},\"cpu\":\"{}\",\"core_ghz\":{:.3f},\"isa\":\"{}\","
+                "\"commit\":\"{}\"}}\n",
+                layer->family, name, shape.m, shape.k, n, threads, mode, timing.best * 1e6,
+                timing.best * 1e6, timing.median * 1e6,
+                weights / (timing.best * ghz * 1e9 * threads),
+                layer->stream_bytes / timing.best / 1e9, bits, verified ? "true" : "false", error,
+                rotate ? layer->copies : 1, cpu, ghz, ir::to_string(isa), SHERRY_COMMIT);
+            std::fflush(stdout);
+            summary[{shape.m, shape.k, n, threads, mode}][family] = timing.best * 1e6;
+          }
+        }
+      }
+    }
+  }
+  std::fprintf(stderr, "\n%-11s %4s %3s %-4s %10s %10s %10s %9s %9s\n", "MxK", "N", "thr", "mode",
+               "lut us", "tl2 us", "i2s us", "tl2/lut", "i2s/lut");
+  for (const auto& [key, times] : summary) {
+    const auto& [m, k, n, threads, mode] = key;
+    auto get = [&](const char* f) {
+      auto it = times.find(f);
+      return it == times.end() ? 0.0 : it->second;
+    };
+    const double lut = get("lut"), t2 = get("tl2"), i2 = get("i2s");
+    std::fprintf(stderr, "%-11s %4ld %3d %-4s %10.1f %10.1f %10.1f %8.2fx %8.2fx\n",
+                 fmt::format("{}x{}", m, k).c_str(), n, threads, mode.c_str(), lut, t2, i2,
+                 lut > 0 && t2 > 0 ? t2 / lut : 0.0, lut > 0 && i2 > 0 ? i2 / lut : 0.0);
+  }
+  return failures > 0 ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace sherry::bench
+
+int main(int argc, char** argv) {
+  sherry::bench::Options options;
+  CLI::App app(
+      "bench_baselines: 1.25-bit Sherry vs 1.67-bit TL2-style vs 2-bit I2_S-style kernels, JSON "
+      "lines on stdout, ratio summary on stderr");
+  app.add_option("--shapes", options.shapes, "MxK shapes")->delimiter(',');
+  app.add_option("--n", options.ns, "token counts")->delimiter(',');
+  app.add_option("--threads", options.threads, "thread counts")->delimiter(',');
+  app.add_option("--modes", options.modes, "hot and/or cold")->delimiter(',');
+  app.add_option("--families", options.families, "lut, tl2, i2s")->delimiter(',');
+  app.add_option("--min-time", options.min_time, "seconds per measurement");
+  app.add_option("--cold-mb", options.cold_mb, "total MB of rotated weight copies (cold)");
+  CLI11_PARSE(app, argc, argv);
+  return sherry::bench::run(options);
+}
