@@ -1,0 +1,92 @@
+// sherry-asm's listing: name, IR, disassembly, raw bytes, and its errors.
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "tests/jit/jit_test_util.h"
+#include "tools/sherry-asm/asm_listing.h"
+
+namespace sherry::tools {
+namespace {
+
+AsmRequest request_for(ir::Isa isa) {
+  AsmRequest request;
+  request.key.isa = isa;
+  request.key.m = 256;
+  request.key.k = 512;
+  return request;
+}
+
+TEST_CASE("the listing names the kernel and shows its IR and instructions") {
+  for (const ir::Isa isa :
+       {ir::Isa::kSsse3, ir::Isa::kAvx2, ir::Isa::kAvx512bw, ir::Isa::kAvx512vbmi}) {
+    Result<std::string> listing = asm_listing(request_for(isa));
+    REQUIRE_MESSAGE(listing.ok(), listing.error().message());
+    const std::string name = fmt::format("lutgemv_s125g128c_i16__{}_m256_k512", ir::to_string(isa));
+    CHECK(listing->find(fmt::format("kernel {}", name)) != std::string::npos);
+    CHECK(listing->find("lookup_accumulate") != std::string::npos);
+    CHECK(listing->find("code: ") != std::string::npos);
+    CHECK(listing->find("ret") != std::string::npos);
+    CHECK(listing->find("(bad)") == std::string::npos);
+    CHECK(listing->find("data (") != std::string::npos);
+    const char* lookup = isa == ir::Isa::kAvx512vbmi ? "vpermi2b"
+                         : isa == ir::Isa::kSsse3    ? "pshufb"
+                                                     : "vpshufb";
+    CHECK_MESSAGE(listing->find(lookup) != std::string::npos, name);
+  }
+}
+
+TEST_CASE("the trace prints the IR after every lowering step") {
+  AsmRequest request = request_for(ir::Isa::kAvx2);
+  request.trace = true;
+  request.disassemble = false;
+  Result<std::string> listing = asm_listing(request);
+  REQUIRE(listing.ok());
+  for (const char* step :
+       {"; after naive", "; after tile_rows", "; after step_blocks", "; after accumulate_i16"}) {
+    CHECK(listing->find(step) != std::string::npos);
+  }
+  CHECK(listing->find("vpshufb") == std::string::npos);
+}
+
+TEST_CASE("the raw option writes exactly the code bytes") {
+  AsmRequest request = request_for(ir::Isa::kAvx512vbmi);
+  request.raw_path = fmt::format("/tmp/sherry_asm_test_{}.bin", getpid());
+  Result<std::string> listing = asm_listing(request);
+  REQUIRE(listing.ok());
+  std::ifstream raw(request.raw_path, std::ios::binary | std::ios::ate);
+  const auto size = static_cast<long long>(raw.tellg());
+  CHECK(listing->find(fmt::format("code: {} bytes", size)) != std::string::npos);
+  std::remove(request.raw_path.c_str());
+  request.raw_path = "/nonexistent-dir/x.bin";
+  Result<std::string> failed = asm_listing(request);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().message().find("/nonexistent-dir/x.bin: cannot write") != std::string::npos);
+}
+
+TEST_CASE("a key no generator serves and a missing model are errors") {
+  AsmRequest request = request_for(ir::Isa::kAvx2);
+  request.key.n_tile = 99;
+  Result<std::string> listing = asm_listing(request);
+  REQUIRE_FALSE(listing.ok());
+  CHECK(listing.error().message().find("n_tile 99") != std::string::npos);
+  Result<ir::KernelKey> key = key_from_model("/nonexistent/model.gguf", "blk.0.attn_q.weight");
+  REQUIRE_FALSE(key.ok());
+  CHECK(key.error().message().find("/nonexistent/model.gguf") != std::string::npos);
+}
+
+TEST_CASE("undecodable bytes are listed and skipped") {
+  const uint8_t bytes[] = {0x06, 0xc3, 0x0f, 0x0f};
+  const std::string text = disassemble_x86_64(bytes);
+  CHECK(text.find("(bad)") != std::string::npos);
+  CHECK(text.find("ret") != std::string::npos);
+  CHECK(text.find("data (2 bytes)") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace sherry::tools

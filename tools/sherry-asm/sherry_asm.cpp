@@ -1,0 +1,79 @@
+// sherry-asm: prints a kernel's name, IR and disassembly for a shape, layout, ISA and tuning given
+// on the command line, or for a tensor of a model file.
+//   sherry-asm --m 2048 --k 8192 --isa avx512vbmi
+//   sherry-asm --model model.gguf --tensor blk.0.ffn_down.weight --n 2 --trace --raw down.bin
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "jit/cpu_detect.h"
+#include "tools/sherry-asm/asm_listing.h"
+
+int main(int argc, char** argv) {
+  using namespace sherry;
+  CLI::App app("sherry-asm: kernel name, IR and disassembly of a generated LUT kernel");
+  int64_t m = 2048, k = 2048, n = 1, group_size = 128, row_tile = 0, prefetch = 0;
+  std::string isa_name, grouping_name = "contiguous", scale_name = "group", output = "float";
+  std::string model, tensor;
+  tools::AsmRequest request;
+  bool no_disasm = false;
+  app.add_option("--m", m, "rows (output features)");
+  app.add_option("--k", k, "cols (input features)");
+  app.add_option("--n", n, "tokens per call (1: GEMV)");
+  app.add_option("--isa", isa_name, "ssse3, avx2, avx512bw or avx512vbmi (default: the best here)");
+  app.add_option("--grouping", grouping_name, "contiguous or stride16");
+  app.add_option("--scale", scale_name, "group, channel or tensor");
+  app.add_option("--group-size", group_size, "weights per scale group");
+  app.add_option("--row-tile", row_tile, "rows per tile (0: the path's default)");
+  app.add_option("--prefetch", prefetch, "weight prefetch distance in bytes (0: none)");
+  app.add_option("--output", output, "float or acc (int32 accumulators)");
+  app.add_option("--model", model, "GGUF model file (with --tensor: its shape and layout)");
+  app.add_option("--tensor", tensor, "sherry tensor name in --model");
+  app.add_flag("--trace", request.trace, "print the IR after every lowering step");
+  app.add_flag("--no-disasm", no_disasm, "skip the disassembly");
+  app.add_option("--raw", request.raw_path, "write the code bytes to this file");
+  CLI11_PARSE(app, argc, argv);
+
+  auto fail = [](const Error& error, int code) {
+    std::fprintf(stderr, "error: %s\n", error.message().c_str());
+    return code;
+  };
+  ir::KernelKey& key = request.key;
+  if (!model.empty() || !tensor.empty()) {
+    if (model.empty() || tensor.empty()) {
+      return fail(Error("--model and --tensor go together"), 2);
+    }
+    Result<ir::KernelKey> from_model = tools::key_from_model(model, tensor);
+    if (!from_model.ok()) return fail(from_model.error(), 1);
+    key = *from_model;
+  } else {
+    key.m = m;
+    key.k = k;
+    Result<BlockGrouping> grouping = parse_block_grouping(grouping_name);
+    if (!grouping.ok()) return fail(grouping.error(), 2);
+    Result<ScaleGranularity> scale = parse_scale_granularity(scale_name);
+    if (!scale.ok()) return fail(scale.error(), 2);
+    key.layout = WeightLayout{*grouping, *scale, group_size};
+  }
+  if (isa_name.empty()) {
+    key.isa = jit::best_isa(jit::host_cpu());
+  } else {
+    Result<ir::Isa> isa = ir::parse_isa(isa_name);
+    if (!isa.ok()) return fail(isa.error(), 2);
+    key.isa = *isa;
+  }
+  if (output != "float" && output != "acc") {
+    return fail(make_error("--output '{}': expected float or acc", output), 2);
+  }
+  key.output = output == "acc" ? ir::OutputMode::kAccumulators : ir::OutputMode::kFloat;
+  key.n_tile = n;
+  key.op = n == 1 ? ir::KernelOp::kGemv : ir::KernelOp::kGemm;
+  key.tuning.row_tile = row_tile;
+  key.tuning.prefetch = prefetch;
+  request.disassemble = !no_disasm;
+  Result<std::string> listing = tools::asm_listing(request);
+  if (!listing.ok()) return fail(listing.error(), 1);
+  std::fputs(listing->c_str(), stdout);
+  return 0;
+}
