@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <span>
 
 #include <fmt/format.h>
 
 #include "jit/a64/a64_kernel.h"
 #include "jit/a64/a64_paths.h"
+#include "jit/tuning_file.h"
 #if defined(SHERRY_X86_64)
 #include "jit/x64/emit_kernel.h"
 #endif
@@ -20,7 +22,9 @@ namespace {
 
 std::mutex side_channel_mutex;
 
-void write_side_channels(const Kernel& kernel) {
+// `address`: where the code runs; `bytes`: the code (AArch64 kernels keep both in Kernel::a64).
+void write_side_channels(const std::string& name, const void* address,
+                         std::span<const uint8_t> bytes) {
   const char* perf = std::getenv("SHERRY_PERF_MAP");
   const char* dump = std::getenv("SHERRY_JIT_DUMP");
   const bool want_perf = perf != nullptr && std::string_view(perf) == "1";
@@ -30,15 +34,14 @@ void write_side_channels(const Kernel& kernel) {
   if (want_perf) {
     const std::string path = fmt::format("/tmp/perf-{}.map", getpid());
     if (std::FILE* f = std::fopen(path.c_str(), "a")) {
-      fmt::print(f, "{:x} {:x} {}\n", reinterpret_cast<uintptr_t>(kernel.code.data()),
-                 kernel.code.size(), kernel.name);
+      fmt::print(f, "{:x} {:x} {}\n", reinterpret_cast<uintptr_t>(address), bytes.size(), name);
       std::fclose(f);
     }
   }
   if (want_dump) {
-    const std::string path = fmt::format("{}/{}.bin", dump, kernel.name);
+    const std::string path = fmt::format("{}/{}.bin", dump, name);
     if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
-      std::fwrite(kernel.code.data(), 1, kernel.code.size(), f);
+      std::fwrite(bytes.data(), 1, bytes.size(), f);
       std::fclose(f);
     }
   }
@@ -69,6 +72,7 @@ Result<std::unique_ptr<Kernel>> build_a64_kernel(const ir::KernelKey& key) {
   kernel->a64 = std::make_shared<const a64::A64Kernel>(std::move(built).value());
   kernel->jit_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  write_side_channels(kernel->name, kernel->a64->code_address(), kernel->a64->code().bytes);
   return kernel;
 }
 
@@ -95,6 +99,12 @@ int64_t max_n_tile(ir::Isa isa, int64_t row_tile) {
 }
 
 Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key) {
+  // A key asking for the defaults gets this CPU's tuning file entry (jit/tuning_file.h) when it
+  // has one that still resolves; the tuned key has a tuning, so this recurses once at most.
+  if (const std::optional<ir::KernelKey> tuned = tuned_key(key)) {
+    Result<ir::KernelKey> resolved = resolve_kernel_key(*tuned);
+    if (resolved.ok()) return resolved;
+  }
   if (a64::is_a64_isa(key.isa)) return a64::resolve_key(key);
 #if defined(SHERRY_X86_64)
   return x64::resolve_key(key);
@@ -121,7 +131,10 @@ Result<std::unique_ptr<Kernel>> build_kernel(const ir::KernelKey& key) {
   if (a64::is_a64_isa(key.isa)) return build_a64_kernel(key);
 #if defined(SHERRY_X86_64)
   Result<std::unique_ptr<Kernel>> kernel = x64::emit_kernel(key);
-  if (kernel.ok()) write_side_channels(**kernel);
+  if (kernel.ok()) {
+    const CodeMemory& code = (*kernel)->code;
+    write_side_channels((*kernel)->name, code.data(), {code.data(), code.size()});
+  }
   return kernel;
 #else
   return make_error("kernel {}: no code generator in this build", ir::kernel_name(key));

@@ -41,6 +41,11 @@ Result<A64Kernel> A64Kernel::build(const ir::KernelKey& key, A64Path path, bool 
   return kernel;
 }
 
+const void* A64Kernel::code_address() const {
+  return executable_ ? reinterpret_cast<const void*>(executable_->function<A64KernelFn>())
+                     : nullptr;
+}
+
 A64Weights A64Kernel::prepare_weights(const PackedTensorView& w) const {
   const ir::ProgramShape& s = program_.shape;
   NeonLutWeights repacked = repack_neon_lut(w, s);

@@ -44,6 +44,8 @@ class A64Kernel {
   const A64Code& code() const { return code_; }
   A64Path path() const { return path_; }
   bool runnable() const { return executable_ != nullptr; }
+  // Where the code runs (nullptr unless runnable()): for perf maps.
+  const void* code_address() const;
 
   A64Weights prepare_weights(const PackedTensorView& w) const;
 

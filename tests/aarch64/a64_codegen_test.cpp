@@ -10,6 +10,7 @@
 #include "ir/lower.h"
 #include "jit/a64/a64_executable.h"
 #include "jit/a64/a64_kernel.h"
+#include "jit/a64/a64_listing.h"
 #include "jit/a64/a64_lut_gen.h"
 #include "jit/a64/a64_sdot_gen.h"
 #include "tests/aarch64/a64_test_util.h"
@@ -264,6 +265,37 @@ TEST_CASE("Running a kernel checks the shapes of weights and activations") {
     REQUIRE_FALSE(empty.ok());
     CHECK(contains(empty.error().message(), "kernel empty: no code to map"));
   }
+}
+
+}  // namespace
+}  // namespace sherry::jit::a64
+
+namespace sherry::jit::a64 {
+namespace {
+
+TEST_CASE("The sherry-asm listing gives instruction counts per 4-weight block") {
+  Result<std::string> listing =
+      a64_listing(test::make_key(A64Path::kNeonLut, 64, 256, test::group_layout(128)), true);
+  REQUIRE_MESSAGE(listing.ok(), listing.error().message());
+  CHECK(contains(*listing, "(neon path, AArch64, asmjit)"));
+  CHECK(contains(*listing, "loop step: 84 instructions per iteration, 0.656 per 4-weight block"));
+  CHECK(contains(*listing, "tbl v30.16b"));
+
+  Result<std::string> sdot = a64_listing(
+      test::make_key(A64Path::kSdot, 64, 256, test::group_layout(128), 8), /*with_code=*/false);
+  REQUIRE_MESSAGE(sdot.ok(), sdot.error().message());
+  CHECK(contains(*sdot, "(dotprod path, AArch64, asmjit)"));
+  CHECK(contains(*sdot, "loop decode: 203 instructions per iteration, 1.586 per 4-weight block"));
+  CHECK(contains(*sdot,
+                 "loop sdot_4_tokens: 143 instructions per iteration, 1.117 per 4-weight "
+                 "block, 0.279 per block and token"));
+  CHECK_FALSE(contains(*sdot, "tbx v"));
+
+  ir::KernelKey bad = test::make_key(A64Path::kNeonLut, 64, 256, test::group_layout(128));
+  bad.tuning.row_tile = 24;
+  Result<std::string> rejected = a64_listing(bad, true);
+  REQUIRE_FALSE(rejected.ok());
+  CHECK(contains(rejected.error().message(), "row tile 24 is not one of this path's (16 or 32)"));
 }
 
 }  // namespace
