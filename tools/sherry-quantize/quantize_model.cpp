@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <regex>
 
 #include <fmt/ranges.h>
 
@@ -16,12 +15,14 @@
 namespace sherry::gguf {
 namespace {
 
-// "blk.<N>.<suffix>" with suffix one of the seven quantized layers.
-bool is_quantized_layer(const std::string& name) {
-  static const std::regex pattern(R"(blk\.[0-9]+\.(.+))");
-  std::smatch match;
-  if (!std::regex_match(name, match, pattern)) return false;
-  const std::string suffix = match[1].str();
+// "blk.<N>.<suffix>" with N decimal digits and suffix one of the seven quantized layers.
+bool is_quantized_layer(std::string_view name) {
+  constexpr std::string_view kPrefix = "blk.";
+  if (!name.starts_with(kPrefix)) return false;
+  name.remove_prefix(kPrefix.size());
+  const size_t digits = name.find_first_not_of("0123456789");
+  if (digits == 0 || digits == std::string_view::npos || name[digits] != '.') return false;
+  const std::string_view suffix = name.substr(digits + 1);
   return std::any_of(std::begin(names::kQuantizedSuffixes), std::end(names::kQuantizedSuffixes),
                      [&](std::string_view s) { return s == suffix; });
 }
