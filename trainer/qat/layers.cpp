@@ -9,6 +9,128 @@
 
 namespace sherry::train {
 
+namespace {
+
+// The attention tasks are compiled for AVX-512 and AVX2 besides the baseline and picked at load
+// time (the project builds for baseline x86-64; OpenBLAS dispatches on its own). The small loops
+// below are inlined into them, so they get the clone's instruction set.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SHERRY_VECTOR_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SHERRY_VECTOR_CLONES
+#endif
+
+// y[i] += a · x[i]
+template <class Real>
+inline __attribute__((always_inline)) void axpy(Real* __restrict y, Real a,
+                                                const Real* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+// row[s] = Σ_i a[i] · bt[i·stride + s] for s < len (bt is a transposed matrix)
+template <class Real>
+inline __attribute__((always_inline)) void row_times_transposed(Real* __restrict row,
+                                                                const Real* __restrict a,
+                                                                const Real* __restrict bt,
+                                                                int64_t inner, int64_t stride,
+                                                                int64_t len) {
+  for (int64_t s = 0; s < len; ++s) row[s] = 0;
+  for (int64_t i = 0; i < inner; ++i) {
+    const Real ai = a[i];
+    const Real* b = bt + i * stride;
+    for (int64_t s = 0; s < len; ++s) row[s] += ai * b[s];
+  }
+}
+
+template <class Real>
+SHERRY_VECTOR_CLONES void attention_forward_tasks(Real* out, Real* probs, const Real* q,
+                                                  const Real* k, const Real* v, int64_t seq_len,
+                                                  int64_t heads, int64_t kv_heads, int64_t head_dim,
+                                                  int64_t begin, int64_t end) {
+  const int64_t group = heads / kv_heads;
+  const int64_t qd = heads * head_dim, kvd = kv_heads * head_dim;
+  const Real scale = Real(1) / std::sqrt(static_cast<Real>(head_dim));
+  std::vector<Real> kt(head_dim * seq_len);  // (head_dim, seq)
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t b = task / heads, h = task % heads, kvh = h / group;
+    for (int64_t s = 0; s < seq_len; ++s)
+      for (int64_t i = 0; i < head_dim; ++i)
+        kt[i * seq_len + s] = k[(b * seq_len + s) * kvd + kvh * head_dim + i];
+    Real* p_bh = probs + task * seq_len * seq_len;
+    for (int64_t t = 0; t < seq_len; ++t) {
+      const Real* qt = q + (b * seq_len + t) * qd + h * head_dim;
+      Real* row = p_bh + t * seq_len;
+      const int64_t len = t + 1;
+      row_times_transposed(row, qt, kt.data(), head_dim, seq_len, len);
+      Real max_score = -INFINITY;
+      for (int64_t s = 0; s < len; ++s) {
+        row[s] *= scale;
+        max_score = std::max(max_score, row[s]);
+      }
+      Real sum = 0;
+      for (int64_t s = 0; s < len; ++s) {
+        row[s] = std::exp(row[s] - max_score);
+        sum += row[s];
+      }
+      const Real inv = Real(1) / sum;
+      for (int64_t s = 0; s < len; ++s) row[s] *= inv;
+      for (int64_t s = len; s < seq_len; ++s) row[s] = 0;
+      Real* ot = out + (b * seq_len + t) * qd + h * head_dim;
+      for (int64_t i = 0; i < head_dim; ++i) ot[i] = 0;
+      for (int64_t s = 0; s < len; ++s)
+        axpy(ot, row[s], v + (b * seq_len + s) * kvd + kvh * head_dim, head_dim);
+    }
+  }
+}
+
+template <class Real>
+SHERRY_VECTOR_CLONES void attention_backward_tasks(Real* dq, Real* dk, Real* dv, const Real* dout,
+                                                   const Real* probs, const Real* q, const Real* k,
+                                                   const Real* v, int64_t seq_len, int64_t heads,
+                                                   int64_t kv_heads, int64_t head_dim,
+                                                   int64_t begin, int64_t end) {
+  const int64_t group = heads / kv_heads;
+  const int64_t qd = heads * head_dim, kvd = kv_heads * head_dim;
+  const Real scale = Real(1) / std::sqrt(static_cast<Real>(head_dim));
+  std::vector<Real> dp(seq_len);
+  std::vector<Real> vt(head_dim * seq_len);  // (head_dim, seq)
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t b = task / kv_heads, kvh = task % kv_heads;
+    for (int64_t s = 0; s < seq_len; ++s) {
+      std::fill_n(dk + (b * seq_len + s) * kvd + kvh * head_dim, head_dim, Real(0));
+      std::fill_n(dv + (b * seq_len + s) * kvd + kvh * head_dim, head_dim, Real(0));
+      for (int64_t i = 0; i < head_dim; ++i)
+        vt[i * seq_len + s] = v[(b * seq_len + s) * kvd + kvh * head_dim + i];
+    }
+    for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+      const Real* p_bh = probs + (b * heads + h) * seq_len * seq_len;
+      for (int64_t t = 0; t < seq_len; ++t) {
+        const int64_t len = t + 1;
+        const Real* row = p_bh + t * seq_len;
+        const Real* dot_t = dout + (b * seq_len + t) * qd + h * head_dim;
+        const Real* qt = q + (b * seq_len + t) * qd + h * head_dim;
+        Real* dqt = dq + (b * seq_len + t) * qd + h * head_dim;
+        // dp_s = dout_t · v_s
+        row_times_transposed(dp.data(), dot_t, vt.data(), head_dim, seq_len, len);
+        Real weighted = 0;  // Σ_s p_s · dp_s
+        for (int64_t s = 0; s < len; ++s) weighted += row[s] * dp[s];
+        for (int64_t i = 0; i < head_dim; ++i) dqt[i] = 0;
+        for (int64_t s = 0; s < len; ++s) {
+          const Real ps = row[s];
+          const Real ds = ps * (dp[s] - weighted) * scale;
+          const int64_t kv_row = (b * seq_len + s) * kvd + kvh * head_dim;
+          axpy(dqt, ds, k + kv_row, head_dim);
+          axpy(dk + kv_row, ds, qt, head_dim);
+          axpy(dv + kv_row, ps, dot_t, head_dim);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 template <class Real>
 void embedding_forward(Real* out, const int32_t* tokens, const Real* table, int64_t n,
                        int64_t dim) {
@@ -110,45 +232,14 @@ void rope_apply(Real* x, const Real* cos_table, const Real* sin_table, int64_t n
   });
 }
 
+// Scores are computed as rows of q · Kᵀ with Kᵀ materialized (head_dim × seq), so the inner loop
+// runs over positions without a reduction: it vectorizes and the summation order is fixed.
 template <class Real>
 void attention_forward(Real* out, Real* probs, const Real* q, const Real* k, const Real* v,
                        int64_t batch, int64_t seq_len, int64_t heads, int64_t kv_heads,
                        int64_t head_dim, ThreadPool* pool) {
-  const int64_t group = heads / kv_heads;
-  const int64_t qd = heads * head_dim, kvd = kv_heads * head_dim;
-  const Real scale = Real(1) / std::sqrt(static_cast<Real>(head_dim));
   parallel_ranges(pool, batch * heads, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t b = task / heads, h = task % heads, kvh = h / group;
-      Real* p_bh = probs + task * seq_len * seq_len;
-      for (int64_t t = 0; t < seq_len; ++t) {
-        const Real* qt = q + (b * seq_len + t) * qd + h * head_dim;
-        Real* row = p_bh + t * seq_len;
-        Real max_score = -INFINITY;
-        for (int64_t s = 0; s <= t; ++s) {
-          const Real* ks = k + (b * seq_len + s) * kvd + kvh * head_dim;
-          Real dot = 0;
-          for (int64_t i = 0; i < head_dim; ++i) dot += qt[i] * ks[i];
-          row[s] = dot * scale;
-          max_score = std::max(max_score, row[s]);
-        }
-        Real sum = 0;
-        for (int64_t s = 0; s <= t; ++s) {
-          row[s] = std::exp(row[s] - max_score);
-          sum += row[s];
-        }
-        const Real inv = Real(1) / sum;
-        for (int64_t s = 0; s <= t; ++s) row[s] *= inv;
-        for (int64_t s = t + 1; s < seq_len; ++s) row[s] = 0;
-        Real* ot = out + (b * seq_len + t) * qd + h * head_dim;
-        for (int64_t i = 0; i < head_dim; ++i) ot[i] = 0;
-        for (int64_t s = 0; s <= t; ++s) {
-          const Real* vs = v + (b * seq_len + s) * kvd + kvh * head_dim;
-          const Real p = row[s];
-          for (int64_t i = 0; i < head_dim; ++i) ot[i] += p * vs[i];
-        }
-      }
-    }
+    attention_forward_tasks(out, probs, q, k, v, seq_len, heads, kv_heads, head_dim, begin, end);
   });
 }
 
@@ -156,50 +247,9 @@ template <class Real>
 void attention_backward(Real* dq, Real* dk, Real* dv, const Real* dout, const Real* probs,
                         const Real* q, const Real* k, const Real* v, int64_t batch, int64_t seq_len,
                         int64_t heads, int64_t kv_heads, int64_t head_dim, ThreadPool* pool) {
-  const int64_t group = heads / kv_heads;
-  const int64_t qd = heads * head_dim, kvd = kv_heads * head_dim;
-  const Real scale = Real(1) / std::sqrt(static_cast<Real>(head_dim));
-  // One task per (batch, kv head): the query heads of a group write the same dk, dv rows.
   parallel_ranges(pool, batch * kv_heads, 1, [&](int64_t begin, int64_t end) {
-    std::vector<Real> dscore(seq_len);
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t b = task / kv_heads, kvh = task % kv_heads;
-      for (int64_t s = 0; s < seq_len; ++s) {
-        std::fill_n(dk + (b * seq_len + s) * kvd + kvh * head_dim, head_dim, Real(0));
-        std::fill_n(dv + (b * seq_len + s) * kvd + kvh * head_dim, head_dim, Real(0));
-      }
-      for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
-        const Real* p_bh = probs + (b * heads + h) * seq_len * seq_len;
-        for (int64_t t = 0; t < seq_len; ++t) {
-          const Real* row = p_bh + t * seq_len;
-          const Real* dot_t = dout + (b * seq_len + t) * qd + h * head_dim;
-          const Real* qt = q + (b * seq_len + t) * qd + h * head_dim;
-          Real* dqt = dq + (b * seq_len + t) * qd + h * head_dim;
-          Real weighted = 0;  // Σ_s p_s · dp_s
-          for (int64_t s = 0; s <= t; ++s) {
-            const Real* vs = v + (b * seq_len + s) * kvd + kvh * head_dim;
-            Real* dvs = dv + (b * seq_len + s) * kvd + kvh * head_dim;
-            Real dp = 0;
-            for (int64_t i = 0; i < head_dim; ++i) {
-              dp += dot_t[i] * vs[i];
-              dvs[i] += row[s] * dot_t[i];
-            }
-            dscore[s] = dp;
-            weighted += row[s] * dp;
-          }
-          for (int64_t i = 0; i < head_dim; ++i) dqt[i] = 0;
-          for (int64_t s = 0; s <= t; ++s) {
-            const Real ds = row[s] * (dscore[s] - weighted) * scale;
-            const Real* ks = k + (b * seq_len + s) * kvd + kvh * head_dim;
-            Real* dks = dk + (b * seq_len + s) * kvd + kvh * head_dim;
-            for (int64_t i = 0; i < head_dim; ++i) {
-              dqt[i] += ds * ks[i];
-              dks[i] += ds * qt[i];
-            }
-          }
-        }
-      }
-    }
+    attention_backward_tasks(dq, dk, dv, dout, probs, q, k, v, seq_len, heads, kv_heads, head_dim,
+                             begin, end);
   });
 }
 
@@ -236,7 +286,7 @@ void cross_entropy_forward(Real* losses, const Real* logits, const int32_t* targ
       Real max_logit = row[0];
       for (int64_t i = 1; i < vocab; ++i) max_logit = std::max(max_logit, row[i]);
       double sum = 0;
-      for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(row[i] - max_logit));
+      for (int64_t i = 0; i < vocab; ++i) sum += std::exp(row[i] - max_logit);
       losses[r] = static_cast<Real>(std::log(sum)) + max_logit - row[targets[r]];
     }
   });
@@ -251,10 +301,9 @@ void cross_entropy_backward(Real* logits, const int32_t* targets, int64_t n, int
       Real max_logit = row[0];
       for (int64_t i = 1; i < vocab; ++i) max_logit = std::max(max_logit, row[i]);
       double sum = 0;
-      for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(row[i] - max_logit));
-      const double inv = 1.0 / sum;
-      for (int64_t i = 0; i < vocab; ++i)
-        row[i] = static_cast<Real>(std::exp(static_cast<double>(row[i] - max_logit)) * inv) * scale;
+      for (int64_t i = 0; i < vocab; ++i) sum += std::exp(row[i] - max_logit);
+      const Real factor = static_cast<Real>(1.0 / sum) * scale;
+      for (int64_t i = 0; i < vocab; ++i) row[i] = std::exp(row[i] - max_logit) * factor;
       row[targets[r]] -= scale;
     }
   });
