@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# End-to-end run of the two programs as a user runs them: outputs, error messages, exit statuses.
+#   tools_cli_test.sh BIN_DIR
+set -euo pipefail
+bin=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "tools_cli_test: $*" >&2; exit 1; }
+
+"$bin/sherry-make-model" "$tmp/m.gguf" --hidden 128 --heads 4 --kv-heads 4 --ffn 256 --vocab 300 \
+  --type bf16 --seed 9 >"$tmp/make.txt"
+grep -q "^$tmp/m.gguf: llama hidden 128 layers 2 heads 4/4 ffn 256 vocab 300 ctx 256 bf16 seed 9, [0-9]* bytes$" \
+  "$tmp/make.txt" || fail "unexpected sherry-make-model output: $(cat "$tmp/make.txt")"
+
+"$bin/sherry-quantize" "$tmp/m.gguf" "$tmp/q.gguf" >"$tmp/q.txt"
+grep -q "^blk.1.ffn_down.weight  *sherry  *\[256, 128\]  *5632  *1.3750$" "$tmp/q.txt" ||
+  fail "no ffn_down row in: $(cat "$tmp/q.txt")"
+grep -q "^quantized tensors: 327680 weights, 56320 bytes, 1.3750 bits/weight$" "$tmp/q.txt" ||
+  fail "unexpected totals in: $(cat "$tmp/q.txt")"
+"$bin/sherry-quantize" "$tmp/m.gguf" "$tmp/s.gguf" --type stq1_0 --stq1_0-id 42 >"$tmp/s.txt" && fail "stq1_0 accepted rows of 128"
+[ ! -e "$tmp/s.gguf" ] || fail "a failed run left $tmp/s.gguf"
+
+# expect STATUS MESSAGE COMMAND...: the command fails with that exit status and stderr line.
+expect() {
+  local status=$1 message=$2
+  shift 2
+  set +e
+  "$@" >/dev/null 2>"$tmp/err.txt"
+  local got=$?
+  set -e
+  [ "$got" -eq "$status" ] || fail "'$*' exited $got, expected $status ($(cat "$tmp/err.txt"))"
+  grep -qF -- "$message" "$tmp/err.txt" || fail "'$*' said '$(cat "$tmp/err.txt")', expected '$message'"
+}
+expect 1 "error: $tmp/missing.gguf: cannot open: No such file or directory" \
+  "$bin/sherry-quantize" "$tmp/missing.gguf" "$tmp/x.gguf"
+expect 1 "error: $tmp/q.gguf: tensor 'blk.0.attn_q.weight': expected type F32, F16 or BF16 to quantize, found sherry" \
+  "$bin/sherry-quantize" "$tmp/q.gguf" "$tmp/x.gguf"
+expect 1 "cols 128 is not a multiple of group_size 256" \
+  "$bin/sherry-quantize" "$tmp/m.gguf" "$tmp/x.gguf" --group-size 256
+expect 2 "error: --type: expected sherry or stq1_0, found 'q4_0'" \
+  "$bin/sherry-quantize" "$tmp/m.gguf" "$tmp/x.gguf" --type q4_0
+expect 2 "in is required" "$bin/sherry-quantize"
+expect 2 "error: --kv-heads: expected a divisor of --heads 4, found 3" \
+  "$bin/sherry-make-model" "$tmp/x.gguf" --kv-heads 3
+expect 2 "error: --type: expected f32, f16 or bf16, found 'q8'" "$bin/sherry-make-model" "$tmp/x.gguf" --type q8
+expect 1 "error: $tmp/no_dir/x.gguf: cannot create a temporary file beside it" \
+  "$bin/sherry-make-model" "$tmp/no_dir/x.gguf"
+[ ! -e "$tmp/x.gguf" ] || fail "a failed run left $tmp/x.gguf"
+echo "tools_cli_test: passed"
