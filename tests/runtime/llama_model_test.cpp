@@ -104,6 +104,20 @@ TEST_CASE("f16 kv cache and f16 weights stay close to the naive forward") {
   CHECK(relative_error(logits, expected) < 1e-2);
 }
 
+TEST_CASE("bf16 weights match the naive forward over the same rounded weights") {
+  TinySpec spec;
+  spec.format = LinearFormat::kBF16;
+  const std::string path = testing::temp_path("bf16.gguf");
+  const auto weights = testing::write_tiny_llama(path, spec);
+  const auto tokens = sample_tokens(24, weights.vocab, 13);
+  const auto expected = testing::naive_forward(weights, tokens);
+  ModelOptions options;
+  options.kv_type = KvType::kF32;
+  auto model = load_ok(path, options);
+  const auto logits = run(*model, tokens, 0, true);
+  CHECK(relative_error(logits, expected) < 1e-4);
+}
+
 TEST_CASE("float kernels agree between the portable and the vectorised versions") {
   TinySpec spec;
   spec.format = LinearFormat::kF16;

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/half.h"
 #include "core/reference_kernels.h"
 #include "core/sparse_absmean.h"
 #include "core/stq1_0.h"
@@ -111,6 +112,10 @@ void add_linear(gguf::Writer& writer, const std::string& name, std::vector<float
     case LinearFormat::kF16:
       for (float& v : w) v = round_to_fp16(v);
       gguf::add_float_tensor(writer, name, gguf::TensorType::kF16, {cols, rows}, w);
+      return;
+    case LinearFormat::kBF16:
+      for (float& v : w) v = bf16_to_float(float_to_bf16(v));
+      gguf::add_float_tensor(writer, name, gguf::TensorType::kBF16, {cols, rows}, w);
       return;
     case LinearFormat::kSherry: {
       auto packed = quantize_sparse_absmean(w.data(), rows, cols, WeightLayout{}, name);

@@ -11,7 +11,7 @@
 
 namespace sherry::runtime::testing {
 
-enum class LinearFormat { kF32, kF16, kSherry, kStq1_0 };
+enum class LinearFormat { kF32, kF16, kBF16, kSherry, kStq1_0 };
 
 struct TinySpec {
   int64_t hidden = 128;
