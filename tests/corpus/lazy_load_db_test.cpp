@@ -82,15 +82,15 @@ TEST_CASE("the lazy-load reader loads variables for every compression R writes")
     CAPTURE(type);
     Db bytes = make_db(compression, type);
     auto db = LazyLoadDb::parse(bytes.rdx, bytes.rdb, "pkg/data/Rdata");
-    REQUIRE_MESSAGE(db.ok(), db.error().message());
+    REQUIRE_MESSAGE(db.ok(), test::error_text(db));
     CHECK(db->compression() == compression);
     REQUIRE(db->variables().size() == 2);
     CHECK(db->variables()[1].name == "persuasion");
     auto emma = db->load("emma");
-    REQUIRE_MESSAGE(emma.ok(), emma.error().message());
+    REQUIRE_MESSAGE(emma.ok(), test::error_text(emma));
     CHECK((*emma)->strings[2] == std::optional<std::string>("Emma Woodhouse, handsome,"));
     auto persuasion = db->load("persuasion");
-    REQUIRE_MESSAGE(persuasion.ok(), persuasion.error().message());
+    REQUIRE_MESSAGE(persuasion.ok(), test::error_text(persuasion));
     auto documents = austen_documents_from_r(**persuasion, "persuasion", "persuasion");
     REQUIRE(documents.ok());
     REQUIRE(documents->size() == 1);
@@ -105,7 +105,7 @@ TEST_CASE("the lazy-load reader accepts an uncompressed index") {
   const std::vector<uint8_t> first = record(novel({"x"}), 1, 0);
   auto db = LazyLoadDb::parse(make_rdx({"x"}, {{0, static_cast<int>(first.size())}}, 1, false),
                               first, "plain");
-  REQUIRE_MESSAGE(db.ok(), db.error().message());
+  REQUIRE_MESSAGE(db.ok(), test::error_text(db));
   CHECK(db->variables().size() == 1);
 }
 

@@ -30,7 +30,7 @@ std::vector<uint8_t> tiny_data_frame(int version = 3) {
 TEST_CASE("the R reader parses a hand-built data frame of text and a book factor") {
   for (int version : {2, 3}) {
     auto object = r::unserialize(tiny_data_frame(version), "frame.rds");
-    REQUIRE_MESSAGE(object.ok(), object.error().message());
+    REQUIRE_MESSAGE(object.ok(), test::error_text(object));
     const r::Object& frame = **object;
     CHECK(frame.type == r::SexpType::kList);
     CHECK(frame.inherits("data.frame"));
@@ -55,14 +55,14 @@ TEST_CASE("the R reader converts Latin-1 strings to UTF-8 and keeps UTF-8 ones")
   XdrWriter w;
   w.flags(16).put_int(3).charsxp("caf\xe9", 4).charsxp("caf\xc3\xa9", 8).charsxp("plain", 0);
   auto object = r::unserialize(w.bytes(), "strings.rds");
-  REQUIRE_MESSAGE(object.ok(), object.error().message());
+  REQUIRE_MESSAGE(object.ok(), test::error_text(object));
   CHECK((*object)->strings[0] == std::optional<std::string>("caf\xc3\xa9"));
   CHECK((*object)->strings[1] == std::optional<std::string>("caf\xc3\xa9"));
 
   XdrWriter latin(3, "latin1");
   latin.flags(16).put_int(1).charsxp("na\xefve", 0);
   auto native = r::unserialize(latin.bytes(), "latin1.rds");
-  REQUIRE_MESSAGE(native.ok(), native.error().message());
+  REQUIRE_MESSAGE(native.ok(), test::error_text(native));
   CHECK((*native)->strings[0] == std::optional<std::string>("na\xc3\xafve"));
 }
 
@@ -73,7 +73,7 @@ TEST_CASE("the R reader reads logical and double vectors and NULL") {
   w.flags(14).put_int(1).put_int(0x3FF80000).put_int(0);  // 1.5
   w.nil();
   auto object = r::unserialize(w.bytes(), "mixed.rds");
-  REQUIRE_MESSAGE(object.ok(), object.error().message());
+  REQUIRE_MESSAGE(object.ok(), test::error_text(object));
   CHECK((*object)->items[0]->type == r::SexpType::kLogical);
   CHECK((*object)->items[0]->ints == std::vector<int32_t>{1, 0, r::kNaInteger});
   CHECK((*object)->items[1]->reals == std::vector<double>{1.5});

@@ -37,7 +37,7 @@ TEST_CASE("hard-wrapped lines become paragraphs split at blank lines") {
 
 r::ObjectPtr parse(const XdrWriter& w) {
   auto object = r::unserialize(w.bytes(), "frame");
-  REQUIRE_MESSAGE(object.ok(), object.error().message());
+  REQUIRE_MESSAGE(object.ok(), test::error_text(object));
   return *object;
 }
 
@@ -51,7 +51,7 @@ TEST_CASE("an austen_books data frame becomes one document per book level") {
   w.flags(2, false, true).symbol("names").strings({"text", "book"});
   w.flags(2, false, true).reference(2).strings({"tbl_df", "data.frame"}).nil();
   auto documents = austen_documents_from_r(*parse(w), "austen_books", "austen_books");
-  REQUIRE_MESSAGE(documents.ok(), documents.error().message());
+  REQUIRE_MESSAGE(documents.ok(), test::error_text(documents));
   REQUIRE(documents->size() == 2);
   CHECK((*documents)[0].name == "austen/emma");
   CHECK((*documents)[0].paragraphs == std::vector<std::string>{"EMMA", "Emma Woodhouse"});
@@ -125,7 +125,7 @@ ZText make_ztext(const std::vector<std::vector<std::string>>& blocks, size_t pad
 TEST_CASE("zText entries come back in index order across blocks") {
   ZText files = make_ztext({{"", "intro"}, {"In the beginning", "", "God said"}}, /*padding=*/16);
   auto entries = read_ztext_entries({files.bzs, files.bzv, files.bzz}, "web/ot");
-  REQUIRE_MESSAGE(entries.ok(), entries.error().message());
+  REQUIRE_MESSAGE(entries.ok(), test::error_text(entries));
   CHECK(*entries == std::vector<std::string>{"", "intro", "In the beginning", "", "God said"});
 }
 
@@ -133,7 +133,7 @@ TEST_CASE("a zText entry over 64 KiB whose 16-bit size wrapped is read whole") {
   const std::string long_entry(70000, 'a');
   ZText files = make_ztext({{long_entry, "next"}});
   auto entries = read_ztext_entries({files.bzs, files.bzv, files.bzz}, "web/ot");
-  REQUIRE_MESSAGE(entries.ok(), entries.error().message());
+  REQUIRE_MESSAGE(entries.ok(), test::error_text(entries));
   CHECK((*entries)[0].size() == 70000);
   CHECK((*entries)[1] == "next");
 }
@@ -187,7 +187,7 @@ std::vector<Document> extract(const std::vector<std::string>& entries) {
   OsisExtractor extractor("web");
   for (size_t i = 0; i < entries.size(); ++i) {
     Status status = extractor.add_entry(entries[i], "entry " + std::to_string(i));
-    REQUIRE_MESSAGE(status.ok(), status.error().message());
+    REQUIRE_MESSAGE(status.ok(), test::error_text(status));
   }
   return extractor.finish();
 }

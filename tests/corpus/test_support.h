@@ -138,6 +138,13 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The error message of a failed Result/Status, "" otherwise: safe inside doctest's *_MESSAGE
+// macros, which stringify their message on success too when run with -s.
+template <class R>
+std::string error_text(const R& result) {
+  return result.ok() ? std::string() : result.error().message();
+}
+
 inline bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }

@@ -46,7 +46,7 @@ TEST_CASE("token shards round trip with 16-bit and 32-bit tokens") {
     const size_t width = vocab_size <= 65536 ? 2 : 4;
     CHECK(bytes.size() == kShardHeaderBytes + 4 * 8 + 6 * width);
     auto parsed = parse_token_shard(bytes, "shard");
-    REQUIRE_MESSAGE(parsed.ok(), parsed.error().message());
+    REQUIRE_MESSAGE(parsed.ok(), test::error_text(parsed));
     CHECK(parsed->vocab_size == vocab_size);
     CHECK(parsed->tokens == shard.tokens);
     CHECK(parsed->document_offsets == std::vector<uint64_t>{0, 4, 4, 6});
@@ -64,7 +64,7 @@ TEST_CASE("token shards are written atomically and read back from disk") {
   REQUIRE(write_token_shard(path, sample_shard(512)).ok());
   CHECK_FALSE(std::filesystem::exists(path + ".tmp." + std::to_string(::getpid())));
   auto shard = read_token_shard(path);
-  REQUIRE_MESSAGE(shard.ok(), shard.error().message());
+  REQUIRE_MESSAGE(shard.ok(), test::error_text(shard));
   CHECK(shard->tokens.size() == 6);
   auto missing = read_token_shard(dir.file("missing.tok"));
   REQUIRE_FALSE(missing.ok());

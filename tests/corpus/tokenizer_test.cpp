@@ -61,13 +61,13 @@ std::vector<std::string> paragraphs_of(const std::vector<Document>& documents) {
 TEST_CASE("tokenizer training on a tiny text is deterministic and round trips") {
   const std::vector<Document> documents = small_documents(4, 20);
   auto first = train_tokenizer(paragraphs_of(documents), {320, true});
-  REQUIRE_MESSAGE(first.ok(), first.error().message());
+  REQUIRE_MESSAGE(first.ok(), test::error_text(first));
   auto second = train_tokenizer(paragraphs_of(documents), {320, true});
   REQUIRE(second.ok());
   CHECK(*first == *second);
 
   auto tokenizer = Tokenizer::from_serialized(*first, "tiny");
-  REQUIRE_MESSAGE(tokenizer.ok(), tokenizer.error().message());
+  REQUIRE_MESSAGE(tokenizer.ok(), test::error_text(tokenizer));
   CHECK(tokenizer->vocab_size() <= 320);
   CHECK(tokenizer->vocab_size() > kMinVocabSize - 1);
   CHECK(tokenizer->newline_id() == 3 + 0x0A);
@@ -113,7 +113,7 @@ TEST_CASE("a corrupt tokenizer model is rejected with its path") {
 TEST_CASE("the document split is deterministic and keeps validation within its fraction") {
   const std::vector<Document> documents = small_documents(20, 3);
   auto split = split_documents(documents, 0.2);
-  REQUIRE_MESSAGE(split.ok(), split.error().message());
+  REQUIRE_MESSAGE(split.ok(), test::error_text(split));
   uint64_t total = 0, val = 0;
   size_t val_count = 0;
   for (size_t i = 0; i < documents.size(); ++i) {
@@ -146,7 +146,7 @@ TEST_CASE("the document split rejects a bad fraction and too few documents") {
 
 std::vector<uint8_t> file_bytes(const std::string& path) {
   auto bytes = read_file_bytes(path);
-  REQUIRE_MESSAGE(bytes.ok(), bytes.error().message());
+  REQUIRE_MESSAGE(bytes.ok(), test::error_text(bytes));
   return *bytes;
 }
 
@@ -160,7 +160,7 @@ TEST_CASE("writing a corpus twice gives identical bytes and stats validate it") 
   options.threads = 2;
   options.out_dir = first.path();
   auto summary = write_corpus(documents, sources, options);
-  REQUIRE_MESSAGE(summary.ok(), summary.error().message());
+  REQUIRE_MESSAGE(summary.ok(), test::error_text(summary));
   options.out_dir = second.path();
   options.threads = 1;
   REQUIRE(write_corpus(documents, sources, options).ok());
@@ -168,7 +168,7 @@ TEST_CASE("writing a corpus twice gives identical bytes and stats validate it") 
     CHECK_MESSAGE(file_bytes(first.file(name)) == file_bytes(second.file(name)), name);
 
   auto stats = read_corpus_summary(first.path());
-  REQUIRE_MESSAGE(stats.ok(), stats.error().message());
+  REQUIRE_MESSAGE(stats.ok(), test::error_text(stats));
   CHECK(stats->train.tokens == summary->train.tokens);
   CHECK(stats->val.documents == summary->val.documents);
   CHECK(stats->train.documents.size() + stats->val.documents.size() == documents.size());
@@ -257,7 +257,7 @@ TEST_CASE("a SentencePiece model converts into GGUF tokenizer metadata") {
   auto model = train_tokenizer(paragraphs_of(small_documents(4, 20)), {320, true});
   REQUIRE(model.ok());
   auto gguf_tokenizer = gguf_tokenizer_from_spm(*model, "tiny");
-  REQUIRE_MESSAGE(gguf_tokenizer.ok(), gguf_tokenizer.error().message());
+  REQUIRE_MESSAGE(gguf_tokenizer.ok(), test::error_text(gguf_tokenizer));
   auto tokenizer = Tokenizer::from_serialized(*model, "tiny");
   REQUIRE(tokenizer.ok());
   const size_t size = static_cast<size_t>(tokenizer->vocab_size());
@@ -281,7 +281,7 @@ TEST_CASE("a SentencePiece model converts into GGUF tokenizer metadata") {
   add_gguf_tokenizer(*gguf_tokenizer, writer);
   REQUIRE(writer.write(dir.file("vocab.gguf")).ok());
   auto reader = gguf::Reader::open(dir.file("vocab.gguf"));
-  REQUIRE_MESSAGE(reader.ok(), reader.error().message());
+  REQUIRE_MESSAGE(reader.ok(), test::error_text(reader));
   namespace names = gguf::names;
   CHECK((*reader)->get_string(names::kTokenizerModel).value() == "llama");
   CHECK((*reader)->get_string_array(names::kTokenizerTokens).value() == gguf_tokenizer->tokens);

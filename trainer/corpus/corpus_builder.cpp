@@ -21,6 +21,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr int kManifestVersion = 1;
+// Bump whenever cleaning, splitting or tokenizer settings change the output bytes: a corpus
+// built by an older pipeline is then no longer "up to date".
+constexpr int kPipelineVersion = 1;
 
 void report(const BuildOptions& options, std::string_view line) {
   if (options.progress) options.progress(line);
@@ -37,7 +40,10 @@ json manifest_inputs(const std::vector<SourceInfo>& sources, int vocab_size, dou
   for (const auto& source : sources)
     list.push_back(
         {{"name", source.name}, {"package", source.package}, {"version", source.version}});
-  return {{"sources", list}, {"vocab_size", vocab_size}, {"val_fraction", val_fraction}};
+  return {{"pipeline", kPipelineVersion},
+          {"sources", list},
+          {"vocab_size", vocab_size},
+          {"val_fraction", val_fraction}};
 }
 
 json split_json(const SplitSummary& split) {
