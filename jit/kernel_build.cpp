@@ -13,7 +13,6 @@
 #include "jit/a64/a64_kernel.h"
 #include "jit/a64/a64_paths.h"
 #include "jit/tuning_file.h"
-#include "jit/tuning_file.h"
 #if defined(SHERRY_X86_64)
 #include "jit/x64/emit_kernel.h"
 #endif
@@ -100,12 +99,6 @@ int64_t max_n_tile(ir::Isa isa, int64_t row_tile) {
 }
 
 Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key) {
-  // A key asking for the defaults gets this CPU's tuning file entry (jit/tuning_file.h) when it
-  // has one that still resolves; the tuned key has a tuning, so this recurses once at most.
-  if (const std::optional<ir::KernelKey> tuned = tuned_key(key)) {
-    Result<ir::KernelKey> resolved = resolve_kernel_key(*tuned);
-    if (resolved.ok()) return resolved;
-  }
   // A key asking for the defaults gets this CPU's tuning file entry (jit/tuning_file.h) when it
   // has one that still resolves; the tuned key has a tuning, so this recurses once at most.
   if (const std::optional<ir::KernelKey> tuned = tuned_key(key)) {
