@@ -23,7 +23,7 @@ class A64Kernel;  // jit/a64/a64_kernel.h
 struct KernelArgs {
   const uint8_t* weights;  // repacked weight stream, tile-major (weight_repack.h)
   const float* alpha;      // α per [tile][group][row of tile], 0 for padding rows
-  const int32_t* nneg;     // negative-sign block count per [tile][group][row] (kCodeBytes only)
+  const int32_t* nneg;     // initial int32 accumulator per [tile][group][row] (weight_repack.h)
   const uint8_t* tables;   // n_tile token tables, table_bytes apart (table_builder.h)
   const float* scales;     // n_tile activation scales
   void* out;               // float [token][m_pad], or int32 [token][group][m_pad]
@@ -39,8 +39,8 @@ enum class WeightFormat : uint8_t {
   // (sign applied after lookup). Rows of a vector are ordered for the in-lane unpacks.
   kCodeBytes,
   // Per step of 4 blocks and 32 rows: 64 bytes of slot nibbles (rows 0-15 low, 16-31 high;
-  // byte 4r + j is row r, block j) and two 64-bit sign masks; 128-entry sign-folded tables
-  // (4 blocks x 32 codes) as lo/hi byte planes.
+  // byte 4r + j is row r, block j) and two 64-bit sign masks; 64-entry tables per step
+  // (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi plane (hi + 2).
   kNibblesSignMasks,
 };
 

@@ -55,9 +55,10 @@ Result<std::unique_ptr<Kernel>> build_a64_kernel(const ir::KernelKey& key) {
   Result<a64::A64Kernel> built = a64::A64Kernel::build(*resolved, a64::path_for(*resolved));
   if (!built.ok()) return built.error();
   if (!built->runnable()) {
-    return make_error("kernel {}: an AArch64 path, whose code runs only on an AArch64 host "
-                      "(sherry-asm --arch aarch64 lists it anywhere)",
-                      built->code().name);
+    return make_error(
+        "kernel {}: an AArch64 path, whose code runs only on an AArch64 host "
+        "(sherry-asm --arch aarch64 lists it anywhere)",
+        built->code().name);
   }
   auto kernel = std::make_unique<Kernel>();
   kernel->key = *resolved;

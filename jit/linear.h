@@ -21,9 +21,9 @@ enum class KernelBackend : uint8_t {
 
 struct LinearOptions {
   KernelBackend backend = KernelBackend::kJit;
-  int64_t max_tokens = 64;       // largest n forward() will be called with (prefill batch)
-  ThreadPool* pool = nullptr;    // nullptr: single-threaded
-  std::string name;              // tensor name, for messages and SHERRY_VERBOSE=dispatch
+  int64_t max_tokens = 64;     // largest n forward() will be called with (prefill batch)
+  ThreadPool* pool = nullptr;  // nullptr: single-threaded
+  std::string name;            // tensor name, for messages and SHERRY_VERBOSE=dispatch
 };
 
 class Linear {
@@ -47,6 +47,7 @@ class Linear {
 
 // The view must stay valid (mmapped file) only during the call: the layer keeps its own repacked
 // copy. Errors: a shape or layout no kernel supports, a JIT failure (with the kernel name).
-Result<std::unique_ptr<Linear>> make_linear(const PackedTensorView& weights, const LinearOptions& options);
+Result<std::unique_ptr<Linear>> make_linear(const PackedTensorView& weights,
+                                            const LinearOptions& options);
 
 }  // namespace sherry::jit

@@ -50,22 +50,19 @@ void build_tables(const KernelLayout& layout, BlockGrouping grouping, const int8
     }
     return;
   }
-  // Sign folded: per step, lo plane [block j][code c] at 32j + c, hi plane 128 bytes later.
+  // Per step: lo plane [block j][slot] at 16j + slot, biased hi plane (hi + 2) 64 bytes later.
 #if defined(SHERRY_X86_64)
   // The only x86-64 path with this format requires AVX-512BW.
-  x64::build_sign_folded_tables_avx512(scratch, blocks / 4, tables);
+  x64::build_step_tables_avx512(scratch, blocks / 4, tables);
   return;
 #endif
   for (int64_t b = 0; b < blocks; ++b) {
     block_entries(scratch + b * kWeightsPerBlock, v);
-    uint8_t* lo = tables + (b / 4) * 256 + (b % 4) * 32;
-    uint8_t* hi = lo + 128;
+    uint8_t* lo = tables + (b / 4) * 128 + (b % 4) * 16;
+    uint8_t* hi = lo + 64;
     for (int slot = 0; slot < kSlotCount; ++slot) {
-      const int16_t neg = static_cast<int16_t>(-v[slot]);
       lo[slot] = static_cast<uint8_t>(v[slot] & 0xFF);
-      hi[slot] = static_cast<uint8_t>((v[slot] >> 8) & 0xFF);
-      lo[16 + slot] = static_cast<uint8_t>(neg & 0xFF);
-      hi[16 + slot] = static_cast<uint8_t>((neg >> 8) & 0xFF);
+      hi[slot] = static_cast<uint8_t>((v[slot] >> 8) + 2);
     }
   }
 }

@@ -65,13 +65,15 @@ RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& la
       for (int64_t r_in = 0; r_in < rows; ++r_in) {
         const int64_t row = row0 + r_in;
         const size_t at = static_cast<size_t>((tile * layout.groups + g) * rows + r_in);
-        if (row >= w.rows) continue;  // padding rows: α 0, no negatives
+        if (row >= w.rows) continue;  // padding rows: α 0, never read back
         r.alpha[at] = w.scale(row, g);
         int32_t negatives = 0;
         for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
           negatives += code_sign(code(row, b));
         }
-        r.nneg[at] = negatives;
+        r.nneg[at] = layout.format == WeightFormat::kCodeBytes
+                         ? negatives
+                         : static_cast<int32_t>(4 * negatives - 2 * blocks_per_group);
       }
     }
   }

@@ -13,7 +13,10 @@ namespace sherry::jit {
 struct RepackedWeights {
   AlignedBuffer<uint8_t> weights;  // tiles × tile_weight_bytes (+ one step of prefetch slack)
   AlignedBuffer<float> alpha;      // [tile][group][row of tile]
-  AlignedBuffer<int32_t> nneg;     // [tile][group][row of tile], kCodeBytes only
+  // Initial int32 accumulator per [tile][group][row of tile]. kCodeBytes: the number of
+  // negative blocks (the +1s of ~v + 1); kNibblesSignMasks: the hi-plane bias −2·Σ signs over
+  // the group's blocks (padding blocks count as sign +1).
+  AlignedBuffer<int32_t> nneg;
 };
 
 // Row of a vector of W code bytes that byte i holds: the order the in-lane unpacks of the

@@ -81,7 +81,7 @@ KernelLayout layout_of(const ir::Program& program) {
   const int64_t steps = s.k_pad / (4 * s.blocks_per_step);
   if (layout.format == WeightFormat::kNibblesSignMasks) {
     layout.step_weight_bytes = s.row_tile / kNibbleRowsPerPair * kNibblePairBytes;
-    layout.step_table_bytes = 2 * 128;
+    layout.step_table_bytes = 2 * 64;
   } else {
     layout.step_weight_bytes = s.blocks_per_step * s.row_tile;
     layout.step_table_bytes = s.blocks_per_step * 32;
@@ -142,7 +142,7 @@ Result<ir::LoweringTarget> lowering_target(const ir::KernelKey& key) {
   target.row_tile = default_row_tile(key.isa);
   if (format_of(key.isa) == WeightFormat::kNibblesSignMasks) {
     target.row_tile_quantum = kNibbleRowsPerPair;
-    target.lookup = ir::LookupMode::kSignFolded;
+    target.lookup = ir::LookupMode::kSignAfterLookup;  // the sign multiplies in vpdpbusd
     target.accumulate_i16 = false;
   } else {
     target.row_tile_quantum = vector_bytes(key.isa);

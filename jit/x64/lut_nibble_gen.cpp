@@ -21,8 +21,8 @@ template <class Traits>
 void LutNibbleGenerator<Traits>::emit_setup() {
   vmovdqu8(vmm_c0f, ptr[rip + c0f_]);
   vmovdqu8(vmm_block_offsets, ptr[rip + block_offsets_]);
-  vmovdqu8(vmm_c16, ptr[rip + c16_]);
   vmovdqu8(vmm_ones, ptr[rip + ones_]);
+  vmovdqu8(vmm_minus_ones, ptr[rip + minus_ones_]);
 }
 
 template <class Traits>
@@ -38,13 +38,13 @@ void LutNibbleGenerator<Traits>::emit_zero_output() {
 
 template <class Traits>
 void LutNibbleGenerator<Traits>::emit_init_accumulators() {
+  // lo planes start at 0, hi planes at the group's bias (−2·Σ signs of the row).
   for (int64_t t = 0; t < tokens(); ++t) {
     for (int64_t p = 0; p < pairs_; ++p) {
       for (int h = 0; h < 2; ++h) {
-        for (int plane = 0; plane < 2; ++plane) {
-          const Vmm a = acc(t, p, h, plane);
-          vpxord(a, a, a);
-        }
+        const Vmm lo = acc(t, p, h, 0);
+        vpxord(lo, lo, lo);
+        vmovdqu32(acc(t, p, h, 1), ptr[reg_nneg + static_cast<int>((32 * p + 16 * h) * 4)]);
       }
     }
   }
@@ -52,48 +52,37 @@ void LutNibbleGenerator<Traits>::emit_init_accumulators() {
 
 template <class Traits>
 void LutNibbleGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccumulate& lookup) {
-  SHERRY_CHECK(lookup.mode == ir::LookupMode::kSignFolded && lookup.width == ir::AccWidth::kI32);
+  SHERRY_CHECK(lookup.mode == ir::LookupMode::kSignAfterLookup &&
+               lookup.width == ir::AccWidth::kI32);
   const int64_t prefetch = program_.key.tuning.prefetch;
   if (prefetch > 0) {
     for (int64_t line = 0; line < layout_.step_weight_bytes; line += 64) {
       prefetcht0(ptr[reg_weights + static_cast<int>(prefetch + line)]);
     }
   }
-  // Index vectors: slot | 32·block, +16 where the sign mask is set.
   for (int64_t p = 0; p < pairs_; ++p) {
+    // Index (slot | 16·block) and sign factors of both halves of the pair.
     const int base = static_cast<int>(p * kNibblePairBytes);
     vmovdqu8(vmm_nibbles, ptr[reg_weights + base]);
     for (int h = 0; h < 2; ++h) {
-      const Vmm idx = index(p, h);
+      const Vmm idx = index(h);
       if (h == 0) {
-        vpandd(idx, vmm_nibbles, vmm_c0f);
+        vmovdqa64(idx, vmm_block_offsets);
+        vpternlogd(idx, vmm_nibbles, vmm_c0f, 0xF8);  // idx | (nibbles & 0x0F)
       } else {
         vpsrlw(idx, vmm_nibbles, 4);
-        vpandd(idx, idx, vmm_c0f);
+        vpternlogd(idx, vmm_c0f, vmm_block_offsets, 0xEA);  // (idx & 0x0F) | offsets
       }
-      vpord(idx, idx, vmm_block_offsets);
-      kmovq(sign_mask(p, h), ptr[reg_weights + base + 64 + 8 * h]);
-      vpaddb(idx | sign_mask(p, h), idx, vmm_c16);
+      kmovq(sign_mask(h), ptr[reg_weights + base + 64 + 8 * h]);
+      vpblendmb(signs(h) | sign_mask(h), vmm_ones, vmm_minus_ones);
     }
-  }
-  for (int64_t t = 0; t < tokens(); ++t) {
-    const int table = static_cast<int>(t * layout_.table_bytes);
-    vmovdqu8(vmm_lo_a, ptr[reg_tables + table]);
-    vmovdqu8(vmm_lo_b, ptr[reg_tables + table + 64]);
-    vmovdqu8(vmm_hi_a, ptr[reg_tables + table + 128]);
-    vmovdqu8(vmm_hi_b, ptr[reg_tables + table + 192]);
-    const bool last_token = t + 1 == tokens();
-    for (int64_t p = 0; p < pairs_; ++p) {
+    for (int64_t t = 0; t < tokens(); ++t) {
+      const int table = static_cast<int>(t * layout_.table_bytes);
       for (int h = 0; h < 2; ++h) {
-        const Vmm idx = index(p, h);
-        vmovdqa64(vmm_tmp, idx);
-        vpermi2b(vmm_tmp, vmm_lo_a, vmm_lo_b);
-        vpdpbusd(acc(t, p, h, 0), vmm_tmp, vmm_ones);  // lo plane: unsigned bytes
-        // The last token may consume the index register itself.
-        const Vmm hi = last_token ? idx : vmm_tmp;
-        if (!last_token) vmovdqa64(hi, idx);
-        vpermi2b(hi, vmm_hi_a, vmm_hi_b);
-        vpdpbusd(acc(t, p, h, 1), vmm_ones, hi);  // hi plane: signed bytes
+        vpermb(vmm_lo, index(h), ptr[reg_tables + table]);
+        vpdpbusd(acc(t, p, h, 0), vmm_lo, signs(h));
+        vpermb(vmm_hi, index(h), ptr[reg_tables + table + 64]);
+        vpdpbusd(acc(t, p, h, 1), vmm_hi, signs(h));
       }
     }
   }
@@ -160,11 +149,11 @@ void LutNibbleGenerator<Traits>::emit_constants() {
   L(c0f_);
   for (int i = 0; i < 64; ++i) db(0x0F);
   L(block_offsets_);
-  for (int i = 0; i < 64; ++i) db(32 * (i % 4));
-  L(c16_);
-  for (int i = 0; i < 64; ++i) db(16);
+  for (int i = 0; i < 64; ++i) db(16 * (i % 4));
   L(ones_);
   for (int i = 0; i < 64; ++i) db(1);
+  L(minus_ones_);
+  for (int i = 0; i < 64; ++i) db(0xFF);
 }
 
 template class LutNibbleGenerator<Avx512vbmiTraits>;

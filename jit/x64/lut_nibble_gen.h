@@ -1,9 +1,11 @@
 // Kernel family "nibbles and sign masks" (AVX-512 VBMI + VNNI): per step of 4 blocks and 32 rows,
-// one 64-byte load of slot nibbles and two 64-bit sign masks build two index vectors
-// (slot + 16·sign + 32·block: 7 bits), each looked up with vpermi2b in the 128-entry sign-folded
-// tables of 4 blocks, once per byte plane of the exact int16 entries. vpdpbusd against a vector
-// of ones sums the 4 blocks of each row straight into int32 (the lo plane as u8, the hi plane as
-// s8); lo + 256·hi is the exact accumulator, combined and scaled per group.
+// one 64-byte load of slot nibbles and two 64-bit sign masks give, per 16 rows, an index vector
+// (slot + 16·block: byte 4r + j is row r, block j) and a vector of ±1 bytes (the codes' signs).
+// vpermb looks the index up in the step's 64-entry tables (4 blocks × 16 sign-0 slots), once per
+// byte plane of the exact int16 entries v = lo + 256·(hi' − 2) (lo: u8, hi' = (v >> 8) + 2: u8
+// in 0..3). vpdpbusd multiplies each plane by the signs and sums the 4 blocks of a row straight
+// into int32: the sign is applied after the lookup, by the dot product. The hi accumulator
+// starts at −2·Σ signs of the row's group (precomputed), so lo + 256·hi is the exact sum.
 #pragma once
 
 #include <cstdint>
@@ -40,28 +42,25 @@ class LutNibbleGenerator final : public GeneratorBase {
   Vmm acc(int64_t t, int64_t p, int h, int plane) const {
     return Vmm(static_cast<int>(((t * pairs_ + p) * 2 + h) * 2 + plane));
   }
-  Vmm index(int64_t p, int h) const { return Vmm(static_cast<int>(16 + 2 * p + h)); }
-  Xbyak::Opmask sign_mask(int64_t p, int h) const {
-    return Xbyak::Opmask(static_cast<int>(1 + 2 * p + h));
-  }
+  Vmm index(int h) const { return Vmm(16 + h); }  // of the current pair
+  Vmm signs(int h) const { return Vmm(18 + h); }
+  Xbyak::Opmask sign_mask(int h) const { return Xbyak::Opmask(1 + h); }
   Xbyak::Address out(const Xbyak::Reg64& base, int64_t t, int64_t p, int h) {
     return ptr[base + static_cast<int>(t * layout_.out_token_bytes + (32 * p + 16 * h) * 4)];
   }
   void combine(int64_t t, int64_t p, int h);  // lo += hi << 8
 
   int64_t pairs_;
-  Xbyak::Label c0f_, block_offsets_, c16_, ones_;
+  Xbyak::Label c0f_, block_offsets_, ones_, minus_ones_;
 
   const Vmm vmm_c0f = Vmm(31);            // 0x0F in every byte
-  const Vmm vmm_block_offsets = Vmm(30);  // byte 4r + j: 32·j
-  const Vmm vmm_c16 = Vmm(29);            // 16 in every byte: the sign-1 half of a table
-  const Vmm vmm_ones = Vmm(28);           // 1 in every byte: vpdpbusd sums 4 bytes
-  const Vmm vmm_lo_a = Vmm(27);           // tables of the step: lo plane blocks 0-1, 2-3,
-  const Vmm vmm_lo_b = Vmm(26);           // hi plane blocks 0-1, 2-3
-  const Vmm vmm_hi_a = Vmm(25);
-  const Vmm vmm_hi_b = Vmm(24);
-  const Vmm vmm_nibbles = Vmm(23);
-  const Vmm vmm_tmp = Vmm(22);
+  const Vmm vmm_block_offsets = Vmm(30);  // byte 4r + j: 16·j
+  const Vmm vmm_ones = Vmm(29);           // +1 in every byte: the sign-0 factor
+  const Vmm vmm_minus_ones = Vmm(28);     // −1 in every byte: the sign-1 factor
+  const Vmm vmm_nibbles = Vmm(27);
+  const Vmm vmm_lo = Vmm(26);  // looked-up bytes
+  const Vmm vmm_hi = Vmm(25);
+  const Vmm vmm_tmp = Vmm(24);
 };
 
 }  // namespace sherry::jit::x64

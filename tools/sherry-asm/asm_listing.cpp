@@ -53,7 +53,7 @@ Result<std::string> asm_listing(const AsmRequest& request) {
         if (request.trace) out += fmt::format("\n; after {}\n{}", step, ir::print_program(p));
       });
   if (!program.ok()) return program.error();
-  if (!request.trace) out += "\n" + ir::print_program(*program);
+  if (!request.trace) out += fmt::format("\n{}", ir::print_program(*program));
   Result<std::unique_ptr<jit::Kernel>> kernel = jit::build_kernel(*key);
   if (!kernel.ok()) return kernel.error();
   const std::span<const uint8_t> code((*kernel)->code.data(), (*kernel)->code.size());
