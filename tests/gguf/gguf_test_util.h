@@ -19,8 +19,9 @@ class Bytes {
  public:
   template <class T>
   Bytes& put(T value) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&value);
-    data.insert(data.end(), p, p + sizeof(T));
+    const size_t at = data.size();
+    data.resize(at + sizeof(T));
+    std::memcpy(data.data() + at, &value, sizeof(T));
     return *this;
   }
   Bytes& u8(uint8_t v) { return put(v); }
@@ -28,7 +29,9 @@ class Bytes {
   Bytes& u64(uint64_t v) { return put(v); }
   Bytes& str(std::string_view s) {
     u64(s.size());
-    data.insert(data.end(), s.begin(), s.end());
+    const size_t at = data.size();
+    data.resize(at + s.size());
+    if (!s.empty()) std::memcpy(data.data() + at, s.data(), s.size());
     return *this;
   }
   Bytes& header(uint64_t tensors, uint64_t kvs, uint32_t version = 3) {

@@ -1,5 +1,7 @@
 // Writer → Reader round trips of every value type and tensor type, typed look-ups, atomic writes.
 #include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 
@@ -265,6 +267,21 @@ TEST_CASE("writes replace the target atomically and leave no temporary file") {
   REQUIRE(!failed.ok());
   CHECK(failed.error().message().starts_with(missing_dir +
                                              ": cannot create a temporary file beside it: "));
+}
+
+TEST_CASE("a write onto a directory fails at the rename and removes its temporary file") {
+  const std::string dir = testing::temp_dir() + "/sherry_test_dir_" + std::to_string(::getpid());
+  REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+  Writer writer;
+  Status failed = writer.write(dir);
+  REQUIRE(!failed.ok());
+  CHECK(failed.error().message().starts_with(dir + ": cannot rename the temporary file " + dir +
+                                             ".tmp-"));
+  CHECK(failed.error().message().ends_with(" onto it: Is a directory"));
+  const std::string parent = testing::temp_dir();
+  const std::string stem = dir.substr(parent.size() + 1);
+  CHECK(count_entries_starting_with(parent, stem) == 1);  // the directory, no temporary file
+  ::rmdir(dir.c_str());
 }
 
 TEST_CASE("the writer refuses a general.alignment that is not a uint32 power of two") {

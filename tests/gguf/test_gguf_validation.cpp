@@ -177,6 +177,13 @@ TEST_CASE("tensor infos are checked for names dimensions types and offsets") {
   CHECK(parse_error(duplicate) ==
         "bad.gguf: tensor info #1 'w': expected unique tensor names, found a duplicate");
 
+  Bytes cut_dims;
+  cut_dims.header(1, 0).str("wwwwwwwwwwwwwwwwwwwwwwww").zeros(2);
+  CHECK(parse_error(cut_dims) ==
+        "bad.gguf: tensor info #0 'wwwwwwwwwwwwwwwwwwwwwwww': dimension count: expected 4 more "
+        "bytes at "
+        "offset 56, found only 2 (file truncated)");
+
   for (uint32_t dims : {0u, 5u}) {
     Bytes b;
     b.header(1, 0).str("w").u32(dims).zeros(64);

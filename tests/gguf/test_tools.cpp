@@ -394,6 +394,29 @@ TEST_CASE("bad quantize inputs give errors naming the file and tensor") {
               "tensors to "
               "quantize, found none among 1 tensors");
   }
+  {
+    RandomModelSpec spec = small_spec();
+    spec.hidden = 100;  // rows of 100: groups of 4 fit, the 32-weight GGUF block does not
+    spec.heads = 2;
+    spec.kv_heads = 2;
+    TempPath p("hundred.gguf");
+    REQUIRE(write_random_model(spec, p.str()).ok());
+    const auto group4 = resolve_quantize_options("sherry", 4, {}, {}, {}).value();
+    CHECK(quantize_model(p.str(), out.str(), group4).error().message() ==
+          p.str() +
+              ": tensor 'blk.0.attn_q.weight': expected cols to be a multiple of 32 (the sherry "
+              "GGUF block), "
+              "found 100");
+  }
+  {
+    TempPath p("fine.gguf");
+    REQUIRE(write_random_model(small_spec(), p.str()).ok());
+    const std::string nowhere = testing::temp_dir() + "/sherry_no_such_dir/out.gguf";
+    CHECK(quantize_model(p.str(), nowhere, options)
+              .error()
+              .message()
+              .starts_with(nowhere + ": cannot create a temporary file beside it: "));
+  }
   CHECK(testing::read_file(out.str()).empty());  // no output was written by any failure
 }
 
