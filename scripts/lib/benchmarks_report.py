@@ -290,12 +290,12 @@ def write_plots(rows, plot_dir):
             for m, k, regime in keys:
                 values = [index.get((f, m, k, 1, threads, regime)) for f in families]
                 data.write(f'"{m}x{k} {regime}" ' +
-                           " ".join(f"{v['weights_per_cycle_per_core']:.4f}" if v and v.get('weights_per_cycle_per_core')
+                           " ".join(f"{v['weights_per_cycle_per_core']:.4f}" if v and v.get('weights_per_cycle_per_core') and not disturbed(v)
                                     else "NaN" for v in values) + "\n")
         with open(os.path.join(plot_dir, f"plot_{name}.gp"), "w", encoding="utf-8") as script:
-            script.write(f"""set terminal pngcairo size 1400,520 font "sans,10"
+            script.write(f"""set terminal pngcairo size 1400,520 font "sans,10" noenhanced
 set output "{name}.png"
-set title "GEMV (N = 1), {threads} thread(s): weights per cycle per core (higher is better)"
+set title "GEMV (N = 1), {threads} thread(s): weights per cycle per core (higher is better; rows timed under load left out)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -303,6 +303,7 @@ set key outside right top
 set xtics rotate by -35
 set grid ytics
 set ylabel "weights / cycle / core"
+set yrange [0:*]
 set datafile missing "NaN"
 plot for [i=2:{len(families) + 1}] "plot_{name}.dat" using i:xtic(1) title columnheader(i)
 """)
@@ -313,7 +314,7 @@ plot for [i=2:{len(families) + 1}] "plot_{name}.dat" using i:xtic(1) title colum
             for n in sorted({k[3] for k in index}):
                 values = [r["weights_per_cycle_per_core"] for k, r in index.items()
                           if k[0] == fam and k[3] == n and k[4] == threads and k[5] == "hot"
-                          and r.get("weights_per_cycle_per_core")]
+                          and r.get("weights_per_cycle_per_core") and not disturbed(r)]
                 if values:
                     series.setdefault(fam, []).append((n, geomean(values)))
         if not series:
@@ -326,14 +327,15 @@ plot for [i=2:{len(families) + 1}] "plot_{name}.dat" using i:xtic(1) title colum
                     data.write(f"{n} {value:.4f}\n")
                 data.write("\n\n")
         with open(os.path.join(plot_dir, f"plot_{name}.gp"), "w", encoding="utf-8") as script:
-            script.write(f"""set terminal pngcairo size 900,520 font "sans,10"
+            script.write(f"""set terminal pngcairo size 900,520 font "sans,10" noenhanced
 set output "{name}.png"
-set title "GEMM, {threads} thread(s), hot: weight·token products per cycle per core (geomean over shapes)"
+set title "GEMM, {threads} thread(s), hot: m·k·n per cycle per core (geomean over shapes; rows timed under load left out)"
 set logscale x 2
 set grid
 set key outside right top
 set xlabel "N (tokens)"
 set ylabel "m·k·n / cycle / core"
+set yrange [0:*]
 plot for [i=0:{len(series) - 1}] "plot_{name}.dat" index i using 1:2 with linespoints lw 2 title columnheader(1)
 """)
         made.append(f"{name}.png")
@@ -350,7 +352,7 @@ plot for [i=0:{len(series) - 1}] "plot_{name}.dat" index i using 1:2 with linesp
                 data.write(f'"{phase} {threads}t" ' + " ".join(
                     f"{index[(l, phase, threads)]:.3f}" if (l, phase, threads) in index else "NaN" for l in labels) + "\n")
         with open(os.path.join(plot_dir, "plot_e2e.gp"), "w", encoding="utf-8") as script:
-            script.write(f"""set terminal pngcairo size 900,520 font "sans,10"
+            script.write(f"""set terminal pngcairo size 900,520 font "sans,10" noenhanced
 set output "e2e.png"
 set title "End to end, Llama-3.2-1B-shaped model: tokens/s (higher is better)"
 set style data histograms
