@@ -125,7 +125,8 @@ Result<Value> read_scalar(Cursor& cursor, ValueType type) {
   return value;
 }
 
-Result<Value> read_value(Cursor& cursor, ValueType type, int depth) {
+// `elements_left` is the metadata's remaining array-element budget (kMaxMetadataElements).
+Result<Value> read_value(Cursor& cursor, ValueType type, int depth, uint64_t& elements_left) {
   switch (type) {
     case ValueType::kUint8:
       return read_scalar<uint64_t, uint8_t>(cursor, type);
@@ -179,10 +180,18 @@ Result<Value> read_value(Cursor& cursor, ValueType type, int depth) {
             cursor.remaining(), min_value_bytes(element_type), value_type_name(element_type),
             *count);
       }
+      // Each element is a Value of ~56 bytes: bound the total so that a corrupt count in a large
+      // file cannot turn its bytes into tens of gigabytes of Values.
+      if (*count > elements_left) {
+        return make_error(
+            "expected at most {} array elements in all the metadata, found {} more here",
+            kMaxMetadataElements, *count);
+      }
+      elements_left -= *count;
       Array elements;
       elements.reserve(*count);
       for (uint64_t i = 0; i < *count; ++i) {
-        auto element = read_value(cursor, element_type, depth + 1);
+        auto element = read_value(cursor, element_type, depth + 1, elements_left);
         if (!element) return element.error().with_context(fmt::format("element #{}", i));
         elements.push_back(std::move(*element));
       }
@@ -471,6 +480,7 @@ Result<std::unique_ptr<Reader>> Reader::parse(std::span<const uint8_t> data, std
   }
 
   // Key-value pairs.
+  uint64_t elements_left = kMaxMetadataElements;
   std::set<std::string, std::less<>> keys;
   reader->metadata_.reserve(kv_count);
   for (uint64_t i = 0; i < kv_count; ++i) {
@@ -491,7 +501,7 @@ Result<std::unique_ptr<Reader>> Reader::parse(std::span<const uint8_t> data, std
       return make_error("{}: key '{}': expected a value type 0..12, found {}", file, *key,
                         *type_id);
     }
-    auto value = read_value(cursor, static_cast<ValueType>(*type_id), 0);
+    auto value = read_value(cursor, static_cast<ValueType>(*type_id), 0, elements_left);
     if (!value) return value.error().with_context(fmt::format("{}: key '{}'", file, *key));
     reader->metadata_.emplace_back(std::move(*key), std::move(*value));
   }

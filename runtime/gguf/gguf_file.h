@@ -44,6 +44,9 @@ Value make_array(ValueType element_type, Array elements);  // every element of e
 
 // Deepest array nesting accepted (an array of arrays of scalars is depth 2).
 inline constexpr int kMaxArrayDepth = 3;
+// Array elements accepted over all the metadata: 10× the largest real vocabulary's tokens,
+// scores, types and merges together.
+inline constexpr uint64_t kMaxMetadataElements = uint64_t{1} << 23;
 // Tensor dimensions accepted (ggml's GGML_MAX_DIMS).
 inline constexpr uint32_t kMaxDims = 4;
 

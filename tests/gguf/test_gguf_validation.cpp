@@ -127,6 +127,13 @@ TEST_CASE("values are checked for truncation bools strings and arrays") {
       "bad.gguf: key 'k': expected an array length that fits the 16 bytes left (8 bytes per string "
       "at least), found 1152921504606846976");
 
+  Bytes too_many;  // 2^23 + 1 bytes in the file, but more elements than the metadata may hold
+  too_many.header(0, 2).str("a").u32(9).u32(0).u64(3).zeros(3);
+  too_many.str("k").u32(9).u32(0).u64((1u << 23) - 2).zeros((1u << 23) - 2);
+  CHECK(parse_error(too_many) ==
+        "bad.gguf: key 'k': expected at most 8388608 array elements in all the metadata, found "
+        "8388606 more here");
+
   Bytes bad_element;
   bad_element.header(0, 1).str("k").u32(9).u32(8).u64(2).str("ok").u64(50).zeros(3);
   CHECK(parse_error(bad_element) ==
