@@ -61,7 +61,8 @@ class JitLinear final : public Linear {
         layout_(kernels_.front()->layout),
         weights_(repack_weights(w, layout_)),
         pool_(pool) {
-    scratch_.resize(static_cast<size_t>(layout_.k_pad));
+    const int threads = pool_ == nullptr ? 1 : pool_->size();
+    scratch_.resize(static_cast<size_t>(threads * layout_.k_pad));
   }
 
   void forward(const float* x, int64_t n, float* y) override {
@@ -71,42 +72,51 @@ class JitLinear final : public Linear {
   void forward_quantized(const QuantizedActivations& x, float* y) override {
     SHERRY_CHECK(x.cols == cols_, "activations have {} columns, the layer {}", x.cols, cols_);
     const int64_t n = x.tokens;
+    const int64_t n_tile = static_cast<int64_t>(kernels_.size());
     if (tables_.size() < static_cast<size_t>(n * layout_.table_bytes)) {
       tables_.resize(static_cast<size_t>(n * layout_.table_bytes));
     }
-    for (int64_t t = 0; t < n; ++t) {
-      build_tables(layout_, grouping_, x.token(t), cols_, scratch_.data(),
-                   tables_.data() + t * layout_.table_bytes);
+    if (out_.size() < static_cast<size_t>(n * layout_.m_pad)) {
+      out_.resize(static_cast<size_t>(n * layout_.m_pad));
     }
-    const int64_t n_tile = static_cast<int64_t>(kernels_.size());
-    if (out_.size() < static_cast<size_t>(n_tile * layout_.m_pad)) {
-      out_.resize(static_cast<size_t>(n_tile * layout_.m_pad));
-    }
-    for (int64_t t0 = 0; t0 < n; t0 += n_tile) {
-      const int64_t tokens = std::min(n_tile, n - t0);
-      const Kernel& kernel = *kernels_[tokens - 1];
-      KernelArgs args{weights_.weights.data(),
-                      weights_.alpha.data(),
-                      weights_.nneg.data(),
-                      tables_.data() + t0 * layout_.table_bytes,
-                      x.scales.data() + t0,
-                      out_.data(),
-                      0,
-                      layout_.tiles};
-      if (pool_ == nullptr || pool_->size() == 1 || layout_.tiles == 1) {
-        kernel.run(args);
+    const int threads = pool_ == nullptr ? 1 : pool_->size();
+    // Tables per token, split over the threads when there are several tokens.
+    auto build = [&](int64_t begin, int64_t end, int thread) {
+      int8_t* scratch = scratch_.data() + thread * layout_.k_pad;
+      for (int64_t t = begin; t < end; ++t) {
+        build_tables(layout_, grouping_, x.token(t), cols_, scratch,
+                     tables_.data() + t * layout_.table_bytes);
+      }
+    };
+    // Each thread runs its row tiles for every token tile: its weights stay in its cache.
+    auto compute = [&](int64_t begin, int64_t end, int) {
+      for (int64_t t0 = 0; t0 < n; t0 += n_tile) {
+        const int64_t tokens = std::min(n_tile, n - t0);
+        const KernelArgs args{weights_.weights.data(),
+                              weights_.alpha.data(),
+                              weights_.nneg.data(),
+                              tables_.data() + t0 * layout_.table_bytes,
+                              x.scales.data() + t0,
+                              out_.data() + t0 * layout_.m_pad,
+                              begin,
+                              end};
+        kernels_[tokens - 1]->run(args);
+      }
+    };
+    if (threads == 1 || layout_.tiles == 1) {
+      build(0, n, 0);
+      compute(0, layout_.tiles, 0);
+    } else {
+      if (n > 1) {
+        pool_->parallel_for(n, 1, build);
       } else {
-        pool_->parallel_for(layout_.tiles, 1, [&](int64_t begin, int64_t end, int) {
-          KernelArgs part = args;
-          part.tile_begin = begin;
-          part.tile_end = end;
-          kernel.run(part);
-        });
+        build(0, n, 0);
       }
-      for (int64_t t = 0; t < tokens; ++t) {
-        std::memcpy(y + (t0 + t) * rows_, out_.data() + t * layout_.m_pad,
-                    static_cast<size_t>(rows_) * sizeof(float));
-      }
+      pool_->parallel_for(layout_.tiles, 1, compute);
+    }
+    for (int64_t t = 0; t < n; ++t) {
+      std::memcpy(y + t * rows_, out_.data() + t * layout_.m_pad,
+                  static_cast<size_t>(rows_) * sizeof(float));
     }
   }
 
@@ -122,9 +132,9 @@ class JitLinear final : public Linear {
   KernelLayout layout_;
   RepackedWeights weights_;
   ThreadPool* pool_;
-  AlignedBuffer<int8_t> scratch_;
-  AlignedBuffer<uint8_t> tables_;
-  AlignedBuffer<float> out_;
+  AlignedBuffer<int8_t> scratch_;  // k_pad per thread: block-order activations
+  AlignedBuffer<uint8_t> tables_;  // table_bytes per token
+  AlignedBuffer<float> out_;       // m_pad per token
 };
 
 // The kernels of one ISA path for the layer, or why the path cannot serve it.
