@@ -1,0 +1,119 @@
+#include "tools/sherry-tune/tune_search.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "jit/kernel_build.h"
+#include "jit/tuning_file.h"
+#include "runtime/gguf/sherry_tensors.h"
+#include "tests/jit/jit_test_util.h"
+
+namespace sherry::tune {
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_CASE("shapes on the command line are parsed and checked") {
+  const TuneShape s = parse_shape("96x256", WeightLayout{}).value();
+  CHECK(s.m == 96);
+  CHECK(s.k == 256);
+  for (const std::string bad : {"96", "96x", "x256", "0x256", "96x256x3", "-4x256"}) {
+    Result<TuneShape> r = parse_shape(bad, WeightLayout{});
+    REQUIRE_FALSE(r.ok());
+    CHECK(contains(
+        r.error().message(),
+        fmt::format("expected MxK with positive M and K (e.g. 2048x8192), found '{}'", bad)));
+  }
+  Result<TuneShape> layout = parse_shape("96x200", WeightLayout{});  // 200 is no multiple of 128
+  REQUIRE_FALSE(layout.ok());
+  CHECK(contains(layout.error().message(), "shape 96x200"));
+}
+
+TEST_CASE("a model file gives its distinct Sherry layer shapes") {
+  const std::string dir = fmt::format("{}/sherry_tune_model_{}",
+                                      std::filesystem::temp_directory_path().string(), ::getpid());
+  std::filesystem::create_directories(dir);
+  const WeightLayout layout{};
+  gguf::Writer writer;
+  const PackedTensor a = sherry::test::random_packed(64, 256, layout, 1);
+  const PackedTensor b = sherry::test::random_packed(32, 256, layout, 2);
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_q.weight", a.view()).ok());
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_k.weight", b.view()).ok());
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.1.attn_q.weight", a.view()).ok());
+  REQUIRE(writer.write(dir + "/m.gguf").ok());
+  const std::vector<TuneShape> shapes = shapes_from_model(dir + "/m.gguf").value();
+  REQUIRE(shapes.size() == 2);
+  CHECK(shapes[0].m == 64);
+  CHECK(shapes[0].tensors ==
+        std::vector<std::string>{"blk.0.attn_q.weight", "blk.1.attn_q.weight"});
+  CHECK(shapes[1].m == 32);
+  gguf::Writer empty;
+  empty.set_string("general.name", "none");
+  REQUIRE(empty.write(dir + "/empty.gguf").ok());
+  Result<std::vector<TuneShape>> none = shapes_from_model(dir + "/empty.gguf");
+  REQUIRE_FALSE(none.ok());
+  CHECK(contains(none.error().message(), "empty.gguf: no Sherry tensor"));
+  Result<std::vector<TuneShape>> missing = shapes_from_model(dir + "/absent.gguf");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(contains(missing.error().message(), "absent.gguf"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the search checks and times every accepted tuning and never loses to the default") {
+  if (!jit::has_generated_kernels(jit::best_isa(jit::host_cpu()))) return;
+  TuneOptions options;
+  options.reps = 3;
+  options.regime = "hot";
+  options.min_sample_us = 20;
+  options.row_tiles = {16, 32, 64, 7};
+  options.prefetches = {0, 256};
+  ThreadPool pool(1);
+  int calls = 0;
+  const ShapeResult r = tune_shape(parse_shape("96x256", WeightLayout{}).value(), options, pool,
+                                   30.0, [&](int64_t, int64_t, const std::string&) { ++calls; })
+                            .value();
+  CHECK(calls > 0);
+  CHECK(r.regime == Regime::kHot);
+  REQUIRE(r.candidates.size() >= 2);
+  CHECK(r.refused >= 2);  // row tile 7 with both prefetch distances
+  ir::KernelKey key;
+  key.isa = r.isa;
+  key.m = 96;
+  key.k = 256;
+  CHECK(r.key_name == jit::tuning_key_name(key));
+  CHECK(r.candidates[0].tuning == jit::resolve_kernel_key(key).value().tuning);
+  for (const Candidate& c : r.candidates) {
+    INFO(c.kernel, " ", c.failure);
+    CHECK(c.verified);
+    CHECK(c.samples_us.size() == 3);
+    CHECK(c.median_us > 0.0);
+  }
+  CHECK(r.candidates[r.best].median_us <= r.candidates[0].median_us);
+  CHECK_FALSE(r.cut_by_budget);
+}
+
+TEST_CASE("a tiny budget still times the default and says it was cut") {
+  if (!jit::has_generated_kernels(jit::best_isa(jit::host_cpu()))) return;
+  TuneOptions options;
+  options.reps = 50;
+  options.regime = "cold";
+  options.cold_mb = 2;
+  options.min_sample_us = 20;
+  ThreadPool pool(1);
+  const ShapeResult r =
+      tune_shape(parse_shape("64x512", WeightLayout{}).value(), options, pool, 1e-3).value();
+  CHECK(r.regime == Regime::kCold);
+  CHECK(r.cut_by_budget);
+  REQUIRE_FALSE(r.candidates.empty());
+  CHECK(r.candidates[0].samples_us.size() >= 3);
+  CHECK(r.candidates[0].samples_us.size() < 50);
+}
+
+}  // namespace
+}  // namespace sherry::tune
