@@ -60,6 +60,13 @@ void LutNibbleGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccumula
       prefetcht0(ptr[reg_weights + static_cast<int>(prefetch + line)]);
     }
   }
+  // One token: the step's two tables stay in registers for all pairs; several tokens read
+  // theirs from L1 inside the lookups.
+  const bool tables_in_registers = tokens() == 1;
+  if (tables_in_registers) {
+    vmovdqu8(table(0), ptr[reg_tables]);
+    vmovdqu8(table(1), ptr[reg_tables + 64]);
+  }
   for (int64_t p = 0; p < pairs_; ++p) {
     // Index (slot | 16·block) and sign factors of both halves of the pair.
     const int base = static_cast<int>(p * kNibblePairBytes);
@@ -77,11 +84,16 @@ void LutNibbleGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccumula
       vpblendmb(signs(h) | sign_mask(h), vmm_ones, vmm_minus_ones);
     }
     for (int64_t t = 0; t < tokens(); ++t) {
-      const int table = static_cast<int>(t * layout_.table_bytes);
+      const int table_offset = static_cast<int>(t * layout_.table_bytes);
       for (int h = 0; h < 2; ++h) {
-        vpermb(vmm_lo, index(h), ptr[reg_tables + table]);
+        if (tables_in_registers) {
+          vpermb(vmm_lo, index(h), table(0));
+          vpermb(vmm_hi, index(h), table(1));
+        } else {
+          vpermb(vmm_lo, index(h), ptr[reg_tables + table_offset]);
+          vpermb(vmm_hi, index(h), ptr[reg_tables + table_offset + 64]);
+        }
         vpdpbusd(acc(t, p, h, 0), vmm_lo, signs(h));
-        vpermb(vmm_hi, index(h), ptr[reg_tables + table + 64]);
         vpdpbusd(acc(t, p, h, 1), vmm_hi, signs(h));
       }
     }

@@ -15,7 +15,7 @@
 namespace sherry::jit::x64 {
 
 inline constexpr int64_t kNibbleRowsPerPair = 32;
-inline constexpr int64_t kNibbleMaxPairs = 3;            // index registers
+inline constexpr int64_t kNibbleMaxPairs = 4;            // rows per tile up to 128
 inline constexpr int64_t kNibbleAccumulatorQuads = 4;    // pairs × tokens (4 registers each)
 inline constexpr int64_t kNibblePairBytes = 64 + 8 + 8;  // nibbles, sign mask A, sign mask B
 
@@ -44,6 +44,7 @@ class LutNibbleGenerator final : public GeneratorBase {
   }
   Vmm index(int h) const { return Vmm(16 + h); }  // of the current pair
   Vmm signs(int h) const { return Vmm(18 + h); }
+  Vmm table(int plane) const { return Vmm(20 + plane); }  // GEMV: the step's tables
   Xbyak::Opmask sign_mask(int h) const { return Xbyak::Opmask(1 + h); }
   Xbyak::Address out(const Xbyak::Reg64& base, int64_t t, int64_t p, int h) {
     return ptr[base + static_cast<int>(t * layout_.out_token_bytes + (32 * p + 16 * h) * 4)];
