@@ -1,0 +1,102 @@
+// The exported GGUF through the runtime's forward pass reproduces the trainer's eval-mode logits:
+// the float export within float rounding (same architecture, RoPE pairing, GQA mapping, tensor
+// orientation), the Sherry-packed export within the error of the runtime's int8 activations.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "runtime/llama_model.h"
+#include "tests/trainer/tiny_run.h"
+#include "trainer/qat/export_gguf.h"
+#include "trainer/qat/trainer.h"
+
+namespace sherry::train {
+namespace {
+
+TrainConfig export_config(QuantMethod method, const std::string& dir) {
+  TrainConfig c = testing::tiny_train_config(method, dir);
+  c.model.dim = 64;
+  c.model.hidden_dim = 128;
+  c.model.n_heads = 4;
+  c.model.n_kv_heads = 2;
+  c.model.seq_len = 16;
+  c.group_size = 32;
+  c.steps = 6;
+  c.checkpoint_every = 0;
+  c.eval_every = 0;
+  return c;
+}
+
+// Largest |a − b| relative to the largest |a|.
+double relative_max_error(const float* a, const float* b, int64_t count) {
+  double diff = 0, scale = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(a[i])));
+  }
+  return diff / scale;
+}
+
+void check_round_trip(QuantMethod method, ExportFormat format, jit::KernelBackend backend,
+                      double tolerance, bool tied) {
+  testing::TempDir dir("export");
+  TrainConfig config = export_config(method, dir.path());
+  config.model.tied_embeddings = tied;
+  auto trainer = Trainer::create(config, testing::synthetic_data(), nullptr, TrainerOptions{});
+  REQUIRE(trainer.ok());
+  REQUIRE((*trainer)->run().ok());
+  LlamaModel<float>& model = (*trainer)->model();
+
+  const std::string path = dir.path() + "/model.gguf";
+  ExportOptions options;
+  options.format = format;
+  REQUIRE_MESSAGE(export_gguf(model, config, options, path).ok(), "export failed");
+  const std::vector<int32_t> tokens = {1, 4, 9, 17, 3, 3, 20, 11, 0, 7, 23, 5};
+  const int64_t n = static_cast<int64_t>(tokens.size()), vocab = config.model.vocab_size;
+  model.forward(tokens.data(), nullptr, 1, n);  // export left the model in eval mode
+  const std::vector<float> expected(model.logits(), model.logits() + n * vocab);
+
+  runtime::ModelOptions runtime_options;
+  runtime_options.backend = backend;
+  runtime_options.need_tokenizer = false;
+  runtime_options.threads = 2;
+  auto loaded = runtime::LlamaModel::load(path, runtime_options);
+  REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().message()));
+  auto logits = (*loaded)->forward(tokens, 0, true);
+  REQUIRE_MESSAGE(logits.ok(), (logits.ok() ? "" : logits.error().message()));
+  REQUIRE(static_cast<int64_t>(logits->size()) == n * vocab);
+  const double error = relative_max_error(expected.data(), logits->data(), n * vocab);
+  INFO("method " << to_string(method) << " format " << to_string(format) << " tied " << tied
+                 << ": max |trainer - runtime| / max |trainer| = " << error);
+  CHECK(error < tolerance);
+  // The prediction at every position agrees.
+  int64_t agree = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    const float* a = expected.data() + t * vocab;
+    const float* b = logits->data() + t * vocab;
+    agree += std::max_element(a, a + vocab) - a == std::max_element(b, b + vocab) - b;
+  }
+  CHECK(agree >= n - 1);
+}
+
+TEST_CASE("the runtime reproduces the trainer's logits on a float export") {
+  check_round_trip(QuantMethod::kFp, ExportFormat::kFloat, jit::KernelBackend::kReference, 1e-3,
+                   true);
+  check_round_trip(QuantMethod::kFp, ExportFormat::kFloat, jit::KernelBackend::kReference, 1e-3,
+                   false);
+  check_round_trip(QuantMethod::kAbsmean, ExportFormat::kFloat, jit::KernelBackend::kReference,
+                   1e-3, true);
+}
+
+TEST_CASE("the runtime reproduces the trainer's eval-mode logits on a sherry-packed export") {
+  // int8 activations per token (runtime) against float activations (trainer) and fp16 α.
+  check_round_trip(QuantMethod::kSherry, ExportFormat::kSherry, jit::KernelBackend::kReference,
+                   0.03, true);
+  check_round_trip(QuantMethod::kSherry, ExportFormat::kSherry, jit::KernelBackend::kJit, 0.03,
+                   true);
+  check_round_trip(QuantMethod::kSherryNoArenas, ExportFormat::kSherry,
+                   jit::KernelBackend::kReference, 0.03, false);
+}
+
+}  // namespace
+}  // namespace sherry::train
