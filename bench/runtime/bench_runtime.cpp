@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
     auto start = Clock::now();
     auto logits = model.forward(tokens, 0);
     const double prefill_s = seconds_since(start);
+    const ForwardProfile prefill = model.profile();
     if (!logits) {
       fmt::print(stderr, "error: {}\n", logits.error().message());
       return 1;
@@ -140,14 +141,17 @@ int main(int argc, char** argv) {
     fmt::print(
         "{{\"bench\":\"runtime\",\"model\":\"{}\",\"cpu\":\"{}\",\"commit\":\"{}\",\"threads\":{},"
         "\"kernel\":\"{}\",\"head_kernel\":\"{}\",\"float_isa\":\"{}\",\"load_s\":{:.3f},"
-        "\"jit_s\":{:.3f},\"prefill_tokens\":{},\"prefill_tok_s\":{:.2f},\"decode_tokens\":{},"
+        "\"jit_s\":{:.3f},\"prefill_tokens\":{},\"prefill_tok_s\":{:.2f},\"prefill_linear_s\":{:."
+        "3f},"
+        "\"prefill_attention_s\":{:.3f},\"prefill_other_s\":{:.3f},\"decode_tokens\":{},"
         "\"decode_tok_s\":{:.2f},\"decode_ms\":{:.3f},\"decode_linear_ms\":{:.3f},"
         "\"decode_attention_ms\":{:.3f},\"decode_other_ms\":{:.3f},\"linear_bytes\":{},"
         "\"bandwidth_gb_s\":{:.2f},\"linear_floor_ms\":{:.3f},\"decode_over_floor\":{:.3f},"
         "\"peak_rss_mib\":{:.1f}}}\n",
         model_path, cpu_name(), SHERRY_GIT_COMMIT, t, model.load_stats().kernel,
         model.load_stats().head_kernel, float_kernels_isa(), model.load_stats().load_seconds,
-        model.load_stats().jit_seconds, prompt, static_cast<double>(prompt) / prefill_s, decode,
+        model.load_stats().jit_seconds, prompt, static_cast<double>(prompt) / prefill_s,
+        prefill.linear, prefill.attention, prefill.other, decode,
         static_cast<double>(decode) / decode_s, decode_ms, linear_s * 1e3 / decode,
         attention_s * 1e3 / decode, other_s * 1e3 / decode, static_cast<int64_t>(bytes),
         bandwidth / 1e9, floor_ms, decode_ms / floor_ms, peak_rss_mib());
