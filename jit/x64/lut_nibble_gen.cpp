@@ -70,16 +70,10 @@ void LutNibbleGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccumula
   for (int64_t p = 0; p < pairs_; ++p) {
     // Index (slot | 16·block) and sign factors of both halves of the pair.
     const int base = static_cast<int>(p * kNibblePairBytes);
-    vmovdqu8(vmm_nibbles, ptr[reg_weights + base]);
+    vmovdqu8(index(0), ptr[reg_weights + base]);
+    vpsrlw(index(1), index(0), 4);
     for (int h = 0; h < 2; ++h) {
-      const Vmm idx = index(h);
-      if (h == 0) {
-        vmovdqa64(idx, vmm_block_offsets);
-        vpternlogd(idx, vmm_nibbles, vmm_c0f, 0xF8);  // idx | (nibbles & 0x0F)
-      } else {
-        vpsrlw(idx, vmm_nibbles, 4);
-        vpternlogd(idx, vmm_c0f, vmm_block_offsets, 0xEA);  // (idx & 0x0F) | offsets
-      }
+      vpternlogd(index(h), vmm_c0f, vmm_block_offsets, 0xEA);  // (idx & 0x0F) | offsets
       kmovq(sign_mask(h), ptr[reg_weights + base + 64 + 8 * h]);
       vpblendmb(signs(h) | sign_mask(h), vmm_ones, vmm_minus_ones);
     }
