@@ -6,10 +6,13 @@
 #
 #   scripts/bench_llamacpp.sh [--quick] [--kernels-only | --e2e-only] [--threads 1,2]
 #                             [--model-f16 FILE] [--writer auto|sherry|llama] [--out-dir DIR]
-#                             [--tag NAME]
+#                             [--tag NAME] [--no-llama-bench]
 #
 # --tag NAME: write llamacpp_*_NAME.jsonl beside the main files (e.g. a re-run of --threads 2 on a
 #   quieter machine; the report prefers undisturbed rows, then later files).
+# End to end runs each test twice: llama.cpp's llama-bench (wall clock, as everyone quotes it;
+# skipped with --no-llama-bench) and bench/llamacpp/llama_e2e_bench.cpp (same calls, repetitions
+# timed undisturbed or, at 1 thread, by CPU time). Rows say which in "tool".
 # --quick: one shape, N = 1 and 8, short timings, a 2-layer model (a smoke test, minutes).
 # --model-f16: the float GGUF to quantize. Otherwise it is written with random weights by
 #   sherry-make-model (--writer sherry; auto picks it when built in build*/bin) or by llama.cpp's own
@@ -27,6 +30,7 @@ threads=1,2
 model_f16=""
 writer=auto
 tag=""
+llama_bench=1
 out_dir="$root/docs/benchmarks"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,7 +43,8 @@ while [ $# -gt 0 ]; do
       case "$writer" in auto|sherry|llama) ;; *) echo "bench_llamacpp.sh: --writer: expected auto, sherry or llama, found '$writer'" >&2; exit 2 ;; esac ;;
     --out-dir) out_dir=$2; shift 2 ;;
     --tag) tag=_$2; shift 2 ;;
-    *) echo "bench_llamacpp.sh: unknown argument '$1' (expected --quick, --kernels-only, --e2e-only, --threads LIST, --model-f16 FILE, --writer auto|sherry|llama, --out-dir DIR, --tag NAME)" >&2; exit 2 ;;
+    --no-llama-bench) llama_bench=0; shift ;;
+    *) echo "bench_llamacpp.sh: unknown argument '$1' (expected --quick, --kernels-only, --e2e-only, --threads LIST, --model-f16 FILE, --writer auto|sherry|llama, --out-dir DIR, --tag NAME, --no-llama-bench)" >&2; exit 2 ;;
   esac
 done
 say() { echo "bench_llamacpp.sh: $*" >&2; }
@@ -123,6 +128,19 @@ for type in TQ1_0 TQ2_0; do
   fi
   prompt=128 gen=32 reps=5
   [ "$quick" = 1 ] && { prompt=16; gen=8; reps=1; }
+  # The same tests through llama.cpp's library with each repetition's CPU time and context
+  # switches (bench/llamacpp/llama_e2e_bench.cpp): figures that hold on a busy machine at 1 thread.
+  say "llama_e2e_bench $type: pp$prompt tg$gen threads $threads, $reps repetitions"
+  "$cache/llama_e2e_bench" --model "$model" --format "$type" --threads "$threads" --prompt "$prompt" \
+    --gen "$gen" --reps "$reps" --model-name "llama-3.2-1b-shaped-l$layers" --commit "$commit" \
+    --sherry-commit "$sherry_commit" >"$models/e2e-$type.jsonl" ||
+    { say "llama_e2e_bench failed on $model"; exit 1; }
+  python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    row = json.loads(line)
+    row["source_model"] = sys.argv[2]
+    print(json.dumps(row))' "$models/e2e-$type.jsonl" "$(basename "$model_f16")" >>"$e2e_out.tmp"
+  [ "$llama_bench" = 1 ] || continue
   say "llama-bench $type: pp$prompt tg$gen threads $threads, $reps repetitions"
   "$bin/llama-bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o jsonl \
     >"$models/bench-$type.jsonl" 2>"$models/bench-$type.log" ||
@@ -142,7 +160,7 @@ for line in open(path):
     samples = sorted(r.get("samples_ts") or [r["avg_ts"]])
     median = samples[len(samples) // 2] if len(samples) % 2 else 0.5 * (samples[len(samples) // 2 - 1] + samples[len(samples) // 2])
     print(json.dumps({
-        "bench": "e2e", "impl": "llama.cpp", "model": f"llama-3.2-1b-shaped-l{layers}",
+        "bench": "e2e", "impl": "llama.cpp", "tool": "llama-bench", "model": f"llama-3.2-1b-shaped-l{layers}",
         "format": qtype, "phase": phase, "tokens": r["n_prompt"] or r["n_gen"],
         "threads": r["n_threads"], "tok_s": round(median, 3), "tok_s_best": round(samples[-1], 3), "tok_s_mean": round(r["avg_ts"], 3),
         "tok_s_stddev": round(r["stddev_ts"], 3), "repetitions": len(samples),

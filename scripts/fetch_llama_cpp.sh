@@ -68,7 +68,7 @@ libs=("$build/src/libllama.a" "$build/ggml/src/libggml.a" "$build/ggml/src/libgg
 for lib in "${libs[@]}"; do
   [ -f "$lib" ] || { echo "fetch_llama_cpp.sh: $lib: not built (llama.cpp's build layout changed?)" >&2; exit 1; }
 done
-for program in ggml_gemv_bench make_random_llama; do
+for program in ggml_gemv_bench make_random_llama llama_e2e_bench; do
   program_src="$root/bench/llamacpp/$program.cpp"
   if [ ! -x "$cache/$program" ] || [ "$program_src" -nt "$cache/$program" ] || [ "${libs[1]}" -nt "$cache/$program" ]; then
     g++ -std=c++17 -O2 -march=native -Wall -Wextra -o "$cache/$program" "$program_src" \

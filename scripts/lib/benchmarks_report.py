@@ -243,34 +243,49 @@ def ratios_section(rows):
     return "\n".join(["Targets of issue 6 (✓ met, ✗ not met):\n"] + summary + [""] + out + ["", DISTURBED_NOTE])
 
 
+def e2e_label(row):
+    """Column name: implementation and format, plus the measuring tool where a row names one."""
+    tool = f" ({row['tool']})" if row.get("tool") else ""
+    return f"{row['impl']} {row['format']}{tool}"
+
+
 def e2e_section(rows):
     e2e = [r for r in rows if r.get("bench") == "e2e"]
     if not e2e:
         return "No end-to-end results yet."
     index = {}
     for row in e2e:
-        index[(row["impl"], row["format"], row.get("model", "–"), row["phase"], row.get("tokens"), row["threads"])] = row
-    columns = sorted({(k[0], k[1]) for k in index}, key=lambda c: (c[0] != "llama.cpp", c))
-    groups = sorted({(k[2], k[3], k[4], k[5]) for k in index}, key=lambda g: (g[0], g[1] != "decode", g[2] or 0, g[3]))
-    header = "| model | phase | tokens | threads | " + " | ".join(f"{impl} {form} tok/s" for impl, form in columns)
-    ours = [c for c in columns if c[0] != "llama.cpp"]
-    refs = [c for c in columns if c[0] == "llama.cpp"]
-    header += "".join(f" | {o[1]} / {r[1]}" for o in ours for r in refs) + " |"
+        key = (e2e_label(row), row.get("model", "–"), row["phase"], row.get("tokens"), row["threads"])
+        if key not in index or not disturbed(row) or disturbed(index[key]):
+            index[key] = row
+    first = {}
+    for row in e2e:
+        first.setdefault(e2e_label(row), row)
+    columns = sorted(first, key=lambda c: (first[c]["impl"] != "llama.cpp", c))
+    groups = sorted({k[1:] for k in index}, key=lambda g: (g[0], g[1] != "decode", g[2] or 0, g[3]))
+    ours = [c for c in columns if first[c]["impl"] != "llama.cpp"]
+    refs = [c for c in columns if first[c]["impl"] == "llama.cpp"]
+    header = "| model | phase | tokens | threads | " + " | ".join(f"{c} tok/s" for c in columns)
+    header += "".join(f" | {o} / {r}" for o in ours for r in refs) + " |"
     out = [header, "|---|---|---:|---:|" + "---:|" * (len(columns) + len(ours) * len(refs))]
-    for model, phase, tokens, threads in groups:
-        values = [index.get((impl, form, model, phase, tokens, threads)) for impl, form in columns]
-        cells = [f"{v['tok_s']:.2f} ± {v.get('tok_s_stddev', 0):.2f}" if v else "–" for v in values]
+    for group in groups:
+        values = [index.get((c,) + group) for c in columns]
+        cells = [f"{v['tok_s']:.2f}{mark(v)}" if v else "–" for v in values]
         for o in ours:
             for r in refs:
-                a = index.get((o[0], o[1], model, phase, tokens, threads))
-                b = index.get((r[0], r[1], model, phase, tokens, threads))
-                goal = 1.5 if phase == "decode" and r[1] == "TQ2_0" else None
-                cells.append(ratio_text(a["tok_s"] / b["tok_s"], goal) if a and b and b["tok_s"] > 0 else "–")
-        out.append(f"| {model} | {phase} | {tokens} | {threads} | " + " | ".join(cells) + " |")
+                a = index.get((o,) + group)
+                b = index.get((r,) + group)
+                goal = 1.5 if group[1] == "decode" and first[r]["format"] == "TQ2_0" else None
+                text = ratio_text(a["tok_s"] / b["tok_s"], goal) if a and b and b["tok_s"] > 0 else "–"
+                cells.append(text + (" †" if a and b and (disturbed(a) or disturbed(b)) else ""))
+        out.append(f"| {group[0]} | {group[1]} | {group[2]} | {group[3]} | " + " | ".join(cells) + " |")
     sizes = sorted({(r["impl"], r["format"], r.get("model_bytes")) for r in e2e if r.get("model_bytes")})
     if sizes:
         out.append("")
         out.append("Model sizes: " + ", ".join(f"{impl} {form} {b / 2**20:.0f} MiB" for impl, form, b in sizes) + ".")
+    if any(disturbed(r) for r in index.values()):
+        out.append("")
+        out.append(DISTURBED_NOTE)
     return "\n".join(out)
 
 
@@ -339,11 +354,11 @@ set yrange [0:*]
 plot for [i=0:{len(series) - 1}] "plot_{name}.dat" index i using 1:2 with linespoints lw 2 title columnheader(1)
 """)
         made.append(f"{name}.png")
-    e2e = [r for r in rows if r.get("bench") == "e2e"]
-    if e2e:
-        index = {}
-        for row in e2e:
-            index[(f"{row['impl']} {row['format']}", row["phase"], row["threads"])] = row["tok_s"]
+    index = {}
+    for row in rows:
+        if row.get("bench") == "e2e" and not disturbed(row):
+            index[(e2e_label(row), row["phase"], row["threads"])] = row["tok_s"]
+    if index:
         labels = sorted({k[0] for k in index}, key=lambda l: (not l.startswith("llama.cpp"), l))
         groups = sorted({(k[1], k[2]) for k in index}, key=lambda g: (g[0] != "decode", g[1]))
         with open(os.path.join(plot_dir, "plot_e2e.dat"), "w", encoding="utf-8") as data:
