@@ -10,6 +10,7 @@
 #include "tests/trainer/tiny_run.h"
 #include "trainer/qat/adamw.h"
 #include "trainer/qat/checkpoint.h"
+#include "trainer/qat/progress_bar.h"
 #include "trainer/qat/schedules.h"
 #include "trainer/qat/trainer.h"
 
@@ -54,6 +55,12 @@ TEST_CASE("arenas lambda rises linearly then reaches exactly zero at the last st
     REQUIRE(l >= 0.0);
     REQUIRE(l <= 1.0);
   }
+}
+
+TEST_CASE("the progress bar formats durations for the ETA") {
+  CHECK(ProgressBar::format_duration(12.4) == "12s");
+  CHECK(ProgressBar::format_duration(185) == "3m05s");
+  CHECK(ProgressBar::format_duration(3725) == "1h02m");
 }
 
 TEST_CASE("adamw matches a scalar reference step") {
