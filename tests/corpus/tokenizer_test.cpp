@@ -236,6 +236,33 @@ TEST_CASE("building rejects unknown and repeated sources") {
   auto unknown = build_corpus(options);
   REQUIRE_FALSE(unknown.ok());
   CHECK(contains(unknown.error().message(), "source \"shakespeare\": expected one of austen, web"));
+  options.sources = {"web", "austen", "web"};
+  auto twice = build_corpus(options);
+  REQUIRE_FALSE(twice.ok());
+  CHECK(contains(twice.error().message(),
+                 "source \"web\": expected each source once, found it twice"));
+  options.sources = {};
+  auto none = build_corpus(options);
+  REQUIRE_FALSE(none.ok());
+  CHECK(contains(none.error().message(), "sources: expected at least one"));
+}
+
+TEST_CASE("building rejects a bad validation fraction or vocabulary size before fetching") {
+  test::TempDir cache;
+  BuildOptions options;
+  options.out_dir = cache.file("out");
+  options.cache_dir = cache.path();
+  options.val_fraction = 0;
+  auto fraction = build_corpus(options);
+  REQUIRE_FALSE(fraction.ok());
+  CHECK(contains(fraction.error().message(),
+                 "validation fraction: expected a value in (0, 0.5), found 0"));
+  options.val_fraction = 0.1;
+  options.vocab_size = 200;
+  auto vocab = build_corpus(options);
+  REQUIRE_FALSE(vocab.ok());
+  CHECK(contains(vocab.error().message(), "vocab size: expected at least 260"));
+  CHECK_FALSE(std::filesystem::exists(cache.file("debs")));
 }
 
 TEST_CASE("a corrupt cached package reports the failed extraction") {

@@ -241,8 +241,15 @@ Result<CorpusSummary> read_corpus_summary(const std::string& dir) {
 
 Result<CorpusSummary> build_corpus(const BuildOptions& options) {
   if (options.sources.empty()) return make_error("sources: expected at least one, found none");
+  // Option errors first, before minutes of fetching and reading.
+  if (!(options.val_fraction > 0 && options.val_fraction < 0.5))
+    return make_error("validation fraction: expected a value in (0, 0.5), found {}",
+                      options.val_fraction);
+  if (options.vocab_size < kMinVocabSize)
+    return make_error(
+        "vocab size: expected at least {} (3 control + 256 byte tokens + 1), found {}",
+        kMinVocabSize, options.vocab_size);
   std::vector<SourceInfo> sources;
-  std::vector<Document> documents;
   for (const std::string& name : options.sources) {
     const auto& known = known_sources();
     auto found = std::find_if(known.begin(), known.end(),
@@ -255,11 +262,14 @@ Result<CorpusSummary> build_corpus(const BuildOptions& options) {
     if (std::any_of(sources.begin(), sources.end(),
                     [&](const SourceInfo& s) { return s.name == name; }))
       return make_error("source \"{}\": expected each source once, found it twice", name);
-    report(options, fmt::format("package {} ({})", found->package,
+    sources.push_back(*found);
+  }
+  for (SourceInfo& source : sources) {
+    report(options, fmt::format("package {} ({})", source.package,
                                 options.fetch ? "fetching if not cached" : "from the cache"));
-    auto package = ensure_package(options.cache_dir, found->package, options.fetch);
+    auto package = ensure_package(options.cache_dir, source.package, options.fetch);
     if (!package) return package.error();
-    sources.push_back({found->name, found->package, package->version});
+    source.version = package->version;
   }
 
   // Up to date: the same inputs and a corpus that validates.
@@ -278,6 +288,7 @@ Result<CorpusSummary> build_corpus(const BuildOptions& options) {
     }
   }
 
+  std::vector<Document> documents;
   for (const SourceInfo& source : sources) {
     const std::string root = (fs::path(options.cache_dir) / "x" / source.package).string();
     auto read = source.name == "austen" ? read_austen(root) : read_web(root);
