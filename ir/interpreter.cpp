@@ -1,6 +1,8 @@
 #include "ir/interpreter.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 
 #include "ir/tables.h"
 
@@ -15,6 +17,7 @@ class Interpreter {
     const auto rows = static_cast<size_t>(s_.row_tile);
     permuted_.assign(tokens, std::vector<int8_t>(static_cast<size_t>(s_.k_pad)));
     tables_.assign(tokens, {});
+    tau_.assign(tokens, {});
     acc16_.assign(tokens, std::vector<int16_t>(rows));
     acc32_.assign(tokens, std::vector<int32_t>(rows));
     y_.assign(tokens, std::vector<float>(rows));
@@ -55,6 +58,22 @@ class Interpreter {
     for (size_t b = 0; b < table.size(); ++b) {
       for (int c = 0; c < codes; ++c) {
         table[b][c] = table_entry(&permuted_[token()][b * kWeightsPerBlock], c);
+      }
+    }
+    if (p_.key.table != TablePrecision::kInt8Lossy) return;
+    // Requantize per scale group (ir/tables.h); entries stay in the int16 array.
+    auto& taus = tau_[token()];
+    taus.assign(static_cast<size_t>(s_.groups), 0.0f);
+    const int64_t per_group = s_.blocks_per_group();
+    for (int64_t g = 0; g < s_.groups; ++g) {
+      int32_t max_abs = 0;
+      for (int64_t b = g * per_group; b < (g + 1) * per_group; ++b) {
+        for (int c = 0; c < codes; ++c) max_abs = std::max<int32_t>(max_abs, std::abs(table[b][c]));
+      }
+      const Int8TableScale scale = int8_table_scale(max_abs);
+      taus[g] = scale.tau;
+      for (int64_t b = g * per_group; b < (g + 1) * per_group; ++b) {
+        for (int c = 0; c < codes; ++c) table[b][c] = requantize_entry(table[b][c], scale);
       }
     }
   }
@@ -110,7 +129,12 @@ class Interpreter {
     record_accumulators();
     for (int64_t t = 0; t < s_.n_tile; ++t) {
       for (int64_t r = 0; r < s_.row_tile && row(r) < s_.m; ++r) {
-        y_[t][r] += static_cast<float>(acc32_[t][r]) * w_.scale(row(r), group());
+        if (p_.key.table == TablePrecision::kInt8Lossy) {
+          const float term = static_cast<float>(acc32_[t][r]) * tau_[t][group()];
+          y_[t][r] += term * w_.scale(row(r), group());
+        } else {
+          y_[t][r] += static_cast<float>(acc32_[t][r]) * w_.scale(row(r), group());
+        }
       }
     }
   }
@@ -130,7 +154,8 @@ class Interpreter {
   std::array<int64_t, 5> index_{};
   std::vector<std::vector<int8_t>> permuted_;                         // [token][k_pad]
   std::vector<std::vector<std::array<int16_t, kCodeCount>>> tables_;  // [token][block][code]
-  std::vector<std::vector<int16_t>> acc16_;                           // [token][row in tile]
+  std::vector<std::vector<float>> tau_;      // [token][group]: int8 table scales
+  std::vector<std::vector<int16_t>> acc16_;  // [token][row in tile]
   std::vector<std::vector<int32_t>> acc32_;
   std::vector<std::vector<float>> y_;
   InterpreterResult result_;

@@ -1,6 +1,7 @@
 // The scalar reference interpreter of kernel programs: the executable definition of their
 // semantics. For int16-exact tables its accumulators equal core's reference_accumulate_i32 and
-// its outputs equal reference_scale_accumulators bit for bit.
+// its outputs equal reference_scale_accumulators bit for bit; for int8 tables it defines them
+// (requantization rule in ir/tables.h).
 #pragma once
 
 #include <cstdint>

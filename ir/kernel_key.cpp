@@ -88,6 +88,8 @@ std::string_view to_string(TablePrecision table) {
   switch (table) {
     case TablePrecision::kInt16Exact:
       return "i16";
+    case TablePrecision::kInt8Lossy:
+      return "i8";
   }
   return "unknown";
 }
@@ -106,7 +108,9 @@ Result<Isa> parse_isa(std::string_view text) {
   for (const Isa isa : kAllIsas) {
     if (text == to_string(isa)) return isa;
   }
-  return make_error("unknown ISA '{}': expected scalar, ssse3, avx2, avx512bw, avx512vbmi, neon or dotprod", text);
+  return make_error(
+      "unknown ISA '{}': expected scalar, ssse3, avx2, avx512bw, avx512vbmi, neon or dotprod",
+      text);
 }
 
 Result<KernelOp> parse_kernel_op(std::string_view text) {

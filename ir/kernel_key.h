@@ -23,15 +23,16 @@ enum class KernelOp : uint8_t {
 // kScalar is the portable reference path; kNeon (Advanced SIMD tbl) and kDotprod (sdot) are the
 // AArch64 paths (jit/a64/).
 enum class Isa : uint8_t { kScalar, kSsse3, kAvx2, kAvx512bw, kAvx512vbmi, kNeon, kDotprod };
-inline constexpr Isa kAllIsas[] = {Isa::kScalar,   Isa::kSsse3, Isa::kAvx2,   Isa::kAvx512bw,
-                                   Isa::kAvx512vbmi, Isa::kNeon, Isa::kDotprod};
+inline constexpr Isa kAllIsas[] = {Isa::kScalar,     Isa::kSsse3, Isa::kAvx2,   Isa::kAvx512bw,
+                                   Isa::kAvx512vbmi, Isa::kNeon,  Isa::kDotprod};
 
 // How activations are quantized before the tables are built (core/activation_quant.h).
 enum class ActivationQuant : uint8_t { kPerTokenI8 };
 
-// Precision of the lookup-table entries. Entries are sums of three int8 activations (±381), so
-// int16 holds them exactly.
-enum class TablePrecision : uint8_t { kInt16Exact };
+// Precision of the lookup-table entries. Entries are sums of three int8 activations (±381):
+// int16 holds them exactly; int8 tables are requantized per token and scale group (ir/tables.h),
+// lossy but half the lookups.
+enum class TablePrecision : uint8_t { kInt16Exact, kInt8Lossy };
 
 // What the kernel writes: fp32 outputs, or the exact int32 accumulator of every scale group
 // (the testing entry: compared bit-exactly with core's reference_accumulate_i32).
@@ -67,7 +68,7 @@ std::string kernel_name(const KernelKey& key);
 
 std::string_view to_string(KernelOp op);           // "gemv" | "gemm"
 std::string_view to_string(Isa isa);               // "scalar" | "ssse3" | "avx2" | ...
-std::string_view to_string(TablePrecision table);  // "i16"
+std::string_view to_string(TablePrecision table);  // "i16" | "i8"
 std::string_view to_string(OutputMode output);     // "float" | "acc"
 Result<Isa> parse_isa(std::string_view text);
 Result<KernelOp> parse_kernel_op(std::string_view text);

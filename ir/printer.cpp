@@ -42,7 +42,8 @@ class Printer {
     line(depth, fmt::format("permute_activations {}", to_string(node.grouping)));
   }
   void print(const BuildTables& node, int depth) {
-    line(depth, fmt::format("build_tables i16 {}", to_string(node.mode)));
+    line(depth,
+         fmt::format("build_tables {} {}", to_string(program_.key.table), to_string(node.mode)));
   }
   void print(const ZeroOutput&, int depth) { line(depth, "zero_output"); }
   void print(const InitAccumulators&, int depth) { line(depth, "init_accumulators"); }

@@ -8,7 +8,8 @@
 //  * a table holds, per block b of 4 activations and code c, the exact int16 value
 //      T[b][c] = Σ_p lane_value(slot(c), p) · q'[4b + p], negated when sign(c) = 1;
 //    with kSignAfterLookup only the 16 sign-0 entries exist and the lookup negates, with
-//    kSignFolded all 32 entries are stored: the same numbers;
+//    kSignFolded all 32 entries are stored: the same numbers; int8 tables (TablePrecision)
+//    requantize the entries per token and scale group (ir/tables.h) and scale the group by τ;
 //  * kI16 accumulators wrap like int16 hardware lanes, kI32 accumulators are exact; Widen adds
 //    the int16 accumulator into the int32 one and clears it;
 //  * per scale group, y += (float)acc32 · α (fp32); Finish multiplies y by the token's scale.

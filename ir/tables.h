@@ -21,4 +21,16 @@ inline int16_t table_entry(const int8_t* quad, uint8_t code) {
   return static_cast<int16_t>(code_sign(code) ? -sum : sum);
 }
 
+// The int8 table rule (TablePrecision::kInt8Lossy), per token and scale group g over the group's
+// int16 entries v (both signs: the same magnitudes):
+//   amax = max |v|;  if amax == 0: every entry 0, τ = 0
+//   else inv = 127.0f / amax,  t8 = round_half_even(v · inv) (fp32 multiply),  τ = amax / 127.0f
+// The accumulator sums t8 exactly; its group contributes ((float)acc · τ) · α to the output.
+struct Int8TableScale {
+  float inv = 0.0f;  // multiplies the int16 entries
+  float tau = 0.0f;  // dequantizes the int8 ones
+};
+Int8TableScale int8_table_scale(int32_t max_abs_entry);
+int8_t requantize_entry(int16_t v, const Int8TableScale& scale);
+
 }  // namespace sherry::ir

@@ -1,6 +1,7 @@
 // Kernel keys, lowering, printer, verifier, and the interpreter against core's reference.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -269,6 +270,64 @@ TEST_CASE("per-channel int16 accumulation with extreme activations stays exact")
     for (int64_t b = 0; b < 2048; ++b) w.set_code(5, b, code);
     check_against_reference(make_key(32, 8192, layout), targets()[1], 0, w, x);
   }
+}
+
+}  // namespace
+}  // namespace sherry::ir
+
+namespace sherry::ir {
+namespace {
+
+TEST_CASE("int8 tables are exact when every group's largest entry is 127") {
+  // Each block's activations are one ±127 and three zeros: entries are 0 or ±127, so every
+  // group requantizes with inv = 1 and the accumulators equal the exact ones.
+  const WeightLayout layout{BlockGrouping::kContiguous, ScaleGranularity::kGroup, 64};
+  const PackedTensor w = test::random_packed(40, 256, layout, 4);
+  std::mt19937 rng(5);
+  QuantizedActivations x;
+  x.tokens = 2;
+  x.cols = 256;
+  x.values.assign(512, 0);
+  x.scales = {0.5f, 0.25f};
+  for (int64_t b = 0; b < 128; ++b) x.values[4 * b + rng() % 4] = (rng() & 1) ? 127 : -127;
+  for (const LoweringTarget& target : targets()) {
+    KernelKey key = make_key(40, 256, layout, 2);
+    key.table = TablePrecision::kInt8Lossy;
+    Result<Program> program = lower(key, target);
+    REQUIRE(program.ok());
+    CHECK(program->name.find("_i8") != std::string::npos);
+    Result<InterpreterResult> got = interpret(*program, w.view(), x);
+    REQUIRE(got.ok());
+    std::vector<int32_t> acc(got->acc.size());
+    reference_accumulate_i32(w.view(), x, acc.data());
+    CHECK(got->acc == acc);
+  }
+}
+
+TEST_CASE("int8 tables stay within half a step of the exact outputs") {
+  // Each entry moves by at most τ/2, so a group's error is at most τ/2 per block.
+  const WeightLayout layout{BlockGrouping::kStride16, ScaleGranularity::kGroup, 128};
+  const int64_t m = 33, k = 512;
+  const PackedTensor w = test::random_packed(m, k, layout, 6);
+  const QuantizedActivations x = random_activations(1, k, 7);
+  KernelKey key = make_key(m, k, layout, 1);
+  key.table = TablePrecision::kInt8Lossy;
+  Result<Program> program = lower(key, targets()[2]);
+  REQUIRE(program.ok());
+  Result<InterpreterResult> got = interpret(*program, w.view(), x);
+  REQUIRE(got.ok());
+  std::vector<int32_t> acc(static_cast<size_t>(m * 4));
+  reference_accumulate_i32(w.view(), x, acc.data());
+  std::vector<float> y(static_cast<size_t>(m));
+  reference_scale_accumulators(w.view(), x, acc.data(), y.data());
+  // The largest entry of a group is at most 381, so τ ≤ 3.
+  for (int64_t r = 0; r < m; ++r) {
+    double bound = 0.0;
+    for (int64_t g = 0; g < 4; ++g) bound += 0.5 * 3.0 * 32 * w.view().scale(r, g);
+    bound = x.scales[0] * bound * 1.001 + 1e-6;
+    CHECK(std::fabs(got->y[r] - y[r]) <= bound);
+  }
+  CHECK(got->acc != acc);  // lossy: the accumulators count int8 steps
 }
 
 }  // namespace
