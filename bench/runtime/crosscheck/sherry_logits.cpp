@@ -1,0 +1,43 @@
+// Prints, for each position of a token list, the arg max and the first three logits of sherry's
+// forward pass (float path or kernels), in the format of llama_logits.cpp for a side-by-side diff.
+//   sherry_logits MODEL.gguf TOKEN...
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "runtime/llama_model.h"
+
+int main(int argc, char** argv) {
+  using namespace sherry::runtime;
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: sherry_logits MODEL.gguf TOKEN...\n");
+    return 2;
+  }
+  ModelOptions options;
+  options.threads = 1;
+  options.context = 256;
+  options.batch = 256;
+  options.kv_type = KvType::kF32;
+  options.need_tokenizer = false;
+  auto model = LlamaModel::load(argv[1], options);
+  if (!model) {
+    std::fprintf(stderr, "error: %s\n", model.error().message().c_str());
+    return 1;
+  }
+  std::vector<int32_t> tokens;
+  for (int i = 2; i < argc; ++i) tokens.push_back(std::atoi(argv[i]));
+  auto logits = (*model)->forward(tokens, 0, true);
+  if (!logits) {
+    std::fprintf(stderr, "error: %s\n", logits.error().message().c_str());
+    return 1;
+  }
+  const int64_t vocab = (*model)->config().vocab;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    const float* row = logits->data() + t * vocab;
+    int64_t best = 0;
+    for (int64_t v = 1; v < vocab; ++v) best = row[v] > row[best] ? v : best;
+    std::printf("%zu %lld %.5f %.5f %.5f\n", t, static_cast<long long>(best), row[0], row[1],
+                row[2]);
+  }
+  return 0;
+}
