@@ -123,8 +123,10 @@ def mark(row):
     return " †" if disturbed(row) else ""
 
 
-DISTURBED_NOTE = ("† timed while other processes had the cores (`\"quiet\":false`): at 1 thread the thread's CPU "
-                  "time, at 2 threads the fastest call; treat as an upper bound on the time.")
+DISTURBED_NOTE = ("† timed while other processes had the cores (`\"quiet\":false`); the row's `stat` says what "
+                  "is shown instead: `median_cpu_time` the timing thread's CPU time (1 thread, close to an idle "
+                  "machine's figure), `min_wall` the fastest call and `median_wall` llama-bench's wall clock "
+                  "(both slowed by the load: upper bounds on the time).")
 
 
 def best_us(row):
