@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-builds sherry's test binaries for AArch64 and runs them under qemu-aarch64 (docs/aarch64.md).
 #
-#   scripts/cross_aarch64.sh [--build-dir DIR] [--target T]... [--install-only]
+#   scripts/cross_aarch64.sh [--build-dir DIR] [--target T]... [--host-build DIR] [--install-only]
 #
 # Installs what is missing (once): the cross compiler, qemu-user and the arm64 builds of the
 # dependencies through Debian multiarch (dpkg --add-architecture arm64). Then configures DIR
@@ -9,19 +9,26 @@
 # (default: every aarch64-relevant test binary that exists) and runs them with ctest, which
 # starts each one under qemu-aarch64 (CMAKE_CROSSCOMPILING_EMULATOR).
 #
+# With --host-build DIR (an x86-64 build holding bin/sherry-make-model, sherry-quantize and
+# sherry-run) it also builds sherry-run for aarch64 and checks end to end that greedy generation
+# on a tiny Sherry-quantized model gives the same text under emulation, with the JIT kernels of
+# every AArch64 path, as the host's sherry-run with the reference kernels.
+#
 # Exit status: 0 all passed, 1 a build or test failed, 2 bad arguments, 77 the cross tools are
 # missing and cannot be installed here (the CTest entry reports that as skipped).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$root/build-aarch64"
 targets=()
+host_build=""
 install_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
     --target) targets+=("$2"); shift 2 ;;
+    --host-build) host_build=$2; shift 2 ;;
     --install-only) install_only=1; shift ;;
-    *) echo "cross_aarch64.sh: unknown argument '$1' (expected --build-dir DIR, --target T, --install-only)" >&2; exit 2 ;;
+    *) echo "cross_aarch64.sh: unknown argument '$1' (expected --build-dir DIR, --target T, --host-build DIR, --install-only)" >&2; exit 2 ;;
   esac
 done
 start=$(date +%s)
@@ -75,9 +82,59 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 [ ${#targets[@]} -gt 0 ] || { echo "cross_aarch64: no test targets to build" >&2; exit 1; }
 
-say "building ${targets[*]}"
-cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
+e2e=0
+if [ -n "$host_build" ]; then
+  for tool in sherry-make-model sherry-quantize sherry-run; do
+    [ -x "$host_build/bin/$tool" ] || { echo "cross_aarch64: --host-build $host_build lacks bin/$tool" >&2; exit 1; }
+  done
+  e2e=1
+fi
+build_targets=("${targets[@]}")
+[ "$e2e" -eq 1 ] && build_targets+=(sherry-run)
+say "building ${build_targets[*]}"
+cmake --build "$build_dir" -j "$(nproc)" --target "${build_targets[@]}"
+# Test cases that start another program of the build as a child process: qemu-user runs one
+# AArch64 process, and without binfmt_misc (containers, CI) the kernel cannot exec the child.
+# The end-to-end stage below runs sherry-run under qemu itself.
+declare -A child_process_cases=([test_runtime]="sherry run *")
 say "running under qemu-aarch64: ${targets[*]}"
-regex="^($(IFS='|'; echo "${targets[*]}"))\$"
-(cd "$build_dir" && ctest --output-on-failure -R "$regex")
+ctest_targets=()
+for t in "${targets[@]}"; do [ -n "${child_process_cases[$t]:-}" ] || ctest_targets+=("$t"); done
+if [ ${#ctest_targets[@]} -gt 0 ]; then
+  regex="^($(IFS='|'; echo "${ctest_targets[*]}"))\$"
+  (cd "$build_dir" && ctest --output-on-failure -R "$regex")
+fi
+for t in "${targets[@]}"; do
+  exclude=${child_process_cases[$t]:-}
+  [ -n "$exclude" ] || continue
+  say "$t under qemu-aarch64, without the cases that exec a child program ($exclude)"
+  (cd "$build_dir" && qemu-aarch64 "bin/$t" --no-colors=true --test-case-exclude="$exclude")
+done
+
+if [ "$e2e" -eq 1 ]; then
+  # A tiny random Llama, quantized to Sherry's format (group 128 and per-channel layers).
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  "$host_build/bin/sherry-make-model" "$work/f32.gguf" --hidden 128 --layers 2 --heads 4 \
+    --kv-heads 2 --ffn 384 --vocab 320 --ctx 128 --seed 7 --type f32 >/dev/null
+  "$host_build/bin/sherry-quantize" "$work/f32.gguf" "$work/sherry.gguf" --type sherry >/dev/null
+  args=(-m "$work/sherry.gguf" -p "It is a truth universally acknowledged" -n 32 --temp 0
+        -t 2 -b 5 --no-display-prompt)
+  "$host_build/bin/sherry-run" "${args[@]}" --kernels ref >"$work/host_ref.txt" 2>"$work/host_ref.err"
+  failed=0
+  for cap in dotprod neon scalar; do
+    SHERRY_MAX_ISA=$cap qemu-aarch64 "$build_dir/bin/sherry-run" "${args[@]}" --kernels jit \
+      >"$work/a64_$cap.txt" 2>"$work/a64_$cap.err"
+    kernels=$(grep -m1 "kernels" "$work/a64_$cap.err" || true)
+    if cmp -s "$work/host_ref.txt" "$work/a64_$cap.txt"; then
+      say "sherry-run under qemu, SHERRY_MAX_ISA=$cap: same greedy text as x86-64 reference ($kernels)"
+    else
+      echo "cross_aarch64: sherry-run under qemu (SHERRY_MAX_ISA=$cap) differs from the x86-64 reference" >&2
+      echo "--- x86-64 reference:" >&2; cat "$work/host_ref.txt" >&2
+      echo "--- aarch64 $cap:" >&2; cat "$work/a64_$cap.txt" "$work/a64_$cap.err" >&2
+      failed=1
+    fi
+  done
+  [ "$failed" -eq 0 ] || exit 1
+fi
 say "done"

@@ -70,22 +70,22 @@ int64_t A64Kernel::workspace_bytes() const {
 }
 
 void A64Kernel::prepare_activations(const QuantizedActivations& x, int64_t first,
-                                    uint8_t* activations) const {
+                                    uint8_t* activations, int8_t* scratch) const {
   const ir::ProgramShape& s = program_.shape;
   SHERRY_CHECK(x.cols == s.k && first + s.n_tile <= x.tokens, "{}: activations {} x {} from {}",
                program_.name, x.tokens, x.cols, first);
-  std::vector<int8_t> permuted(static_cast<size_t>(s.k_pad));
+  int8_t* permuted = scratch;
   constexpr int64_t kStepBytes = kNeonStepBlocks * kWeightsPerBlock;
   for (int64_t t = 0; t < s.n_tile; ++t) {
     ir::permute_to_block_order(program_.key.layout.grouping, x.token(first + t), s.k, s.k_pad,
-                               permuted.data());
+                               permuted);
     if (path_ == A64Path::kNeonLut) {
-      build_folded_tables(permuted.data(), s.k_pad,
+      build_folded_tables(permuted, s.k_pad,
                           activations + t * (s.k_pad / kWeightsPerBlock * kFoldedTableBytes));
     } else {
       for (int64_t step = 0; step < s.k_pad / kStepBytes; ++step) {
-        std::memcpy(activations + sdot_activation_offset(s, step, t),
-                    permuted.data() + step * kStepBytes, kStepBytes);
+        std::memcpy(activations + sdot_activation_offset(s, step, t), permuted + step * kStepBytes,
+                    kStepBytes);
       }
     }
   }
@@ -128,7 +128,8 @@ Result<ir::InterpreterResult> run_a64_kernel(const A64Kernel& kernel, const Pack
   if (!kernel.runnable()) return make_error("{}: AArch64 code cannot run on this host", p.name);
   const A64Weights weights = kernel.prepare_weights(w);
   std::vector<uint8_t> activations(static_cast<size_t>(kernel.activation_bytes()));
-  kernel.prepare_activations(x, 0, activations.data());
+  std::vector<int8_t> scratch(static_cast<size_t>(s.k_pad));
+  kernel.prepare_activations(x, 0, activations.data(), scratch.data());
   std::vector<uint8_t> workspace(static_cast<size_t>(kernel.workspace_bytes()));
   ir::InterpreterResult result;
   if (p.key.output == ir::OutputMode::kFloat) {

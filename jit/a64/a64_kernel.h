@@ -53,9 +53,10 @@ class A64Kernel {
   // workspace (one group of decoded weights).
   int64_t activation_bytes() const;
   int64_t workspace_bytes() const;
-  // The host prologue for tokens [first, first + n_tile) of x.
-  void prepare_activations(const QuantizedActivations& x, int64_t first,
-                           uint8_t* activations) const;
+  // The host prologue for tokens [first, first + n_tile) of x; `scratch` holds k_pad bytes
+  // (the permuted activations of one token), so the call allocates nothing.
+  void prepare_activations(const QuantizedActivations& x, int64_t first, uint8_t* activations,
+                           int8_t* scratch) const;
 
   // Runs row tiles [tile_begin, tile_end). `out`: float output, n_tile × m_pad floats
   // (token-major); accumulator output, tiles × groups × n_tile × row_tile int32 (tile-major).

@@ -26,16 +26,17 @@ std::vector<LoopCount> loop_counts(const A64Kernel& kernel) {
   return counts;
 }
 
-Result<std::string> a64_listing(const ir::KernelKey& key, bool with_code) {
+Result<A64Kernel> build_for_listing(const ir::KernelKey& key) {
   Result<ir::KernelKey> resolved = resolve_key(key);
   if (!resolved.ok()) return resolved.error();
-  const A64Path path = path_for(*resolved);
-  Result<A64Kernel> kernel = A64Kernel::build(*resolved, path, with_code);
-  if (!kernel.ok()) return kernel.error();
-  const A64Code& code = kernel->code();
+  return A64Kernel::build(*resolved, path_for(*resolved), /*with_listing=*/true);
+}
+
+std::string a64_listing(const A64Kernel& kernel, bool with_code) {
+  const A64Code& code = kernel.code();
   std::string out = fmt::format("\ncode: {} bytes ({} path, AArch64, asmjit)\n", code.bytes.size(),
-                                to_string(path));
-  for (const LoopCount& c : loop_counts(*kernel)) {
+                                to_string(kernel.path()));
+  for (const LoopCount& c : loop_counts(kernel)) {
     out += fmt::format("loop {}: {} instructions per iteration, {:.3f} per 4-weight block", c.loop,
                        c.instructions, c.per_block());
     if (c.tokens > 1) out += fmt::format(", {:.3f} per block and token", c.per_block_token());

@@ -23,7 +23,11 @@ struct LoopCount {
 
 std::vector<LoopCount> loop_counts(const A64Kernel& kernel);
 
-// Errors: the key's path rejects it (resolve_key) or the generator fails.
-Result<std::string> a64_listing(const ir::KernelKey& key, bool with_code);
+// The kernel of a key, built with asmjit's listing on any host. Errors: the key's path rejects
+// it (resolve_key) or the generator fails.
+Result<A64Kernel> build_for_listing(const ir::KernelKey& key);
+
+// Code size, loop counts and (with_code) the listing of a kernel built for listing.
+std::string a64_listing(const A64Kernel& kernel, bool with_code);
 
 }  // namespace sherry::jit::a64

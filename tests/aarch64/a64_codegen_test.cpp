@@ -274,26 +274,28 @@ namespace sherry::jit::a64 {
 namespace {
 
 TEST_CASE("The sherry-asm listing gives instruction counts per 4-weight block") {
-  Result<std::string> listing =
-      a64_listing(test::make_key(A64Path::kNeonLut, 64, 256, test::group_layout(128)), true);
-  REQUIRE_MESSAGE(listing.ok(), listing.error().message());
-  CHECK(contains(*listing, "(neon path, AArch64, asmjit)"));
-  CHECK(contains(*listing, "loop step: 84 instructions per iteration, 0.656 per 4-weight block"));
-  CHECK(contains(*listing, "tbl v30.16b"));
+  Result<A64Kernel> neon =
+      build_for_listing(test::make_key(A64Path::kNeonLut, 64, 256, test::group_layout(128)));
+  REQUIRE_MESSAGE(neon.ok(), neon.error().message());
+  const std::string listing = a64_listing(*neon, /*with_code=*/true);
+  CHECK(contains(listing, "(neon path, AArch64, asmjit)"));
+  CHECK(contains(listing, "loop step: 84 instructions per iteration, 0.656 per 4-weight block"));
+  CHECK(contains(listing, "tbl v30.16b"));
 
-  Result<std::string> sdot = a64_listing(
-      test::make_key(A64Path::kSdot, 64, 256, test::group_layout(128), 8), /*with_code=*/false);
-  REQUIRE_MESSAGE(sdot.ok(), sdot.error().message());
-  CHECK(contains(*sdot, "(dotprod path, AArch64, asmjit)"));
-  CHECK(contains(*sdot, "loop decode: 203 instructions per iteration, 1.586 per 4-weight block"));
-  CHECK(contains(*sdot,
+  Result<A64Kernel> dotprod =
+      build_for_listing(test::make_key(A64Path::kSdot, 64, 256, test::group_layout(128), 8));
+  REQUIRE_MESSAGE(dotprod.ok(), dotprod.error().message());
+  const std::string sdot = a64_listing(*dotprod, /*with_code=*/false);
+  CHECK(contains(sdot, "(dotprod path, AArch64, asmjit)"));
+  CHECK(contains(sdot, "loop decode: 203 instructions per iteration, 1.586 per 4-weight block"));
+  CHECK(contains(sdot,
                  "loop sdot_4_tokens: 143 instructions per iteration, 1.117 per 4-weight "
                  "block, 0.279 per block and token"));
-  CHECK_FALSE(contains(*sdot, "tbx v"));
+  CHECK_FALSE(contains(sdot, "tbx v"));
 
   ir::KernelKey bad = test::make_key(A64Path::kNeonLut, 64, 256, test::group_layout(128));
   bad.tuning.row_tile = 24;
-  Result<std::string> rejected = a64_listing(bad, true);
+  Result<A64Kernel> rejected = build_for_listing(bad);
   REQUIRE_FALSE(rejected.ok());
   CHECK(contains(rejected.error().message(), "row tile 24 is not one of this path's (16 or 32)"));
 }

@@ -142,7 +142,8 @@ TEST_CASE("Kernels run any range of row tiles") {
     const QuantizedActivations x = quantize_activations_i8(xf.data(), 1, key.k);
     const A64Weights weights = kernel->prepare_weights(w.view());
     std::vector<uint8_t> activations(static_cast<size_t>(kernel->activation_bytes()));
-    kernel->prepare_activations(x, 0, activations.data());
+    std::vector<int8_t> scratch(static_cast<size_t>(kernel->program().shape.k_pad));
+    kernel->prepare_activations(x, 0, activations.data(), scratch.data());
     std::vector<uint8_t> workspace(static_cast<size_t>(kernel->workspace_bytes()));
     const ir::ProgramShape& s = kernel->program().shape;
     std::vector<float> whole(static_cast<size_t>(s.m_pad)), split(whole.size());

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "ir/lower.h"
 #include "ir/printer.h"
+#include "jit/a64/a64_listing.h"
+#include "jit/a64/a64_paths.h"
 #include "jit/kernel_build.h"
 #include "runtime/gguf/sherry_tensors.h"
 
@@ -42,6 +45,29 @@ std::string disassemble_x86_64(std::span<const uint8_t> code) {
   return out;
 }
 
+Result<ir::Isa> choose_isa(std::string_view arch, std::string_view isa_name, ir::Isa best) {
+  if (!arch.empty() && arch != "x86_64" && arch != "aarch64") {
+    return make_error("--arch '{}': expected x86_64 or aarch64", arch);
+  }
+  ir::Isa isa = best;
+  if (!isa_name.empty()) {
+    Result<ir::Isa> parsed = ir::parse_isa(isa_name);
+    if (!parsed.ok()) return parsed.error();
+    isa = *parsed;
+  } else if (arch == "aarch64") {
+    isa = ir::Isa::kDotprod;
+  } else if (arch == "x86_64" && jit::a64::is_a64_isa(isa)) {
+    isa = ir::Isa::kAvx2;
+  }
+  const bool a64 = jit::a64::is_a64_isa(isa);
+  if ((arch == "aarch64" && !a64 && isa != ir::Isa::kScalar) || (arch == "x86_64" && a64)) {
+    return make_error(
+        "--isa {} is not a path of --arch {} ({})", ir::to_string(isa), arch,
+        arch == "aarch64" ? "neon or dotprod" : "ssse3, avx2, avx512bw or avx512vbmi");
+  }
+  return isa;
+}
+
 Result<std::string> asm_listing(const AsmRequest& request) {
   Result<ir::KernelKey> key = jit::resolve_kernel_key(request.key);
   if (!key.ok()) return key.error();
@@ -54,6 +80,22 @@ Result<std::string> asm_listing(const AsmRequest& request) {
       });
   if (!program.ok()) return program.error();
   if (!request.trace) out += fmt::format("\n{}", ir::print_program(*program));
+  if (jit::a64::is_a64_isa(key->isa)) {
+    Result<jit::a64::A64Kernel> a64 = jit::a64::build_for_listing(*key);
+    if (!a64.ok()) return a64.error();
+    out += jit::a64::a64_listing(*a64, request.disassemble);
+    const std::vector<uint8_t>& bytes = a64->code().bytes;
+    if (!request.raw_path.empty()) {
+      std::FILE* f = std::fopen(request.raw_path.c_str(), "wb");
+      if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) {
+        if (f != nullptr) std::fclose(f);
+        return make_error("{}: cannot write the {} code bytes of kernel {}", request.raw_path,
+                          bytes.size(), a64->code().name);
+      }
+      std::fclose(f);
+    }
+    return out;
+  }
   Result<std::unique_ptr<jit::Kernel>> kernel = jit::build_kernel(*key);
   if (!kernel.ok()) return kernel.error();
   const std::span<const uint8_t> code((*kernel)->code.data(), (*kernel)->code.size());

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "ir/kernel_key.h"
@@ -25,7 +26,14 @@ struct AsmRequest {
 std::string disassemble_x86_64(std::span<const uint8_t> code);
 
 // Errors: a key no generator serves (the message names the kernel), an unwritable raw file.
+// AArch64 keys (neon, dotprod) are listed on any host: asmjit's listing and the loop
+// instruction counts (jit/a64/a64_listing.h).
 Result<std::string> asm_listing(const AsmRequest& request);
+
+// The ISA of --arch and --isa: an empty isa_name means dotprod for aarch64, `best` otherwise
+// (an x86 path when arch is x86_64). Errors: an unknown architecture or ISA, an ISA of the
+// other architecture.
+Result<ir::Isa> choose_isa(std::string_view arch, std::string_view isa_name, ir::Isa best);
 
 // The key of a sherry tensor in a GGUF model. Errors name the file and the tensor.
 Result<ir::KernelKey> key_from_model(const std::string& path, const std::string& tensor);

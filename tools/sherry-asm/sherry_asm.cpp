@@ -2,6 +2,7 @@
 // on the command line, or for a tensor of a model file.
 //   sherry-asm --m 2048 --k 8192 --isa avx512vbmi
 //   sherry-asm --model model.gguf --tensor blk.0.ffn_down.weight --n 2 --trace --raw down.bin
+//   sherry-asm --arch aarch64 --isa neon --m 2048 --k 8192     (AArch64 listing, on any host)
 #include <cstdio>
 #include <string>
 
@@ -14,14 +15,18 @@ int main(int argc, char** argv) {
   using namespace sherry;
   CLI::App app("sherry-asm: kernel name, IR and disassembly of a generated LUT kernel");
   int64_t m = 2048, k = 2048, n = 1, group_size = 128, row_tile = 0, prefetch = 0;
-  std::string isa_name, grouping_name = "contiguous", scale_name = "group", output = "float";
+  std::string arch, isa_name, grouping_name = "contiguous", scale_name = "group", output = "float";
   std::string model, tensor;
   tools::AsmRequest request;
   bool no_disasm = false;
   app.add_option("--m", m, "rows (output features)");
   app.add_option("--k", k, "cols (input features)");
   app.add_option("--n", n, "tokens per call (1: GEMV)");
-  app.add_option("--isa", isa_name, "ssse3, avx2, avx512bw or avx512vbmi (default: the best here)");
+  app.add_option("--arch", arch,
+                 "x86_64 or aarch64 (default: this machine's; any host lists both)");
+  app.add_option("--isa", isa_name,
+                 "ssse3, avx2, avx512bw, avx512vbmi, neon or dotprod (default: the best here, "
+                 "dotprod for --arch aarch64)");
   app.add_option("--grouping", grouping_name, "contiguous or stride16");
   app.add_option("--scale", scale_name, "group, channel or tensor");
   app.add_option("--group-size", group_size, "weights per scale group");
@@ -56,13 +61,9 @@ int main(int argc, char** argv) {
     if (!scale.ok()) return fail(scale.error(), 2);
     key.layout = WeightLayout{*grouping, *scale, group_size};
   }
-  if (isa_name.empty()) {
-    key.isa = jit::best_isa(jit::host_cpu());
-  } else {
-    Result<ir::Isa> isa = ir::parse_isa(isa_name);
-    if (!isa.ok()) return fail(isa.error(), 2);
-    key.isa = *isa;
-  }
+  Result<ir::Isa> isa = tools::choose_isa(arch, isa_name, jit::best_isa(jit::host_cpu()));
+  if (!isa.ok()) return fail(isa.error(), 2);
+  key.isa = *isa;
   if (output != "float" && output != "acc") {
     return fail(make_error("--output '{}': expected float or acc", output), 2);
   }
