@@ -129,6 +129,15 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| 512×2048 | 1 | 2 | hot | 11.00 | 11.00 |", text)
         self.assertIn("| 512×2048 | 8 | 2 | hot | 80.00 | 80.00 |", text)
 
+    def test_the_target_summary_counts_cpu_time_rows_and_leaves_out_other_rows_timed_under_load(self):
+        ours = [kernel_row("sherry", "lutgemm_s125_m512_k2048_n4_t64", 512, 2048, 8, t, "hot", 10.0) for t in (1, 2)]
+        base = [kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 8, 1, "hot", 30.0, quiet=False, stat="median_cpu_time"),
+                kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 8, 2, "hot", 900.0, quiet=False, stat="min_wall")]
+        self.write("mix.jsonl", ours + base)
+        text, _ = self.run_report()
+        self.assertIn("| lut_s125 | GEMM (N > 1) ≥ 2× ggml_tq2_0 | 1 | hot | 1 | 1 | 3.00× | 3.00× | 3.00× | 0 |", text)
+        self.assertIn("| lut_s125 | GEMM (N > 1) ≥ 2× ggml_tq2_0 | 2 | hot | 0 | 0 | – | – | – | 1 |", text)
+
     def test_quick_smoke_runs_are_left_out(self):
         self.write("llamacpp_kernels_quick.jsonl", [kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 1, "hot", 9.0)])
         text, stderr = self.run_report()
