@@ -138,6 +138,15 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| lut_s125 | GEMM (N > 1) ≥ 2× ggml_tq2_0 | 1 | hot | 1 | 1 | 3.00× | 3.00× | 3.00× | 0 |", text)
         self.assertIn("| lut_s125 | GEMM (N > 1) ≥ 2× ggml_tq2_0 | 2 | hot | 0 | 0 | – | – | – | 1 |", text)
 
+    def test_the_tl2_and_i2s_families_are_baselines_with_their_own_targets(self):
+        rows = [kernel_row("sherry", "k", 2048, 2048, 1, 1, "hot", 10.0, family="lut"),
+                kernel_row("sherry", "k", 2048, 2048, 1, 1, "hot", 10.5, family="tl2"),
+                kernel_row("sherry", "k", 2048, 2048, 1, 1, "hot", 13.0, family="i2s")]
+        self.write("baselines.jsonl", rows)
+        text, _ = self.run_report()
+        self.assertIn("| lut | GEMV (N = 1) ≥ 1.1× tl2 | 1 | hot | 1 | 0 | 1.05× | 1.05× | 1.05× | 0 |", text)
+        self.assertIn("| lut | GEMV (N = 1) ≥ 1.25× i2s | 1 | hot | 1 | 1 | 1.30× | 1.30× | 1.30× | 0 |", text)
+
     def test_quick_smoke_runs_are_left_out(self):
         self.write("llamacpp_kernels_quick.jsonl", [kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 1, "hot", 9.0)])
         text, stderr = self.run_report()
