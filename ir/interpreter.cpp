@@ -72,6 +72,8 @@ class Interpreter {
       }
       const Int8TableScale scale = int8_table_scale(max_abs);
       taus[g] = scale.tau;
+      result_.tau.resize(static_cast<size_t>(s_.n_tile * s_.groups));
+      result_.tau[token() * s_.groups + g] = scale.tau;
       for (int64_t b = g * per_group; b < (g + 1) * per_group; ++b) {
         for (int c = 0; c < codes; ++c) table[b][c] = requantize_entry(table[b][c], scale);
       }

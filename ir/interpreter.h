@@ -17,6 +17,7 @@ namespace sherry::ir {
 struct InterpreterResult {
   std::vector<int32_t> acc;  // n_tile × m × groups, core's reference layout
   std::vector<float> y;      // n_tile × m (float output mode only)
+  std::vector<float> tau;    // n_tile × groups: int8 table scales (int8 tables only)
 };
 
 // Errors: weights or activations whose shape or layout differs from the program's key.

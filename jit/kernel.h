@@ -40,12 +40,14 @@ enum class WeightFormat : uint8_t {
   kCodeBytes,
   // Per step of 4 blocks and 32 rows: 64 bytes of slot nibbles (rows 0-15 low, 16-31 high;
   // byte 4r + j is row r, block j) and two 64-bit sign masks; 64-entry tables per step
-  // (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi plane (hi + 2).
+  // (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi plane (hi + 2), or, with
+  // int8 tables, one plane of requantized entries per step and τ (fp32) after each group.
   kNibblesSignMasks,
 };
 
 struct KernelLayout {
   WeightFormat format = WeightFormat::kCodeBytes;
+  ir::TablePrecision table = ir::TablePrecision::kInt16Exact;
   int64_t vector_bytes = 16;  // kCodeBytes: rows per vector of codes
   int64_t row_tile = 0;
   int64_t m_pad = 0, k_pad = 0;
@@ -54,6 +56,7 @@ struct KernelLayout {
   int64_t tile_weight_bytes = 0;  // repacked bytes per row tile
   int64_t step_weight_bytes = 0;  // per tile per step
   int64_t step_table_bytes = 0;   // per token per step
+  int64_t group_tail_bytes = 0;   // per token after each group's steps (int8 tables: τ)
   int64_t table_bytes = 0;        // per token
   int64_t out_token_bytes = 0;    // out stride between tokens
 };

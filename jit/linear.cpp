@@ -139,14 +139,21 @@ class JitLinear final : public Linear {
 
 // The kernels of one ISA path for the layer, or why the path cannot serve it.
 Result<std::vector<std::shared_ptr<const Kernel>>> path_kernels(const PackedTensorView& w,
-                                                                ir::Isa isa, int64_t max_tokens) {
+                                                                ir::Isa isa,
+                                                                const LinearOptions& options) {
+  const int64_t max_tokens = std::max<int64_t>(1, options.max_tokens);
   ir::KernelKey key;
   key.op = ir::KernelOp::kGemv;
   key.isa = isa;
   key.m = w.rows;
   key.k = w.cols;
   key.layout = w.layout;
+  key.table = options.table_precision;
   Result<ir::KernelKey> resolved = resolve_kernel_key(key);
+  if (!resolved.ok() && key.table != ir::TablePrecision::kInt16Exact) {
+    key.table = ir::TablePrecision::kInt16Exact;  // the path has no int8 tables: stay exact
+    resolved = resolve_kernel_key(key);
+  }
   if (!resolved.ok()) return resolved.error();
   const int64_t n_tile =
       std::max<int64_t>(1, std::min(max_tokens, max_n_tile(isa, resolved->tuning.row_tile)));
@@ -182,7 +189,7 @@ Result<std::unique_ptr<Linear>> make_linear(const PackedTensorView& weights,
     if (isa == ir::Isa::kScalar) {
       linear.reset(new ReferenceLinear(weights));
     } else {
-      auto kernels = path_kernels(weights, isa, std::max<int64_t>(1, options.max_tokens));
+      auto kernels = path_kernels(weights, isa, options);
       if (!kernels.ok()) {
         rejected.push_back(fmt::format("{}: {}", ir::to_string(isa), kernels.error().message()));
         continue;

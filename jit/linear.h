@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/packed_tensor.h"
 #include "core/thread_pool.h"
+#include "ir/kernel_key.h"
 
 namespace sherry::jit {
 
@@ -24,6 +25,10 @@ struct LinearOptions {
   int64_t max_tokens = 64;     // largest n forward() will be called with (prefill batch)
   ThreadPool* pool = nullptr;  // nullptr: single-threaded
   std::string name;            // tensor name, for messages and SHERRY_VERBOSE=dispatch
+  // Table precision of the JIT kernels: int16 is exact (the reference's integer semantics);
+  // int8 tables (ir/tables.h) halve the lookups where a path implements them (avx512vbmi),
+  // other paths stay exact.
+  ir::TablePrecision table_precision = ir::TablePrecision::kInt16Exact;
 };
 
 class Linear {

@@ -71,9 +71,15 @@ RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& la
         for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
           negatives += code_sign(code(row, b));
         }
-        r.nneg[at] = layout.format == WeightFormat::kCodeBytes
-                         ? negatives
-                         : static_cast<int32_t>(4 * negatives - 2 * blocks_per_group);
+        // Σ signs = blocks − 2·negatives; the biased planes start at −bias·Σ signs.
+        const int32_t sign_sum = static_cast<int32_t>(blocks_per_group - 2 * negatives);
+        if (layout.format == WeightFormat::kCodeBytes) {
+          r.nneg[at] = negatives;
+        } else if (layout.table == ir::TablePrecision::kInt8Lossy) {
+          r.nneg[at] = -128 * sign_sum;
+        } else {
+          r.nneg[at] = -2 * sign_sum;
+        }
       }
     }
   }

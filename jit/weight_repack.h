@@ -14,8 +14,9 @@ struct RepackedWeights {
   AlignedBuffer<uint8_t> weights;  // tiles × tile_weight_bytes (+ one step of prefetch slack)
   AlignedBuffer<float> alpha;      // [tile][group][row of tile]
   // Initial int32 accumulator per [tile][group][row of tile]. kCodeBytes: the number of
-  // negative blocks (the +1s of ~v + 1); kNibblesSignMasks: the hi-plane bias −2·Σ signs over
-  // the group's blocks (padding blocks count as sign +1).
+  // negative blocks (the +1s of ~v + 1); kNibblesSignMasks: the bias of the biased plane,
+  // −2·Σ signs (int16 tables, hi + 2) or −128·Σ signs (int8 tables, e + 128), over the group's
+  // blocks (padding blocks count as sign +1).
   AlignedBuffer<int32_t> nneg;
 };
 

@@ -124,6 +124,7 @@ struct Options {
   int64_t row_tile = 0;
   int64_t prefetch = 0;
   double ghz = 0.0;  // core clock for weights/cycle (0: measured)
+  std::string table = "i16";
 };
 
 struct Context {
@@ -148,6 +149,8 @@ Result<Layer> make_layer(const PackedTensor& w, ir::Isa isa, const Options& opti
   key.layout = w.layout;
   key.tuning.row_tile = options.row_tile;
   key.tuning.prefetch = options.prefetch;
+  key.table =
+      options.table == "i8" ? ir::TablePrecision::kInt8Lossy : ir::TablePrecision::kInt16Exact;
   Result<ir::KernelKey> resolved = jit::resolve_kernel_key(key);
   if (!resolved.ok()) return resolved.error();
   Layer layer;
@@ -342,6 +345,8 @@ int main(int argc, char** argv) {
   app.add_option("--row-tile", options.row_tile, "row tile (0: the ISA default)");
   app.add_option("--prefetch", options.prefetch, "weight prefetch distance in bytes");
   app.add_option("--ghz", options.ghz, "core clock for weights/cycle (default: measured)");
+  app.add_option("--table", options.table, "table precision: i16 (exact) or i8")
+      ->check(CLI::IsMember({"i16", "i8"}));
   app.add_flag("!--no-reference", options.reference, "skip the scalar reference rows");
   app.add_flag("!--no-bandwidth", options.bandwidth, "skip the bandwidth rows");
   CLI11_PARSE(app, argc, argv);

@@ -72,6 +72,7 @@ KernelLayout layout_of(const ir::Program& program) {
   const ir::ProgramShape& s = program.shape;
   KernelLayout layout;
   layout.format = format_of(program.key.isa);
+  layout.table = program.key.table;
   layout.vector_bytes = vector_bytes(program.key.isa);
   layout.row_tile = s.row_tile;
   layout.m_pad = s.m_pad;
@@ -81,13 +82,15 @@ KernelLayout layout_of(const ir::Program& program) {
   const int64_t steps = s.k_pad / (4 * s.blocks_per_step);
   if (layout.format == WeightFormat::kNibblesSignMasks) {
     layout.step_weight_bytes = s.row_tile / kNibbleRowsPerPair * kNibblePairBytes;
-    layout.step_table_bytes = 2 * 64;
+    const bool int8 = program.key.table == ir::TablePrecision::kInt8Lossy;
+    layout.step_table_bytes = int8 ? 64 : 2 * 64;
+    layout.group_tail_bytes = int8 ? 64 : 0;
   } else {
     layout.step_weight_bytes = s.blocks_per_step * s.row_tile;
     layout.step_table_bytes = s.blocks_per_step * 32;
   }
   layout.tile_weight_bytes = steps * layout.step_weight_bytes;
-  layout.table_bytes = steps * layout.step_table_bytes;
+  layout.table_bytes = steps * layout.step_table_bytes + s.groups * layout.group_tail_bytes;
   layout.out_token_bytes =
       program.key.output == ir::OutputMode::kFloat ? s.m_pad * 4 : s.groups * s.m_pad * 4;
   return layout;
@@ -121,6 +124,11 @@ Result<ir::KernelKey> resolve_key(ir::KernelKey key) {
   }
   if (key.isa == Isa::kNeon || key.isa == Isa::kDotprod) {
     return make_error("kernel {}: an AArch64 path has no x86-64 generator", ir::kernel_name(key));
+  }
+  if (key.table == ir::TablePrecision::kInt8Lossy &&
+      format_of(key.isa) != WeightFormat::kNibblesSignMasks) {
+    return make_error("kernel {}: int8 tables are generated for avx512vbmi only",
+                      ir::kernel_name(key));
   }
   if (key.tuning.row_tile == 0) key.tuning.row_tile = default_row_tile(key.isa);
   const int64_t quantum = format_of(key.isa) == WeightFormat::kNibblesSignMasks

@@ -98,6 +98,9 @@ void GeneratorBase::emit_loop(const ir::Loop& loop) {
       mov(reg_group, loop.extent);
       L(top);
       walk(loop.body);
+      if (layout_.group_tail_bytes > 0) {
+        add(reg_tables, static_cast<uint32_t>(layout_.group_tail_bytes));
+      }
       add(reg_alpha, static_cast<uint32_t>(row_tile() * 4));
       add(reg_nneg, static_cast<uint32_t>(row_tile() * 4));
       add(reg_acc_out, static_cast<uint32_t>(layout_.m_pad * 4));

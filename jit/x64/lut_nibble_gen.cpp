@@ -9,7 +9,8 @@ LutNibbleGenerator<Traits>::LutNibbleGenerator(const ir::Program& program,
                                                const KernelLayout& layout, uint8_t* buffer,
                                                size_t capacity)
     : GeneratorBase(program, layout, buffer, capacity),
-      pairs_(layout.row_tile / kNibbleRowsPerPair) {
+      pairs_(layout.row_tile / kNibbleRowsPerPair),
+      int8_(program.key.table == ir::TablePrecision::kInt8Lossy) {
   static_assert(Traits::kHasVbmi);
   SHERRY_CHECK(layout.row_tile % kNibbleRowsPerPair == 0 && pairs_ <= kNibbleMaxPairs &&
                    pairs_ * tokens() <= kNibbleAccumulatorQuads,
@@ -38,13 +39,20 @@ void LutNibbleGenerator<Traits>::emit_zero_output() {
 
 template <class Traits>
 void LutNibbleGenerator<Traits>::emit_init_accumulators() {
-  // lo planes start at 0, hi planes at the group's bias (−2·Σ signs of the row).
+  // int16 tables: lo planes start at 0, hi planes at the group's bias (−2·Σ signs of the row);
+  // int8 tables: the one plane starts at −128·Σ signs.
   for (int64_t t = 0; t < tokens(); ++t) {
     for (int64_t p = 0; p < pairs_; ++p) {
       for (int h = 0; h < 2; ++h) {
+        // The bias −k·Σ signs of the biased plane (the hi plane, or the int8 plane).
+        const auto bias = ptr[reg_nneg + static_cast<int>((32 * p + 16 * h) * 4)];
         const Vmm lo = acc(t, p, h, 0);
-        vpxord(lo, lo, lo);
-        vmovdqu32(acc(t, p, h, 1), ptr[reg_nneg + static_cast<int>((32 * p + 16 * h) * 4)]);
+        if (int8_) {
+          vmovdqu32(lo, bias);
+        } else {
+          vpxord(lo, lo, lo);
+          vmovdqu32(acc(t, p, h, 1), bias);
+        }
       }
     }
   }
@@ -65,7 +73,7 @@ void LutNibbleGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccumula
   const bool tables_in_registers = tokens() == 1;
   if (tables_in_registers) {
     vmovdqu8(table(0), ptr[reg_tables]);
-    vmovdqu8(table(1), ptr[reg_tables + 64]);
+    if (!int8_) vmovdqu8(table(1), ptr[reg_tables + 64]);
   }
   for (int64_t p = 0; p < pairs_; ++p) {
     // Index (slot | 16·block) and sign factors of both halves of the pair.
@@ -80,6 +88,16 @@ void LutNibbleGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccumula
     for (int64_t t = 0; t < tokens(); ++t) {
       const int table_offset = static_cast<int>(t * layout_.table_bytes);
       for (int h = 0; h < 2; ++h) {
+        if (int8_) {
+          // One plane of biased entries (e + 128, u8); the bias is in the initial accumulator.
+          if (tables_in_registers) {
+            vpermb(vmm_lo, index(h), table(0));
+          } else {
+            vpermb(vmm_lo, index(h), ptr[reg_tables + table_offset]);
+          }
+          vpdpbusd(acc(t, p, h, 0), vmm_lo, signs(h));
+          continue;
+        }
         if (tables_in_registers) {
           vpermb(vmm_lo, index(h), table(0));
           vpermb(vmm_hi, index(h), table(1));
@@ -101,6 +119,7 @@ void LutNibbleGenerator<Traits>::emit_widen() {
 
 template <class Traits>
 void LutNibbleGenerator<Traits>::combine(int64_t t, int64_t p, int h) {
+  if (int8_) return;  // one plane
   const Vmm lo = acc(t, p, h, 0);
   const Vmm hi = acc(t, p, h, 1);
   vpslld(hi, hi, 8);
@@ -115,6 +134,10 @@ void LutNibbleGenerator<Traits>::emit_scale_group() {
         combine(t, p, h);
         const Vmm lo = acc(t, p, h, 0);
         vcvtdq2ps(lo, lo);
+        if (int8_) {
+          // τ of this token and group sits right after the group's tables.
+          vmulps(lo, lo, ptr_b[reg_tables + static_cast<int>(t * layout_.table_bytes)]);
+        }
         vmovups(vmm_tmp, out(reg_out, t, p, h));
         vfmadd231ps(vmm_tmp, lo, ptr[reg_alpha + static_cast<int>((32 * p + 16 * h) * 4)]);
         vmovups(out(reg_out, t, p, h), vmm_tmp);

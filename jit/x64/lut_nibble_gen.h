@@ -6,6 +6,8 @@
 // in 0..3). vpdpbusd multiplies each plane by the signs and sums the 4 blocks of a row straight
 // into int32: the sign is applied after the lookup, by the dot product. The hi accumulator
 // starts at −2·Σ signs of the row's group (precomputed), so lo + 256·hi is the exact sum.
+// With int8 tables (TablePrecision::kInt8Lossy) one plane of biased entries e + 128 is looked
+// up, its accumulator starts at −128·Σ signs, and the group's sum is scaled by τ.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +54,7 @@ class LutNibbleGenerator final : public GeneratorBase {
   void combine(int64_t t, int64_t p, int h);  // lo += hi << 8
 
   int64_t pairs_;
+  bool int8_;  // int8 tables: one biased plane, scaled by τ per group
   Xbyak::Label c0f_, block_offsets_, ones_, minus_ones_;
 
   const Vmm vmm_c0f = Vmm(31);            // 0x0F in every byte

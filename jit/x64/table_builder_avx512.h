@@ -10,4 +10,9 @@ namespace sherry::jit::x64 {
 
 void build_step_tables_avx512(const int8_t* q, int64_t steps, uint8_t* tables);
 
+// The int8 variant (ir/tables.h rule): per group, 64 entries per step as e + 128 (u8), then
+// 64 bytes holding τ (fp32) first.
+void build_int8_tables_avx512(const int8_t* q, int64_t groups, int64_t steps_per_group,
+                              uint8_t* tables);
+
 }  // namespace sherry::jit::x64

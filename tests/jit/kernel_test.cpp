@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/reference_kernels.h"
+#include "ir/interpreter.h"
 #include "jit/aligned_buffer.h"
 #include "jit/kernel_build.h"
 #include "jit/table_builder.h"
@@ -253,6 +254,55 @@ TEST_CASE("kernels are named in the perf map and dumped when asked") {
   CHECK(std::memcmp(bytes.data(), (*kernel)->code.data(), bytes.size()) == 0);
   std::remove(fmt::format("/tmp/perf-{}.map", getpid()).c_str());
   std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace sherry::jit
+
+namespace sherry::jit {
+namespace {
+
+TEST_CASE("int8 table kernels match the interpreter bit for bit") {
+  for (const ir::Isa isa : test::runnable_isas()) {
+    ir::KernelKey probe = acc_key(isa, 8, 128, WeightLayout{}, 1);
+    probe.table = ir::TablePrecision::kInt8Lossy;
+    if (!resolve_kernel_key(probe).ok()) continue;  // the path has no int8 tables
+    const int64_t tile = resolve_kernel_key(probe)->tuning.row_tile;
+    for (uint32_t seed = 1; seed <= 2; ++seed) {
+      for (const LayoutCase& c : layout_cases()) {
+        for (const int64_t k : c.ks) {
+          for (const int64_t m : {int64_t{1}, tile + 1}) {
+            const PackedTensor w = sherry::test::random_packed(m, k, c.layout, seed * 13 + k);
+            for (int64_t n = 1; n <= max_n_tile(isa, tile); ++n) {
+              ir::KernelKey key = acc_key(isa, m, k, c.layout, n);
+              key.table = ir::TablePrecision::kInt8Lossy;
+              Result<std::unique_ptr<Kernel>> kernel = build_kernel(key);
+              REQUIRE_MESSAGE(kernel.ok(), kernel.error().message());
+              const QuantizedActivations x = test::random_activations(n, k, seed + 100 * n);
+              const std::vector<int32_t> got = run_accumulators(**kernel, w.view(), x);
+              Result<ir::InterpreterResult> want = ir::interpret((*kernel)->program, w.view(), x);
+              REQUIRE(want.ok());
+              if (got != want->acc) {
+                FAIL_CHECK("seed ", seed, " kernel ", (*kernel)->name,
+                           ": accumulators differ from the interpreter");
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("int8 tables are refused by the paths without them") {
+  for (const ir::Isa isa : {ir::Isa::kSsse3, ir::Isa::kAvx2, ir::Isa::kAvx512bw}) {
+    ir::KernelKey key = acc_key(isa, 8, 128, WeightLayout{}, 1);
+    key.table = ir::TablePrecision::kInt8Lossy;
+    Result<ir::KernelKey> resolved = resolve_kernel_key(key);
+    REQUIRE_FALSE(resolved.ok());
+    CHECK(resolved.error().message().find("int8 tables are generated for avx512vbmi only") !=
+          std::string::npos);
+  }
 }
 
 }  // namespace

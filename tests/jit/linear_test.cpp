@@ -7,6 +7,8 @@
 
 #include "core/reference_kernels.h"
 #include "core/thread_pool.h"
+#include "ir/interpreter.h"
+#include "ir/lower.h"
 #include "jit/linear.h"
 #include "tests/jit/jit_test_util.h"
 
@@ -122,6 +124,68 @@ TEST_CASE("the reference backend is served when asked for") {
   Result<std::unique_ptr<Linear>> linear = make_linear(w.view(), options);
   REQUIRE(linear.ok());
   CHECK((*linear)->kernel_name() == "reference_i8");
+}
+
+}  // namespace
+}  // namespace sherry::jit
+
+namespace sherry::jit {
+namespace {
+
+TEST_CASE("int8 table layers follow the interpreter and stay exact elsewhere") {
+  const WeightLayout layout{BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128};
+  const int64_t m = 100, k = 512;
+  const PackedTensor w = sherry::test::random_packed(m, k, layout, 21);
+  std::vector<ir::Isa> isas = test::runnable_isas();
+  for (const ir::Isa isa : isas) {
+    test::IsaCap cap(isa);
+    LinearOptions options;
+    options.table_precision = ir::TablePrecision::kInt8Lossy;
+    options.max_tokens = 5;
+    Result<std::unique_ptr<Linear>> linear = make_linear(w.view(), options);
+    REQUIRE(linear.ok());
+    const std::string name = (*linear)->kernel_name();
+    const QuantizedActivations x = test::random_activations(5, k, 22);
+    std::vector<float> y(static_cast<size_t>(5 * m));
+    (*linear)->forward_quantized(x, y.data());
+    if (name.find("_i16_") != std::string::npos) {
+      CHECK(isa != ir::Isa::kAvx512vbmi);
+      check_outputs(w, x, y.data(), name);
+      continue;
+    }
+    REQUIRE(name.find("_i8_") != std::string::npos);
+    // The interpreter defines the outputs: y = s · Σ_g ((float)acc · τ) · α.
+    ir::KernelKey key;
+    key.op = ir::KernelOp::kGemm;
+    key.isa = isa;
+    key.m = m;
+    key.k = k;
+    key.n_tile = 5;
+    key.layout = layout;
+    key.table = ir::TablePrecision::kInt8Lossy;
+    Result<ir::Program> program = ir::lower(key, ir::scalar_target());
+    REQUIRE(program.ok());
+    Result<ir::InterpreterResult> want = ir::interpret(*program, w.view(), x);
+    REQUIRE(want.ok());
+    // fp32 rounding of G products and sums, with or without FMA (as check_outputs).
+    const int64_t groups = 4;
+    for (int64_t t = 0; t < 5; ++t) {
+      for (int64_t r = 0; r < m; ++r) {
+        double magnitude = 0.0;
+        for (int64_t g = 0; g < groups; ++g) {
+          magnitude += std::fabs(static_cast<double>(want->acc[(t * m + r) * groups + g]) *
+                                 want->tau[t * groups + g] * w.view().scale(r, g));
+        }
+        const double tolerance =
+            4.0 * (groups + 2) * std::ldexp(1.0, -24) * x.scales[t] * magnitude;
+        const size_t i = static_cast<size_t>(t * m + r);
+        if (std::fabs(y[i] - want->y[i]) > tolerance) {
+          FAIL_CHECK(name, ": output ", i, " is ", y[i], ", the interpreter says ", want->y[i],
+                     " tolerance ", tolerance);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
