@@ -178,5 +178,24 @@ TEST_CASE("the lazy-load reader reports missing files by name") {
   CHECK(contains(db.error().message(), "/nonexistent/sherry/Rdata.rdx"));
 }
 
+TEST_CASE("randomly corrupted lazy-load databases give an error or a value and never crash") {
+  for (auto [compression, type] : std::vector<std::pair<int, char>>{{1, 0}, {2, '2'}, {3, 'Z'}}) {
+    const Db original = make_db(compression, type);
+    for (uint64_t seed = 1; seed <= 300; ++seed) {
+      CAPTURE(seed);
+      test::Corrupter corrupter(seed);
+      const bool index = seed % 3 == 0;
+      const std::vector<uint8_t> rdx = index ? corrupter.corrupt(original.rdx) : original.rdx;
+      const std::vector<uint8_t> rdb = index ? original.rdb : corrupter.corrupt(original.rdb);
+      auto db = LazyLoadDb::parse(rdx, rdb, "fuzz/Rdata");
+      if (!db.ok()) continue;
+      for (const auto& variable : db->variables()) {
+        auto object = db->load(variable.name);
+        if (!object.ok()) CHECK(contains(object.error().message(), "fuzz/Rdata"));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sherry::corpus

@@ -166,5 +166,16 @@ TEST_CASE("the R reader rejects nesting deeper than its limit") {
   CHECK(contains(object.error().message(), "nesting"));
 }
 
+TEST_CASE("randomly corrupted R blobs give an error or a value and never crash") {
+  const std::vector<uint8_t> original = tiny_data_frame();
+  for (uint64_t seed = 1; seed <= 3000; ++seed) {
+    CAPTURE(seed);
+    test::Corrupter corrupter(seed);
+    const std::vector<uint8_t> bytes = corrupter.corrupt(original);
+    auto object = r::unserialize(bytes, "fuzz.rds");
+    if (!object.ok()) CHECK(contains(object.error().message(), "fuzz.rds"));
+  }
+}
+
 }  // namespace
 }  // namespace sherry::corpus

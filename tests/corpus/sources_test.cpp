@@ -245,5 +245,42 @@ TEST_CASE("OSIS extraction rejects a malformed entity") {
   CHECK(out == "a<b>\"'A");
 }
 
+TEST_CASE("randomly corrupted zText files and OSIS text give an error or a value and never crash") {
+  const ZText original = make_ztext({{"", "<div type=\"book\" osisID=\"Gen\" sID=\"a\"/>"},
+                                     {"In the <w>beginning</w>", "God &amp; <note>n</note>said"}});
+  for (uint64_t seed = 1; seed <= 1500; ++seed) {
+    CAPTURE(seed);
+    test::Corrupter corrupter(seed);
+    ZText files = original;
+    switch (seed % 3) {
+      case 0:
+        files.bzs = corrupter.corrupt(files.bzs);
+        break;
+      case 1:
+        files.bzv = corrupter.corrupt(files.bzv);
+        break;
+      case 2:
+        files.bzz = corrupter.corrupt(files.bzz);
+        break;
+    }
+    auto entries = read_ztext_entries({files.bzs, files.bzv, files.bzz}, "fuzz/ot");
+    if (!entries.ok()) {
+      CHECK(contains(entries.error().message(), "fuzz/ot"));
+      continue;
+    }
+    OsisExtractor extractor("web");
+    for (const auto& entry : *entries) {
+      const std::string noisy = [&] {
+        std::vector<uint8_t> bytes(entry.begin(), entry.end());
+        bytes = corrupter.corrupt(bytes);
+        return std::string(bytes.begin(), bytes.end());
+      }();
+      (void)extractor.add_entry(noisy, "entry");
+    }
+    for (const Document& document : extractor.finish())
+      for (const auto& paragraph : document.paragraphs) CHECK_FALSE(paragraph.empty());
+  }
+}
+
 }  // namespace
 }  // namespace sherry::corpus

@@ -117,6 +117,44 @@ inline void put_le(std::vector<uint8_t>& out, uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
 }
 
+// Seeded byte corruption for robustness tests: flips, overwrites or truncates a few bytes.
+class Corrupter {
+ public:
+  explicit Corrupter(uint64_t seed) : state_(seed * 0x9E3779B97F4A7C15ull + 1) {}
+  uint64_t next() {
+    state_ ^= state_ << 13;
+    state_ ^= state_ >> 7;
+    state_ ^= state_ << 17;
+    return state_;
+  }
+  std::vector<uint8_t> corrupt(std::vector<uint8_t> bytes, size_t protect_prefix = 0) {
+    if (bytes.size() <= protect_prefix) return bytes;
+    const size_t span = bytes.size() - protect_prefix;
+    const int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = protect_prefix + next() % span;
+      switch (next() % 4) {
+        case 0:
+          bytes[at] ^= static_cast<uint8_t>(1u << (next() % 8));
+          break;
+        case 1:
+          bytes[at] = static_cast<uint8_t>(next());
+          break;
+        case 2:
+          bytes[at] = (next() % 2) ? 0xFF : 0x00;
+          break;
+        case 3:
+          bytes.resize(at);
+          return bytes;
+      }
+    }
+    return bytes;
+  }
+
+ private:
+  uint64_t state_;
+};
+
 // A fresh, empty directory under the system temp dir, removed at scope exit.
 class TempDir {
  public:

@@ -157,5 +157,23 @@ TEST_CASE("the file helpers report a missing directory by path") {
   CHECK(contains(status.error().message(), "/nonexistent/sherry/dir/file.bin.tmp."));
 }
 
+TEST_CASE("randomly corrupted token shards are rejected or valid and never crash") {
+  const std::vector<uint8_t> original = serialize_token_shard(sample_shard(512));
+  for (uint64_t seed = 1; seed <= 3000; ++seed) {
+    CAPTURE(seed);
+    test::Corrupter corrupter(seed);
+    std::vector<uint8_t> bytes = corrupter.corrupt(original);
+    // Half the time re-sign the body so the checks behind the checksum are reached too.
+    if (seed % 2 == 0 && bytes.size() >= kShardHeaderBytes) refresh_checksum(bytes);
+    auto shard = parse_token_shard(bytes, "fuzz.tok");
+    if (!shard.ok()) {
+      CHECK(contains(shard.error().message(), "fuzz.tok: token shard"));
+      continue;
+    }
+    for (uint32_t token : shard->tokens) CHECK(token < shard->vocab_size);
+    CHECK(shard->document_offsets.back() == shard->tokens.size());
+  }
+}
+
 }  // namespace
 }  // namespace sherry::corpus
