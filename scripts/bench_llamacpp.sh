@@ -81,8 +81,9 @@ vocab="$root/.cache/llama-vocab/ggml-vocab-llama-bpe.gguf"
 shape=(--hidden 2048 --layers "$layers" --heads 32 --kv-heads 8 --ffn 8192)
 if [ -z "$model_f16" ]; then
   make_model=""
+  # build/ first (scripts/setup.sh), then any other build folder whose binary runs on this machine.
   for candidate in "$root"/build/bin/sherry-make-model "$root"/build-*/bin/sherry-make-model; do
-    [ -x "$candidate" ] && { make_model=$candidate; break; }
+    [ -x "$candidate" ] && "$candidate" --help >/dev/null 2>&1 && { make_model=$candidate; break; }
   done
   [ "$writer" = llama ] && make_model=""
   if [ "$writer" = sherry ] && [ -z "$make_model" ]; then
