@@ -11,7 +11,7 @@ kNodeLlamaCppVersion=3.22.1
 kNodeLlamaCppSha256=a0d9dd80eacd2ab1cfe71aee57ac8a806487fd70b3d2a38fbec637752d9e5c5f
 
 npm_fetch_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-npm_fetch_cache="$npm_fetch_root/.cache/npm"
+npm_fetch_cache="${SHERRY_NPM_CACHE:-$npm_fetch_root/.cache/npm}"  # override: tests
 
 # npm_fetch_package NAME VERSION SHA256: prints the directory holding the unpacked package.
 # Fails (return 1, message on stderr) when npm is missing, the download fails or the checksum

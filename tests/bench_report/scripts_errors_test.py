@@ -47,6 +47,22 @@ class ScriptArgumentsTest(unittest.TestCase):
         self.assertIn(f"{missing}: no results directory", done.stderr)
 
 
+class NpmFetchTest(unittest.TestCase):
+    def test_a_cached_tarball_with_the_wrong_checksum_is_named_and_deleted(self):
+        with tempfile.TemporaryDirectory() as cache:
+            tarball = os.path.join(cache, "fake-pkg-1.0.0.tgz")
+            with open(tarball, "wb") as handle:
+                handle.write(b"not the pinned bytes")
+            script = (f"source {ROOT}/scripts/lib/npm_fetch.sh && "
+                      "npm_fetch_package fake-pkg 1.0.0 " + "0" * 64)
+            done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                                  env=dict(os.environ, SHERRY_NPM_CACHE=cache))
+            self.assertEqual(done.returncode, 1)
+            self.assertIn(f"{tarball}: expected sha256 {'0' * 64}, found ", done.stderr)
+            self.assertIn("(deleted; run again to re-download)", done.stderr)
+            self.assertFalse(os.path.exists(tarball))
+
+
 @unittest.skipUnless(built("ggml_gemv_bench"), "scripts/fetch_llama_cpp.sh has not built the harness")
 class GemvBenchArgumentsTest(unittest.TestCase):
     def bench(self, *args):
