@@ -50,6 +50,25 @@ void gemm_rows_generic(const FloatMatrix& w, const float* x, int64_t n, float* y
   }
 }
 
+void gemm_rows_q8_0_generic(const FloatMatrix& w, const float* x, int64_t n, float* y, int64_t r0,
+                            int64_t r1) {
+  const int64_t blocks = w.cols / kQ8_0BlockWeights;
+  const auto* base = static_cast<const Q8_0Block*>(w.data);
+  for (int64_t m = r0; m < r1; ++m) {
+    for (int64_t t = 0; t < n; ++t) {
+      const float* xt = x + t * w.cols;
+      float acc = 0.0f;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const Q8_0Block& block = base[m * blocks + b];
+        float sum = 0.0f;
+        for (int i = 0; i < 32; ++i) sum += static_cast<float>(block.q[i]) * xt[b * 32 + i];
+        acc += fp16_to_float(block.d) * sum;
+      }
+      y[t * w.rows + m] = acc;
+    }
+  }
+}
+
 float dot_generic(const float* a, const float* b, int64_t n) {
   float acc[8] = {};
   int64_t k = 0;
@@ -141,10 +160,10 @@ SHERRY_AVX512 void gemm_row_avx512(const void* row, const float* x, int64_t cols
 template <FloatType kType>
 SHERRY_AVX512 void gemm_rows_avx512(const FloatMatrix& w, const float* x, int64_t n, float* y,
                                     int64_t r0, int64_t r1) {
-  const int64_t element = kType == FloatType::kF32 ? 4 : 2;
   const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t row_bytes = w.row_bytes();
   for (int64_t m = r0; m < r1; ++m) {
-    const void* row = base + m * w.cols * element;
+    const void* row = base + m * row_bytes;
     int64_t t = 0;
     for (; t + 4 <= n; t += 4)
       gemm_row_avx512<kType, 4>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
@@ -157,6 +176,55 @@ SHERRY_AVX512 void gemm_rows_avx512(const FloatMatrix& w, const float* x, int64_
         break;
       case 1:
         gemm_row_avx512<kType, 1>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// One Q8_0 row against kTokens tokens: each block's 32 int8 are widened once for all tokens.
+template <int kTokens>
+SHERRY_AVX512 void gemm_row_q8_0_avx512(const Q8_0Block* row, const float* x, int64_t cols,
+                                        float* out, int64_t out_stride) {
+  __m512 acc[kTokens];
+  for (int j = 0; j < kTokens; ++j) acc[j] = _mm512_setzero_ps();
+  const int64_t blocks = cols / kQ8_0BlockWeights;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const __m512 d = _mm512_set1_ps(_cvtsh_ss(row[b].d));
+    const __m128i* q = reinterpret_cast<const __m128i*>(row[b].q);
+    const __m512 w0 =
+        _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q))));
+    const __m512 w1 =
+        _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 1))));
+    for (int j = 0; j < kTokens; ++j) {
+      const float* xb = x + j * cols + b * 32;
+      acc[j] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb), acc[j]);
+      acc[j] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + 16), acc[j]);
+    }
+  }
+  for (int j = 0; j < kTokens; ++j) out[j * out_stride] = _mm512_reduce_add_ps(acc[j]);
+}
+
+SHERRY_AVX512 void gemm_rows_q8_0_avx512(const FloatMatrix& w, const float* x, int64_t n, float* y,
+                                         int64_t r0, int64_t r1) {
+  const int64_t blocks = w.cols / kQ8_0BlockWeights;
+  const auto* base = static_cast<const Q8_0Block*>(w.data);
+  for (int64_t m = r0; m < r1; ++m) {
+    const Q8_0Block* row = base + m * blocks;
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) {
+      gemm_row_q8_0_avx512<4>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
+    }
+    switch (n - t) {
+      case 3:
+        gemm_row_q8_0_avx512<3>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
+        break;
+      case 2:
+        gemm_row_q8_0_avx512<2>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
+        break;
+      case 1:
+        gemm_row_q8_0_avx512<1>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
         break;
       default:
         break;
@@ -273,12 +341,51 @@ void gemm_range(const GemmArgs& a, int64_t r0, int64_t r1) {
       return gemm_rows<FloatType::kF16>(*a.w, a.x, a.n, a.y, r0, r1);
     case FloatType::kBF16:
       return gemm_rows<FloatType::kBF16>(*a.w, a.x, a.n, a.y, r0, r1);
+    case FloatType::kQ8_0:
+#if defined(__x86_64__)
+      if (use_avx512()) return gemm_rows_q8_0_avx512(*a.w, a.x, a.n, a.y, r0, r1);
+#endif
+      return gemm_rows_q8_0_generic(*a.w, a.x, a.n, a.y, r0, r1);
   }
 }
 
 }  // namespace
 
+int64_t FloatMatrix::row_bytes() const {
+  switch (type) {
+    case FloatType::kF32:
+      return cols * 4;
+    case FloatType::kF16:
+    case FloatType::kBF16:
+      return cols * 2;
+    case FloatType::kQ8_0:
+      return cols / kQ8_0BlockWeights * static_cast<int64_t>(sizeof(Q8_0Block));
+  }
+  return 0;
+}
+
+void quantize_q8_0_row(const float* x, int64_t cols, Q8_0Block* out) {
+  for (int64_t b = 0; b < cols / kQ8_0BlockWeights; ++b) {
+    const float* xb = x + b * kQ8_0BlockWeights;
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    const float d = amax / 127.0f;
+    const float inv = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = float_to_fp16(d);
+    for (int i = 0; i < 32; ++i) out[b].q[i] = static_cast<int8_t>(std::lround(xb[i] * inv));
+  }
+}
+
 void FloatMatrix::row_to_float(int64_t row, float* out) const {
+  if (type == FloatType::kQ8_0) {
+    const int64_t blocks = cols / kQ8_0BlockWeights;
+    const auto* base = static_cast<const Q8_0Block*>(data) + row * blocks;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const float d = fp16_to_float(base[b].d);
+      for (int i = 0; i < 32; ++i) out[b * 32 + i] = d * static_cast<float>(base[b].q[i]);
+    }
+    return;
+  }
   for (int64_t k = 0; k < cols; ++k) {
     const int64_t i = row * cols + k;
     switch (type) {
@@ -291,6 +398,8 @@ void FloatMatrix::row_to_float(int64_t row, float* out) const {
       case FloatType::kBF16:
         out[k] = load_scalar<FloatType::kBF16>(data, i);
         break;
+      case FloatType::kQ8_0:
+        break;  // handled above
     }
   }
 }

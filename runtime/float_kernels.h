@@ -10,7 +10,23 @@
 
 namespace sherry::runtime {
 
-enum class FloatType : uint8_t { kF32, kF16, kBF16 };
+enum class FloatType : uint8_t {
+  kF32,
+  kF16,
+  kBF16,
+  kQ8_0,  // llama.cpp's Q8_0: blocks of 32 int8 with one fp16 scale (an 8-bit LM head)
+};
+
+// GGUF's Q8_0 block: value = d · q[i].
+struct Q8_0Block {
+  uint16_t d;  // fp16
+  int8_t q[32];
+};
+static_assert(sizeof(Q8_0Block) == 34, "Q8_0 block must be 34 bytes");
+inline constexpr int64_t kQ8_0BlockWeights = 32;
+
+// Quantizes `cols` floats (a multiple of 32) as llama.cpp does: d = amax / 127, q = round(x / d).
+void quantize_q8_0_row(const float* x, int64_t cols, Q8_0Block* out);
 
 // A rows × cols row-major matrix in its storage type (not owned: a view into the mapped file).
 struct FloatMatrix {
@@ -21,6 +37,7 @@ struct FloatMatrix {
 
   // Row `row` converted to floats.
   void row_to_float(int64_t row, float* out) const;
+  int64_t row_bytes() const;
 };
 
 // y (n × w.rows) = x (n × w.cols) · wᵀ, token-major; rows split across the pool's threads.

@@ -1,5 +1,8 @@
 #include "runtime/linear_layer.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include "runtime/gguf/gguf_file.h"
@@ -18,10 +21,12 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
   layer.cols_ = cols;
   layer.pool_ = options.pool;
   const TensorType type = (*info)->type;
-  if (type == TensorType::kF32 || type == TensorType::kF16 || type == TensorType::kBF16) {
-    layer.matrix_ = {type == TensorType::kF32   ? FloatType::kF32
-                     : type == TensorType::kF16 ? FloatType::kF16
-                                                : FloatType::kBF16,
+  if (type == TensorType::kF32 || type == TensorType::kF16 || type == TensorType::kBF16 ||
+      type == TensorType::kQ8_0) {
+    layer.matrix_ = {type == TensorType::kF32    ? FloatType::kF32
+                     : type == TensorType::kF16  ? FloatType::kF16
+                     : type == TensorType::kBF16 ? FloatType::kBF16
+                                                 : FloatType::kQ8_0,
                      rows, cols, (*info)->data};
     layer.weight_bytes_ = static_cast<int64_t>((*info)->byte_size);
     return layer;
@@ -55,8 +60,9 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
     SHERRY_TRY(build(packed->view()));
   } else {
     const auto* traits = gguf::tensor_type_traits(static_cast<uint32_t>(type));
-    return make_error("{}: tensor '{}': expected type sherry, STQ1_0, F32, F16 or BF16, found {}",
-                      reader.path(), name, traits != nullptr ? traits->name : "unknown");
+    return make_error(
+        "{}: tensor '{}': expected type sherry, STQ1_0, F32, F16, BF16 or Q8_0, found {}",
+        reader.path(), name, traits != nullptr ? traits->name : "unknown");
   }
   return layer;
 }
@@ -67,8 +73,39 @@ LinearLayer LinearLayer::from_float(const FloatMatrix& matrix, ThreadPool* pool)
   layer.cols_ = matrix.cols;
   layer.matrix_ = matrix;
   layer.pool_ = pool;
-  layer.weight_bytes_ = matrix.rows * matrix.cols * (matrix.type == FloatType::kF32 ? 4 : 2);
+  layer.weight_bytes_ = matrix.rows * matrix.row_bytes();
   return layer;
+}
+
+void LinearLayer::repack_q8_0(bool release_source) {
+  if (kernel_ != nullptr || matrix_.type == FloatType::kQ8_0 || cols_ % kQ8_0BlockWeights != 0) {
+    return;
+  }
+  const int64_t blocks = cols_ / kQ8_0BlockWeights;
+  owned_.resize(rows_ * blocks);
+  std::vector<float> row(cols_);
+  const int64_t page = sysconf(_SC_PAGESIZE);
+  const auto* source = static_cast<const uint8_t*>(matrix_.data);
+  const int64_t source_row_bytes = matrix_.row_bytes();
+  int64_t released = 0;  // source bytes already handed back
+  for (int64_t r = 0; r < rows_; ++r) {
+    matrix_.row_to_float(r, row.data());
+    quantize_q8_0_row(row.data(), cols_, owned_.data() + r * blocks);
+    if (release_source && (r % 256 == 255 || r == rows_ - 1)) {
+      // Whole pages of the source that are done: MADV_DONTNEED drops them (a private read-only
+      // file mapping reads them back from the file if ever touched again).
+      const auto begin = reinterpret_cast<uintptr_t>(source + released);
+      const auto end = reinterpret_cast<uintptr_t>(source + (r + 1) * source_row_bytes);
+      const uintptr_t first_page = (begin + page - 1) / page * page;
+      const uintptr_t last_page = end / page * page;
+      if (last_page > first_page) {
+        madvise(reinterpret_cast<void*>(first_page), last_page - first_page, MADV_DONTNEED);
+        released = static_cast<int64_t>(last_page - reinterpret_cast<uintptr_t>(source));
+      }
+    }
+  }
+  matrix_ = {FloatType::kQ8_0, rows_, cols_, owned_.data()};
+  weight_bytes_ = rows_ * matrix_.row_bytes();
 }
 
 void LinearLayer::forward(const float* x, int64_t n, float* y) {
@@ -85,9 +122,10 @@ void LinearLayer::forward_quantized(const QuantizedActivations& x, float* y) {
 
 std::string LinearLayer::kernel_name() const {
   if (kernel_ != nullptr) return kernel_->kernel_name();
-  const char* type = matrix_.type == FloatType::kF32   ? "f32"
-                     : matrix_.type == FloatType::kF16 ? "f16"
-                                                       : "bf16";
+  const char* type = matrix_.type == FloatType::kF32    ? "f32"
+                     : matrix_.type == FloatType::kF16  ? "f16"
+                     : matrix_.type == FloatType::kQ8_0 ? "q8_0"
+                                                        : "bf16";
   return std::string("float_gemm_") + type + "_" + float_kernels_isa();
 }
 

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/activation_quant.h"
 #include "jit/linear.h"
@@ -32,6 +33,12 @@ class LinearLayer {
   // A float matrix that is not a tensor of its own (the tied output head).
   static LinearLayer from_float(const FloatMatrix& matrix, ThreadPool* pool);
 
+  // Repacks an F32/F16/BF16 layer into Q8_0 blocks it owns (an 8-bit LM head: 8.5 bits per
+  // weight instead of 16). With release_source the mapped pages of the source are dropped from
+  // the process as they are converted (when nothing else reads them), so the peak RSS does not
+  // hold both copies. No-op for other layers or cols not a multiple of 32.
+  void repack_q8_0(bool release_source);
+
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   // True when the layer takes int8 activations (forward_quantized).
@@ -51,6 +58,7 @@ class LinearLayer {
   int64_t weight_bytes_ = 0;
   std::unique_ptr<jit::Linear> kernel_;
   FloatMatrix matrix_;
+  std::vector<Q8_0Block> owned_;  // repacked weights, when matrix_ points here
   ThreadPool* pool_ = nullptr;
 };
 

@@ -103,13 +103,15 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::load(const std::string& path,
 Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& options) {
   using gguf::TensorType;
   const LlamaConfig& c = config_;
-  auto embd = r.require_tensor(names::kTokenEmbedding, {c.hidden, c.vocab},
-                               {TensorType::kF32, TensorType::kF16, TensorType::kBF16});
+  auto embd =
+      r.require_tensor(names::kTokenEmbedding, {c.hidden, c.vocab},
+                       {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0});
   if (!embd) return embd.error();
   const TensorType et = (*embd)->type;
-  embedding_ = {et == TensorType::kF32   ? FloatType::kF32
-                : et == TensorType::kF16 ? FloatType::kF16
-                                         : FloatType::kBF16,
+  embedding_ = {et == TensorType::kF32    ? FloatType::kF32
+                : et == TensorType::kF16  ? FloatType::kF16
+                : et == TensorType::kBF16 ? FloatType::kBF16
+                                          : FloatType::kQ8_0,
                 c.vocab, c.hidden, (*embd)->data};
 
   batch_ = options.batch;
@@ -150,12 +152,18 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
   auto output_norm = load_norm(r, names::kOutputNorm, c.hidden);
   if (!output_norm) return output_norm.error();
   output_norm_ = std::move(*output_norm);
-  if (r.find_tensor(names::kOutput) != nullptr) {
+  const bool tied = r.find_tensor(names::kOutput) == nullptr;
+  if (!tied) {
     auto output = LinearLayer::load(r, std::string(names::kOutput), c.vocab, c.hidden, lo);
     if (!output) return output.error();
     output_ = std::make_unique<LinearLayer>(std::move(*output));
   } else {
     output_ = std::make_unique<LinearLayer>(LinearLayer::from_float(embedding_, pool_.get()));
+  }
+  if (options.head_q8_0) {
+    const auto start = Clock::now();
+    output_->repack_q8_0(/*release_source=*/!tied);  // a tied head's rows are still looked up
+    stats_.jit_seconds += seconds_since(start);
   }
 
   // Llama 3.1 files carry the frequency factors as a tensor (llama.cpp's converter).

@@ -32,6 +32,8 @@ struct ModelOptions {
   KvType kv_type = KvType::kF16;
   int64_t batch = 64;          // tokens per forward pass when processing a prompt
   bool need_tokenizer = true;  // a file without tokenizer.ggml.* is an error
+  // Repack an F32/F16/BF16 LM head into Q8_0 at load (half the bytes per decoded token).
+  bool head_q8_0 = false;
 };
 
 // Where forward() spends its time (seconds, summed over calls).

@@ -77,12 +77,14 @@ int main(int argc, char** argv) {
   int64_t decode = 32;
   int64_t bandwidth_mib = 1024;
   std::string kernels = "jit";
+  bool head_q8_0 = false;
   CLI::App app{"bench_runtime: whole-model decode and prefill speed against the bandwidth floor"};
   app.add_option("model", model_path, "GGUF model (scripts/make_bench_model.sh)")->required();
   app.add_option("--threads", threads, "thread counts")->delimiter(',');
   app.add_option("--prompt", prompt, "prefill tokens")->check(CLI::PositiveNumber);
   app.add_option("--decode", decode, "decoded tokens")->check(CLI::PositiveNumber);
   app.add_option("--bandwidth-mib", bandwidth_mib, "buffer for the bandwidth measurement");
+  app.add_flag("--head-q8", head_q8_0, "repack the LM head into Q8_0 at load");
   app.add_option("--kernels", kernels, "jit or ref")->check(CLI::IsMember({"jit", "ref"}));
   try {
     app.parse(argc, argv);
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
     options.context = prompt + decode + 8;
     options.batch = std::min<int64_t>(prompt, 64);
     options.need_tokenizer = false;
+    options.head_q8_0 = head_q8_0;
     options.backend = kernels == "ref" ? jit::KernelBackend::kReference : jit::KernelBackend::kJit;
     auto loaded = LlamaModel::load(model_path, options);
     if (!loaded) {

@@ -118,19 +118,51 @@ TEST_CASE("bf16 weights match the naive forward over the same rounded weights") 
   CHECK(relative_error(logits, expected) < 1e-4);
 }
 
+TEST_CASE("a q8_0 lm head matches the naive forward over the q8_0 rounded head") {
+  for (bool tied : {false, true}) {
+    TinySpec spec;
+    spec.tied_output = tied;
+    const std::string path = testing::temp_path("q8_head.gguf");
+    auto weights = testing::write_tiny_llama(path, spec);
+    // The head the model will use: each row through Q8_0 and back.
+    const int64_t h = spec.hidden;
+    std::vector<Q8_0Block> blocks(h / kQ8_0BlockWeights);
+    for (int64_t r = 0; r < weights.vocab; ++r) {
+      quantize_q8_0_row(weights.output.data() + r * h, h, blocks.data());
+      FloatMatrix row{FloatType::kQ8_0, 1, h, blocks.data()};
+      row.row_to_float(0, weights.output.data() + r * h);
+    }
+    const auto tokens = sample_tokens(20, weights.vocab, 17);
+    const auto expected = testing::naive_forward(weights, tokens);
+    ModelOptions options;
+    options.kv_type = KvType::kF32;
+    options.head_q8_0 = true;
+    auto model = load_ok(path, options);
+    CHECK(model->load_stats().head_kernel.find("q8_0") != std::string::npos);
+    const auto logits = run(*model, tokens, 0, true);
+    INFO("tied=", tied);
+    CHECK(relative_error(logits, expected) < 1e-4);
+  }
+}
+
 TEST_CASE("float kernels agree between the portable and the vectorised versions") {
   TinySpec spec;
   spec.format = LinearFormat::kF16;
   const std::string path = testing::temp_path("generic.gguf");
   const auto weights = testing::write_tiny_llama(path, spec);
   const auto tokens = sample_tokens(20, weights.vocab, 5);
-  auto fast = load_ok(path);
-  const auto a = run(*fast, tokens, 0, true);
-  set_float_kernels_generic(true);
-  auto slow = load_ok(path);
-  const auto b = run(*slow, tokens, 0, true);
-  set_float_kernels_generic(false);
-  CHECK(relative_error(a, b) < 1e-4);
+  for (bool q8 : {false, true}) {
+    ModelOptions options;
+    options.head_q8_0 = q8;
+    auto fast = load_ok(path, options);
+    const auto a = run(*fast, tokens, 0, true);
+    set_float_kernels_generic(true);
+    auto slow = load_ok(path, options);
+    const auto b = run(*slow, tokens, 0, true);
+    set_float_kernels_generic(false);
+    INFO("q8_0 head=", q8);
+    CHECK(relative_error(a, b) < 1e-4);
+  }
 }
 
 void check_quantized_model(LinearFormat format) {

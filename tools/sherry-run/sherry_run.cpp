@@ -80,6 +80,7 @@ struct Flags {
   std::string kv_type = "f16";
   std::string perplexity_file;
   bool ignore_eos = false;
+  bool head_q8_0 = false;
   bool no_display_prompt = false;
 };
 
@@ -100,6 +101,7 @@ int run(const Flags& flags, const char* argv0) {
   options.context = flags.context;
   options.batch = flags.batch;
   options.kv_type = flags.kv_type == "f32" ? KvType::kF32 : KvType::kF16;
+  options.head_q8_0 = flags.head_q8_0;
   auto loaded = LlamaModel::load(model_path, options);
   if (!loaded) {
     fmt::print(stderr, "error: {}\n", loaded.error().message());
@@ -269,6 +271,8 @@ int main(int argc, char** argv) {
   app.add_option("--kv-type", flags.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}));
   app.add_option("--perplexity", flags.perplexity_file,
                  "perplexity of a text file over windows of -c tokens (default 512)");
+  app.add_flag("--head-q8", flags.head_q8_0,
+               "repack an F32/F16/BF16 LM head into Q8_0 at load (faster decode, 8-bit head)");
   app.add_flag("--ignore-eos", flags.ignore_eos, "keep generating after an end-of-text token");
   app.add_flag("--no-display-prompt", flags.no_display_prompt, "print only the generated text");
   try {
