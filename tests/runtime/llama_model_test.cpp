@@ -145,6 +145,20 @@ TEST_CASE("a q8_0 lm head matches the naive forward over the q8_0 rounded head")
   }
 }
 
+TEST_CASE("a gguf q8_0 lm head matches the naive forward") {
+  TinySpec spec;
+  spec.q8_0_output = true;
+  const std::string path = testing::temp_path("q8_file.gguf");
+  const auto weights = testing::write_tiny_llama(path, spec);
+  const auto tokens = sample_tokens(16, weights.vocab, 19);
+  const auto expected = testing::naive_forward(weights, tokens);
+  ModelOptions options;
+  options.kv_type = KvType::kF32;
+  auto model = load_ok(path, options);
+  CHECK(model->load_stats().head_kernel.find("q8_0") != std::string::npos);
+  CHECK(relative_error(run(*model, tokens, 0, true), expected) < 1e-4);
+}
+
 TEST_CASE("float kernels agree between the portable and the vectorised versions") {
   TinySpec spec;
   spec.format = LinearFormat::kF16;

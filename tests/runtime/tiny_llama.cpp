@@ -12,6 +12,7 @@
 #include "core/reference_kernels.h"
 #include "core/sparse_absmean.h"
 #include "core/stq1_0.h"
+#include "runtime/float_kernels.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "runtime/gguf/sherry_tensors.h"
@@ -212,8 +213,20 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
     w.output = w.embedding;
   } else {
     w.output = random_matrix(rng, w.vocab * h, s);
-    gguf::add_float_tensor(writer, std::string(names::kOutput), gguf::TensorType::kF32,
-                           {h, w.vocab}, w.output);
+    if (spec.q8_0_output) {
+      std::vector<Q8_0Block> blocks(w.vocab * h / kQ8_0BlockWeights);
+      for (int64_t r = 0; r < w.vocab; ++r) {
+        quantize_q8_0_row(w.output.data() + r * h, h, blocks.data() + r * h / kQ8_0BlockWeights);
+      }
+      const FloatMatrix head{FloatType::kQ8_0, w.vocab, h, blocks.data()};
+      for (int64_t r = 0; r < w.vocab; ++r) head.row_to_float(r, w.output.data() + r * h);
+      const auto* bytes = reinterpret_cast<const uint8_t*>(blocks.data());
+      writer.add_tensor(std::string(names::kOutput), gguf::TensorType::kQ8_0, {h, w.vocab},
+                        std::span<const uint8_t>(bytes, blocks.size() * sizeof(Q8_0Block)));
+    } else {
+      gguf::add_float_tensor(writer, std::string(names::kOutput), gguf::TensorType::kF32,
+                             {h, w.vocab}, w.output);
+    }
   }
   const Status status = writer.write(path);
   SHERRY_CHECK(status.ok(), "{}", status.ok() ? "" : status.error().message());

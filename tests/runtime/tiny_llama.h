@@ -23,6 +23,7 @@ struct TinySpec {
   float rope_base = 10000.0f;
   bool llama3_rope = false;  // Llama 3.1 frequency scaling in the metadata
   bool tied_output = false;
+  bool q8_0_output = false;  // output.weight stored as GGUF Q8_0
   LinearFormat format = LinearFormat::kF32;
   uint32_t seed = 1;
   // Faults for the error tests.
