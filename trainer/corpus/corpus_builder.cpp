@@ -264,12 +264,14 @@ Result<CorpusSummary> build_corpus(const BuildOptions& options) {
       return make_error("source \"{}\": expected each source once, found it twice", name);
     sources.push_back(*found);
   }
+  std::vector<std::string> roots;  // extracted package trees, one per source
   for (SourceInfo& source : sources) {
     report(options, fmt::format("package {} ({})", source.package,
                                 options.fetch ? "fetching if not cached" : "from the cache"));
     auto package = ensure_package(options.cache_dir, source.package, options.fetch);
     if (!package) return package.error();
     source.version = package->version;
+    roots.push_back(package->root);
   }
 
   // Up to date: the same inputs and a corpus that validates.
@@ -289,9 +291,9 @@ Result<CorpusSummary> build_corpus(const BuildOptions& options) {
   }
 
   std::vector<Document> documents;
-  for (const SourceInfo& source : sources) {
-    const std::string root = (fs::path(options.cache_dir) / "x" / source.package).string();
-    auto read = source.name == "austen" ? read_austen(root) : read_web(root);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const SourceInfo& source = sources[i];
+    auto read = source.name == "austen" ? read_austen(roots[i]) : read_web(roots[i]);
     if (!read) return read.error();
     uint64_t characters = 0;
     for (const auto& document : *read) characters += document.characters();

@@ -2,7 +2,6 @@
 
 #include <sentencepiece_processor.h>
 
-#include <bit>
 #include <string_view>
 
 #include "runtime/gguf/gguf_file.h"
