@@ -9,6 +9,19 @@
 #include "runtime/gguf/sherry_tensors.h"
 
 namespace sherry::runtime {
+namespace {
+
+// Drops the whole pages inside [begin, begin + bytes) of a read-only file mapping from the process
+// (they read back from the file if ever touched again: Reader::open maps the file MAP_PRIVATE
+// and read-only): for weights a kernel has copied.
+void release_pages(const void* begin, size_t bytes) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto first = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
+  const auto last = (reinterpret_cast<uintptr_t>(begin) + bytes) / page * page;
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
+}  // namespace
 
 Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::string& name,
                                       int64_t rows, int64_t cols,
@@ -54,6 +67,10 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
     auto view = gguf::read_sherry_tensor(reader, name);
     if (!view) return view.error();
     SHERRY_TRY(build(*view));
+    // The kernel keeps its own repacked copy: the mapped codes and scales are not read again.
+    release_pages(view->codes, static_cast<size_t>(view->rows * view->row_bytes()));
+    release_pages(view->scales,
+                  static_cast<size_t>(scale_count(view->layout, view->rows, view->cols)) * 2);
   } else if (type == TensorType::kSTQ1_0 || type == TensorType::kSTQ1_0_Released) {
     auto packed = gguf::read_stq1_0_tensor(reader, name);
     if (!packed) return packed.error();
@@ -84,24 +101,17 @@ void LinearLayer::repack_q8_0(bool release_source) {
   const int64_t blocks = cols_ / kQ8_0BlockWeights;
   owned_.resize(rows_ * blocks);
   std::vector<float> row(cols_);
-  const int64_t page = sysconf(_SC_PAGESIZE);
   const auto* source = static_cast<const uint8_t*>(matrix_.data);
   const int64_t source_row_bytes = matrix_.row_bytes();
-  int64_t released = 0;  // source bytes already handed back
+  constexpr int64_t kChunkRows = 256;
   for (int64_t r = 0; r < rows_; ++r) {
     matrix_.row_to_float(r, row.data());
     quantize_q8_0_row(row.data(), cols_, owned_.data() + r * blocks);
-    if (release_source && (r % 256 == 255 || r == rows_ - 1)) {
-      // Whole pages of the source that are done: MADV_DONTNEED drops them (a private read-only
-      // file mapping reads them back from the file if ever touched again).
-      const auto begin = reinterpret_cast<uintptr_t>(source + released);
-      const auto end = reinterpret_cast<uintptr_t>(source + (r + 1) * source_row_bytes);
-      const uintptr_t first_page = (begin + page - 1) / page * page;
-      const uintptr_t last_page = end / page * page;
-      if (last_page > first_page) {
-        madvise(reinterpret_cast<void*>(first_page), last_page - first_page, MADV_DONTNEED);
-        released = static_cast<int64_t>(last_page - reinterpret_cast<uintptr_t>(source));
-      }
+    if (release_source && (r % kChunkRows == kChunkRows - 1 || r == rows_ - 1)) {
+      // Pages straddling two chunks stay: a few KiB.
+      const int64_t first = r / kChunkRows * kChunkRows;
+      release_pages(source + first * source_row_bytes,
+                    static_cast<size_t>((r + 1 - first) * source_row_bytes));
     }
   }
   matrix_ = {FloatType::kQ8_0, rows_, cols_, owned_.data()};
