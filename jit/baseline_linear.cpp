@@ -189,6 +189,7 @@ class Tl2Linear final : public BaselineLinear {
         alpha_(w.alpha),
         pool_(pool) {
     out_.resize(kernels_.size() * static_cast<size_t>(layout_.m_pad));
+    entries_.resize(static_cast<size_t>(layout_.k_pad / kWeightsPerBlock * kSlotCount));
   }
 
   void forward(const float* x, int64_t n, float* y) override {
@@ -233,7 +234,8 @@ class Tl2Linear final : public BaselineLinear {
     for (int64_t t0 = 0; t0 < x.tokens; t0 += n_tile) {
       const int64_t tokens = std::min(n_tile, x.tokens - t0);
       for (int64_t t = 0; t < tokens; ++t) {
-        build_tl2_tables(layout_, x.token(t0 + t), cols_, tables_.data() + t * layout_.table_bytes);
+        build_tl2_tables(layout_, x.token(t0 + t), cols_, entries_.data(),
+                         tables_.data() + t * layout_.table_bytes);
       }
       const Kernel& kernel = *kernels[tokens - 1];
       const KernelArgs args{weights_.weights.data(),
@@ -262,6 +264,7 @@ class Tl2Linear final : public BaselineLinear {
   RepackedWeights weights_;
   float alpha_;
   ThreadPool* pool_;
+  AlignedBuffer<int16_t> entries_;  // TL2 entries of one token
   AlignedBuffer<uint8_t> tables_;
   AlignedBuffer<float> out_;
 };

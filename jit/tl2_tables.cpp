@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "jit/table_builder.h"
+
 namespace sherry::jit {
 namespace {
 
@@ -31,7 +33,8 @@ PackedTensor tl2_as_blocks(const Tl2Tensor& w) {
   return blocks;
 }
 
-void build_tl2_tables(const KernelLayout& layout, const int8_t* q, int64_t k, uint8_t* tables) {
+void build_tl2_tables(const KernelLayout& layout, const int8_t* q, int64_t k, int16_t* entries,
+                      uint8_t* tables) {
   const int64_t blocks = layout.k_pad / kWeightsPerBlock;
   for (int64_t b = 0; b < blocks; ++b) {
     int16_t x[kTl2GroupWeights];
@@ -39,31 +42,14 @@ void build_tl2_tables(const KernelLayout& layout, const int8_t* q, int64_t k, ui
       const int64_t c = kTl2GroupWeights * b + p;
       x[p] = c < k ? q[c] : 0;
     }
-    int16_t v[kSlotCount];
+    int16_t* v = entries + b * kSlotCount;
     for (int index = 0; index < kSlotCount; ++index) {
       v[index] =
           static_cast<int16_t>(kCoefficients[0][index] * x[0] + kCoefficients[1][index] * x[1] +
                                kCoefficients[2][index] * x[2]);
     }
-    if (layout.format == WeightFormat::kCodeBytes) {
-      uint8_t* out = tables + b * 32;
-      for (int index = 0; index < kSlotCount; ++index) {
-        out[index] = static_cast<uint8_t>(v[index] & 0xFF);
-        out[16 + index] = static_cast<uint8_t>((v[index] >> 8) & 0xFF);
-      }
-      continue;
-    }
-    // Sign folded: per step of 4 blocks, lo plane [block j][code c] at 32j + c, hi 128 bytes on.
-    uint8_t* lo = tables + (b / 4) * 256 + (b % 4) * 32;
-    uint8_t* hi = lo + 128;
-    for (int index = 0; index < kSlotCount; ++index) {
-      const int16_t neg = static_cast<int16_t>(-v[index]);
-      lo[index] = static_cast<uint8_t>(v[index] & 0xFF);
-      hi[index] = static_cast<uint8_t>((v[index] >> 8) & 0xFF);
-      lo[16 + index] = static_cast<uint8_t>(neg & 0xFF);
-      hi[16 + index] = static_cast<uint8_t>((neg >> 8) & 0xFF);
-    }
   }
+  write_tables(layout, entries, tables);
 }
 
 }  // namespace sherry::jit

@@ -3,8 +3,10 @@
 // kernels on the same shapes, tokens, threads and hot/cold weights, with the same activation
 // quantization and threading. Rows are JSON lines on stdout with bench/kernels' fields plus
 // "family" (lut, tl2, i2s), so scripts/make_benchmarks_report.sh merges them; a summary table of
-// the ratios goes to stderr. Each layer is checked against the reference before it is timed.
-// Timing: per call, tables/activation preparation included, best and median over batches lasting
+// the ratios goes to stderr. Every family runs at its default tuning (no tuning file); --tuned
+// adds the Sherry kernels with the tuning file's entries as family "lut_tuned". Each layer is
+// checked against the reference before it is timed. Timing: per call, tables/activation preparation
+// included, best and median over batches lasting
 // --min-time; cold rotates through copies of the repacked weights totalling at least --cold-mb.
 #include <algorithm>
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,7 @@
 #include "jit/kernel_cache.h"
 #include "jit/table_builder.h"
 #include "jit/tl2_tables.h"
+#include "jit/tuning_file.h"
 #include "jit/weight_repack.h"
 #include "tests/core/test_util.h"
 
@@ -71,6 +75,8 @@ struct Options {
   std::vector<std::string> families = {"lut", "tl2", "i2s"};
   double min_time = 0.2;
   int64_t cold_mb = 256;
+  int64_t i2s_prefetch = 0;
+  bool tuned = false;  // add lut_tuned rows from the tuning file
 };
 
 // A benchmarked layer: `call(copy, x, pool)` runs one forward on weight copy `copy` into out.
@@ -102,9 +108,11 @@ std::vector<jit::AlignedBuffer<T>> replicate(const jit::AlignedBuffer<T>& first,
 
 // LUT kernels (Sherry or TL2 tables) for 1..n_tile tokens over one key.
 Result<std::vector<std::shared_ptr<const jit::Kernel>>> lut_kernels(const PackedTensor& w,
-                                                                    ir::Isa isa) {
+                                                                    ir::Isa isa,
+                                                                    const ir::Tuning& tuning) {
   ir::KernelKey key;
   key.isa = isa;
+  key.tuning = tuning;
   key.m = w.rows;
   key.k = w.cols;
   key.layout = w.layout;
@@ -124,8 +132,9 @@ Result<std::vector<std::shared_ptr<const jit::Kernel>>> lut_kernels(const Packed
 
 // Sherry (tables from the activations) or TL2 (tl2_tables) on the LUT kernels.
 Result<BenchLayer> make_lut_layer(const std::string& family, const PackedTensor& blocks, int64_t k,
-                                  ir::Isa isa, int64_t max_n, const Options& options, bool cold) {
-  auto kernels = lut_kernels(blocks, isa);
+                                  ir::Isa isa, int64_t max_n, const Options& options, bool cold,
+                                  const ir::Tuning& tuning = {}) {
+  auto kernels = lut_kernels(blocks, isa, tuning);
   if (!kernels.ok()) return kernels.error();
   const jit::KernelLayout layout = kernels->front()->layout;
   struct State {
@@ -133,17 +142,19 @@ Result<BenchLayer> make_lut_layer(const std::string& family, const PackedTensor&
     jit::KernelLayout layout;
     std::vector<jit::RepackedWeights> copies;
     jit::AlignedBuffer<int8_t> scratch;
+    jit::AlignedBuffer<int16_t> entries;
     jit::AlignedBuffer<uint8_t> tables;
     jit::AlignedBuffer<float> out;
   };
   auto state = std::make_shared<State>();
   state->kernels = *kernels;
+  state->entries.resize(static_cast<size_t>(layout.k_pad / kWeightsPerBlock * kSlotCount));
   state->layout = layout;
   state->copies.push_back(jit::repack_weights(blocks.view(), layout));
   BenchLayer layer;
   layer.family = family;
   layer.isa = isa;
-  const std::string prefix = family == "tl2" ? "tl2_" : "";
+  const std::string prefix = family.starts_with("tl2") ? "tl2_" : "";
   layer.name = prefix + state->kernels.front()->name;
   layer.name_n = prefix + state->kernels.back()->name;
   layer.stream_bytes = layout.tiles * layout.tile_weight_bytes;
@@ -159,13 +170,13 @@ Result<BenchLayer> make_lut_layer(const std::string& family, const PackedTensor&
   state->scratch.resize(static_cast<size_t>(layout.k_pad));
   state->tables.resize(static_cast<size_t>(max_n * layout.table_bytes));
   state->out.resize(static_cast<size_t>(max_n * layout.m_pad));
-  const bool tl2 = family == "tl2";
+  const bool tl2 = family.starts_with("tl2");
   layer.call = [state, tl2, k](int64_t copy, const QuantizedActivations& x, ThreadPool& pool) {
     const jit::KernelLayout& l = state->layout;
     for (int64_t t = 0; t < x.tokens; ++t) {
       uint8_t* tables = state->tables.data() + t * l.table_bytes;
       if (tl2) {
-        jit::build_tl2_tables(l, x.token(t), k, tables);
+        jit::build_tl2_tables(l, x.token(t), k, state->entries.data(), tables);
       } else {
         jit::build_tables(l, BlockGrouping::kContiguous, x.token(t), k, state->scratch.data(),
                           tables);
@@ -206,7 +217,7 @@ Result<BenchLayer> make_i2s_layer(const I2sTensor& w, ir::Isa isa, int64_t max_n
   auto state = std::make_shared<State>();
   const int64_t n_tile = std::min<int64_t>(8, jit::i2s_max_n_tile(isa));
   for (int64_t n = 1; n <= n_tile; ++n) {
-    auto kernel = jit::build_i2s_kernel({isa, w.rows, w.cols, n});
+    auto kernel = jit::build_i2s_kernel({isa, w.rows, w.cols, n, 0, options.i2s_prefetch});
     if (!kernel.ok()) return kernel.error();
     state->kernels.push_back(std::move(*kernel));
   }
@@ -219,7 +230,7 @@ Result<BenchLayer> make_i2s_layer(const I2sTensor& w, ir::Isa isa, int64_t max_n
   layer.name_n = state->kernels.back()->name;
   layer.stream_bytes = l.tiles * l.tile_weight_bytes;
   layer.copies = copies_for(layer.stream_bytes, options, cold);
-  state->copies = replicate(jit::repack_i2s(w, l, 0), layer.copies);
+  state->copies = replicate(jit::repack_i2s(w, l, options.i2s_prefetch), layer.copies);
   state->x.resize(static_cast<size_t>(max_n * l.k_pad));
   state->xsum.resize(static_cast<size_t>(max_n));
   state->out.resize(static_cast<size_t>(max_n * l.m_pad));
@@ -293,6 +304,20 @@ double check_against(const std::function<void(const QuantizedActivations&, float
 int run(const Options& options) {
   const std::string cpu = jit::host_cpu().brand;
   const double ghz = measure_ghz();
+  // Every family at its defaults (equal terms); --tuned adds the tuning file's Sherry kernels.
+  std::optional<jit::TuningFile> tuning_file;
+  if (options.tuned) {
+    const std::optional<std::string> path = jit::default_tuning_file_path();
+    Result<jit::TuningFile> file =
+        path ? jit::read_tuning_file(*path, jit::host_signature())
+             : Result<jit::TuningFile>(make_error("no tuning file place"));
+    if (!file.ok()) {
+      std::fprintf(stderr, "error: --tuned: %s\n", file.error().message().c_str());
+      return 1;
+    }
+    tuning_file = std::move(*file);
+  }
+  jit::set_active_tuning(std::nullopt);
   const ir::Isa isa = jit::best_isa(jit::host_cpu());
   if (!jit::has_generated_kernels(isa)) {
     std::fprintf(stderr, "error: no generated kernels for the %s path here\n",
@@ -325,10 +350,29 @@ int run(const Options& options) {
         shape.m, shape.k, {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128}, 1);
     const I2sTensor i2s = pack_i2s(ternary).value();
     const Tl2Tensor tl2 = pack_tl2(ternary).value();
-    for (const std::string& family : options.families) {
+    std::vector<std::string> families = options.families;
+    std::optional<ir::Tuning> tuned;
+    if (options.tuned && tuning_file) {
+      ir::KernelKey key;
+      key.isa = isa;
+      key.m = shape.m;
+      key.k = shape.k;
+      key.layout = sherry_w.layout;
+      if (const jit::TuningEntry* e = tuning_file->find(jit::tuning_key_name(key))) {
+        tuned = e->tuning;
+        families.insert(families.begin() + 1, "lut_tuned");
+      } else {
+        std::fprintf(stderr, "bench_baselines: no tuning file entry for %s\n",
+                     jit::tuning_key_name(key).c_str());
+      }
+    }
+    for (const std::string& family : families) {
       Result<BenchLayer> layer = [&]() -> Result<BenchLayer> {
         if (family == "lut") {
           return make_lut_layer("lut", sherry_w, shape.k, isa, max_n, options, cold);
+        }
+        if (family == "lut_tuned") {
+          return make_lut_layer("lut_tuned", sherry_w, shape.k, isa, max_n, options, cold, *tuned);
         }
         if (family == "tl2") {
           return make_lut_layer("tl2", jit::tl2_as_blocks(tl2), shape.k, isa, max_n, options, cold);
@@ -347,7 +391,7 @@ int run(const Options& options) {
       ThreadPool check_pool(1);
       const double error = check_against(
           [&](const QuantizedActivations& x, float* y) {
-            if (family == "lut") {
+            if (family.starts_with("lut")) {
               std::vector<int32_t> acc(static_cast<size_t>(shape.m * shape.k / 128));
               reference_accumulate_i32(sherry_w.view(), x, acc.data());
               reference_scale_accumulators(sherry_w.view(), x, acc.data(), y);
@@ -400,18 +444,19 @@ int run(const Options& options) {
       }
     }
   }
-  std::fprintf(stderr, "\n%-11s %4s %3s %-4s %10s %10s %10s %9s %9s\n", "MxK", "N", "thr", "mode",
-               "lut us", "tl2 us", "i2s us", "tl2/lut", "i2s/lut");
+  std::fprintf(stderr, "\n%-11s %4s %3s %-4s %10s %10s %10s %10s %9s %9s %9s\n", "MxK", "N", "thr",
+               "mode", "lut us", "tuned us", "tl2 us", "i2s us", "tl2/lut", "i2s/lut", "lut/tuned");
   for (const auto& [key, times] : summary) {
     const auto& [m, k, n, threads, mode] = key;
     auto get = [&](const char* f) {
       auto it = times.find(f);
       return it == times.end() ? 0.0 : it->second;
     };
-    const double lut = get("lut"), t2 = get("tl2"), i2 = get("i2s");
-    std::fprintf(stderr, "%-11s %4ld %3d %-4s %10.1f %10.1f %10.1f %8.2fx %8.2fx\n",
-                 fmt::format("{}x{}", m, k).c_str(), n, threads, mode.c_str(), lut, t2, i2,
-                 lut > 0 && t2 > 0 ? t2 / lut : 0.0, lut > 0 && i2 > 0 ? i2 / lut : 0.0);
+    const double lut = get("lut"), tuned_us = get("lut_tuned"), t2 = get("tl2"), i2 = get("i2s");
+    std::fprintf(stderr, "%-11s %4ld %3d %-4s %10.1f %10.1f %10.1f %10.1f %8.2fx %8.2fx %8.2fx\n",
+                 fmt::format("{}x{}", m, k).c_str(), n, threads, mode.c_str(), lut, tuned_us, t2,
+                 i2, lut > 0 && t2 > 0 ? t2 / lut : 0.0, lut > 0 && i2 > 0 ? i2 / lut : 0.0,
+                 tuned_us > 0 ? lut / tuned_us : 0.0);
   }
   return failures > 0 ? 1 : 0;
 }
@@ -431,6 +476,9 @@ int main(int argc, char** argv) {
   app.add_option("--families", options.families, "lut, tl2, i2s")->delimiter(',');
   app.add_option("--min-time", options.min_time, "seconds per measurement");
   app.add_option("--cold-mb", options.cold_mb, "total MB of rotated weight copies (cold)");
+  app.add_option("--i2s-prefetch", options.i2s_prefetch, "I2_S weight prefetch distance (bytes)");
+  app.add_flag("--tuned", options.tuned,
+               "also time the Sherry kernels with the tuning file's entries (family lut_tuned)");
   CLI11_PARSE(app, argc, argv);
   return sherry::bench::run(options);
 }
