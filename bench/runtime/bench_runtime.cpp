@@ -1,8 +1,11 @@
 // bench_runtime MODEL.gguf [--threads 1,2] [--prompt 64] [--decode 32]
 // One JSON line per thread count: prefill and decode tokens/s, where decode time goes (linear
 // layers, attention, the rest), the bytes the linear layers read per token, the read bandwidth
-// measured in the same run, the resulting floor, decode time over that floor, and peak RSS.
+// measured in the same run (in a child process), the resulting floor, decode time over that
+// floor, and peak RSS.
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -66,6 +69,26 @@ double read_bandwidth(ThreadPool& pool, int64_t bytes) {
     best = std::max(best, static_cast<double>(bytes) / seconds_since(start));
   }
   return best;
+}
+
+// The same in a child process, so that its buffer does not count in this process's peak RSS.
+double read_bandwidth_in_child(int threads, int64_t bytes) {
+  int fds[2];
+  if (pipe(fds) != 0) return 0;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    ThreadPool pool(threads);
+    const double bandwidth = read_bandwidth(pool, bytes);
+    const ssize_t written = write(fds[1], &bandwidth, sizeof(bandwidth));
+    _exit(written == sizeof(bandwidth) ? 0 : 1);
+  }
+  close(fds[1]);
+  double bandwidth = 0;
+  if (pid < 0 || read(fds[0], &bandwidth, sizeof(bandwidth)) != sizeof(bandwidth)) bandwidth = 0;
+  close(fds[0]);
+  if (pid > 0) waitpid(pid, nullptr, 0);
+  return bandwidth;
 }
 
 }  // namespace
@@ -136,8 +159,7 @@ int main(int argc, char** argv) {
     const double attention_s = after.attention - before.attention;
     const double other_s = after.other - before.other;
 
-    ThreadPool pool(t);
-    const double bandwidth = read_bandwidth(pool, bandwidth_mib << 20);
+    const double bandwidth = read_bandwidth_in_child(t, bandwidth_mib << 20);
     const double bytes = static_cast<double>(model.linear_weight_bytes());
     const double floor_ms = bytes / bandwidth * 1e3;
     const double decode_ms = decode_s * 1e3 / static_cast<double>(decode);
