@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "runtime/gguf/sherry_tensors.h"
 #include "tests/jit/jit_test_util.h"
 #include "tools/sherry-asm/asm_listing.h"
 
@@ -78,6 +79,24 @@ TEST_CASE("a key no generator serves and a missing model are errors") {
   Result<ir::KernelKey> key = key_from_model("/nonexistent/model.gguf", "blk.0.attn_q.weight");
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().message().find("/nonexistent/model.gguf") != std::string::npos);
+}
+
+TEST_CASE("a model tensor gives the kernel key of its shape and layout") {
+  const WeightLayout layout{BlockGrouping::kStride16, ScaleGranularity::kGroup, 256};
+  const PackedTensor w = sherry::test::random_packed(96, 512, layout, 3);
+  gguf::Writer writer;
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_q.weight", w.view()).ok());
+  const std::string path = fmt::format("/tmp/sherry_asm_model_{}.gguf", getpid());
+  REQUIRE(writer.write(path).ok());
+  Result<ir::KernelKey> key = key_from_model(path, "blk.0.attn_q.weight");
+  REQUIRE_MESSAGE(key.ok(), key.error().message());
+  CHECK(key->m == 96);
+  CHECK(key->k == 512);
+  CHECK(key->layout == layout);
+  Result<ir::KernelKey> missing = key_from_model(path, "blk.9.attn_q.weight");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message().find("blk.9.attn_q.weight") != std::string::npos);
+  std::remove(path.c_str());
 }
 
 TEST_CASE("undecodable bytes are listed and skipped") {
