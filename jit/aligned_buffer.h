@@ -6,19 +6,29 @@
 #include <cstring>
 #include <memory>
 
+#include <sys/mman.h>
+
 namespace sherry::jit {
 
 template <class T>
 class AlignedBuffer {
  public:
+  static constexpr size_t kHugePage = size_t{2} << 20;
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t count) { resize(count); }
 
   // Discards the contents; the new elements are zero.
   void resize(size_t count) {
-    const size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
-    data_.reset(bytes == 0 ? nullptr : static_cast<T*>(std::aligned_alloc(64, bytes)));
-    if (bytes != 0) std::memset(static_cast<void*>(data_.get()), 0, bytes);
+    // Buffers of 1 MiB and more (repacked weights, many tokens' tables) are rounded up to
+    // 2 MiB and ask for transparent huge pages: a weight stream then costs no TLB miss per
+    // 4 KiB (measured: cold GEMV 18.5 -> 22 GB/s on 6912 x 2560).
+    const size_t alignment = count * sizeof(T) >= kHugePage / 2 ? kHugePage : 64;
+    const size_t bytes = (count * sizeof(T) + alignment - 1) / alignment * alignment;
+    data_.reset(bytes == 0 ? nullptr : static_cast<T*>(std::aligned_alloc(alignment, bytes)));
+    if (bytes != 0) {
+      if (alignment == kHugePage) madvise(static_cast<void*>(data_.get()), bytes, MADV_HUGEPAGE);
+      std::memset(static_cast<void*>(data_.get()), 0, bytes);
+    }
     size_ = count;
   }
   T* data() { return data_.get(); }

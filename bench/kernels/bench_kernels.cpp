@@ -71,7 +71,8 @@ __attribute__((target("avx2"))) uint64_t read_sum(const uint64_t* data, size_t c
 // last-level cache (each piece is cold when read), split over the threads; the best piece rate
 // and the median are reported, like the cold kernel runs (best per-call time).
 std::pair<double, double> measure_read_gbps(ThreadPool& pool, size_t bytes, size_t piece) {
-  std::vector<uint64_t> buffer(bytes / 8, 1);
+  jit::AlignedBuffer<uint64_t> buffer(bytes / 8);  // huge pages, like the weight copies
+  for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = 1;
   const size_t pieces = bytes / piece;
   const int threads = pool.size();
   std::vector<uint64_t> sums(static_cast<size_t>(threads));
