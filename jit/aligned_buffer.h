@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 
 #include <sys/mman.h>
 
@@ -19,15 +20,18 @@ class AlignedBuffer {
 
   // Discards the contents; the new elements are zero.
   void resize(size_t count) {
-    // Buffers of 1 MiB and more (repacked weights, many tokens' tables) are rounded up to
-    // 2 MiB and ask for transparent huge pages: a weight stream then costs no TLB miss per
-    // 4 KiB (measured: cold GEMV 18.5 -> 22 GB/s on 6912 x 2560).
-    const size_t alignment = count * sizeof(T) >= kHugePage / 2 ? kHugePage : 64;
-    const size_t bytes = (count * sizeof(T) + alignment - 1) / alignment * alignment;
-    data_.reset(bytes == 0 ? nullptr : static_cast<T*>(std::aligned_alloc(alignment, bytes)));
+    // Buffers of 1 MiB and more (repacked weights, many tokens' tables) start on a 2 MiB
+    // boundary and ask for transparent huge pages: a weight stream then costs no TLB miss per
+    // 4 KiB (measured: cold GEMV 18.5 -> 21-22 GB/s on 6912 x 2560). Sizes are not rounded up
+    // to whole huge pages, so no memory is wasted.
+    const size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
+    const size_t alignment = bytes >= kHugePage / 2 ? kHugePage : 64;
+    void* p = nullptr;
+    if (bytes != 0 && posix_memalign(&p, alignment, bytes) != 0) throw std::bad_alloc();
+    data_.reset(static_cast<T*>(p));
     if (bytes != 0) {
-      if (alignment == kHugePage) madvise(static_cast<void*>(data_.get()), bytes, MADV_HUGEPAGE);
-      std::memset(static_cast<void*>(data_.get()), 0, bytes);
+      if (alignment == kHugePage) madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
+      std::memset(p, 0, bytes);
     }
     size_ = count;
   }
