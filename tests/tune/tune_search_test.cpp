@@ -96,6 +96,11 @@ TEST_CASE("the search checks and times every accepted tuning and never loses to 
   }
   CHECK(r.candidates[r.best].median_us <= r.candidates[0].median_us);
   CHECK_FALSE(r.cut_by_budget);
+  // No candidate holds fewer prefill tokens per call than the default.
+  for (const Candidate& c : r.candidates) {
+    CHECK(jit::max_n_tile(r.isa, c.tuning.row_tile) >=
+          jit::max_n_tile(r.isa, r.candidates[0].tuning.row_tile));
+  }
 }
 
 TEST_CASE("a tiny budget still times the default and says it was cut") {

@@ -82,8 +82,12 @@ int main(int argc, char** argv) {
                  "tuning file to update (default: $SHERRY_TUNING_FILE, else "
                  "$XDG_CACHE_HOME/sherry/tuning.json or ~/.cache/sherry/tuning.json)");
   app.add_flag("--dry-run", dry_run, "search and print, write nothing");
+  bool decode_only = false;
+  app.add_flag("--decode-only", decode_only,
+               "also try row tiles that hold fewer prefill tokens per call than the default");
   CLI11_PARSE(app, argc, argv);
   options.regime = regime;
+  options.keep_prefill = !decode_only;
 
   auto fail = [](const std::string& message, int code) {
     std::fprintf(stderr, "error: %s\n", message.c_str());

@@ -217,6 +217,13 @@ Result<ShapeResult> tune_shape(const TuneShape& shape, const TuneOptions& option
         ++result.refused;
         continue;
       }
+      // The layer's GEMM kernels share the row tile: a tile that holds fewer tokens per call
+      // than the default's would trade prefill speed for decode speed.
+      if (options.keep_prefill && jit::max_n_tile(result.isa, resolved->tuning.row_tile) <
+                                      jit::max_n_tile(result.isa, default_key->tuning.row_tile)) {
+        ++result.skipped_for_prefill;
+        continue;
+      }
       if (std::none_of(keys.begin(), keys.end(),
                        [&](const ir::KernelKey& other) { return other == *resolved; })) {
         keys.push_back(*resolved);

@@ -40,6 +40,9 @@ struct TuneOptions {
   double min_sample_us = 300;   // a sample averages enough calls to last this long
   std::vector<int64_t> row_tiles = {16, 32, 48, 64, 96, 128, 192, 256};
   std::vector<int64_t> prefetches = {0, 256, 512, 1024, 2048};
+  // Skip row tiles holding fewer GEMM tokens per call than the default's (jit::max_n_tile): the
+  // layer's prefill kernels use the same tile.
+  bool keep_prefill = true;
 };
 
 struct Candidate {
@@ -60,6 +63,7 @@ struct ShapeResult {
   size_t best = 0;                    // index of the winner
   bool cut_by_budget = false;         // fewer candidates or rounds than asked for
   int refused = 0;                    // tunings the JIT refused for this path
+  int skipped_for_prefill = 0;        // row tiles that would slow prefill (keep_prefill)
 };
 
 // Progress: (done, total, what).
