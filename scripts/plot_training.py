@@ -16,14 +16,22 @@ import subprocess
 import sys
 
 
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+
 def import_matplotlib():
     try:
         import matplotlib
     except ImportError:
-        print("plot_training: installing python3-matplotlib (Debian)", file=sys.stderr)
-        sudo = [] if os.geteuid() == 0 else ["sudo"]
-        subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                               "python3-matplotlib"], check=True)
+        # Debian's package lives in Debian's interpreter; another python3 first on PATH (pyenv,
+        # a venv) cannot see it, so the script re-runs itself there.
+        if not os.path.exists("/usr/lib/python3/dist-packages/matplotlib"):
+            print("plot_training: installing python3-matplotlib (Debian)", file=sys.stderr)
+            sudo = [] if os.geteuid() == 0 else ["sudo"]
+            subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                                   "python3-matplotlib"], check=True)
+        if os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON) and os.path.exists(DEBIAN_PYTHON):
+            os.execv(DEBIAN_PYTHON, [DEBIAN_PYTHON, os.path.abspath(__file__)] + sys.argv[1:])
         import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
