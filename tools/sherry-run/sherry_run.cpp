@@ -40,7 +40,7 @@ double peak_rss_mib() {
 
 // SHERRY_MODEL, else models/default.gguf in the repository holding this executable
 // (build/bin/sherry-run → ../../models), else in the working directory.
-Result<std::string> default_model(const char* argv0) {
+Result<std::string> default_model() {
   if (const char* env = std::getenv("SHERRY_MODEL")) return std::string(env);
   std::vector<fs::path> candidates;
   std::error_code ec;
@@ -84,10 +84,10 @@ struct Flags {
   bool no_display_prompt = false;
 };
 
-int run(const Flags& flags, const char* argv0) {
+int run(const Flags& flags) {
   std::string model_path = flags.model;
   if (model_path.empty()) {
-    auto path = default_model(argv0);
+    auto path = default_model();
     if (!path) {
       fmt::print(stderr, "error: {}\n", path.error().message());
       return 1;
@@ -281,5 +281,5 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  return run(flags, argv[0]);
+  return run(flags);
 }
