@@ -30,7 +30,7 @@ ThreadPool::~ThreadPool() {
   for (auto& worker : workers_) worker.join();
 }
 
-void ThreadPool::parallel_for(int64_t tasks, int64_t grain, const RangeBody& body) {
+void ThreadPool::parallel_for(int64_t tasks, int64_t grain, RangeFn body) {
   if (tasks <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t units = (tasks + grain - 1) / grain;
@@ -64,7 +64,7 @@ void ThreadPool::worker_loop(int index) {
     if (stopping_) return;
     seen_generation = generation_;
     if (index >= active_ranges_) continue;
-    const RangeBody* body = body_;
+    const RangeFn* body = body_;
     const auto [begin, end] = split_range(tasks_, grain_, active_ranges_, index);
     lock.unlock();
     (*body)(begin, end, index);

@@ -24,7 +24,7 @@ namespace {
 constexpr int64_t kMaxI2sTokensPerCall = 8;
 
 // Runs body over [0, tiles) on the pool, or inline.
-void for_tiles(ThreadPool* pool, int64_t tiles, const ThreadPool::RangeBody& body) {
+void for_tiles(ThreadPool* pool, int64_t tiles, ThreadPool::RangeFn body) {
   if (pool == nullptr || pool->size() == 1 || tiles == 1) {
     body(0, tiles, 0);
   } else {

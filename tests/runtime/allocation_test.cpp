@@ -88,10 +88,13 @@ TEST_CASE("decoding allocates nothing on the float path") {
   check_no_allocation(testing::LinearFormat::kF32, jit::KernelBackend::kJit);
 }
 // The runtime's own part of the quantized path (shared activation quantization, forward_quantized)
-// on the reference kernels, which allocate nothing once warm: what the JIT kernels do inside
-// forward_quantized is jit::Linear's contract, tested with its library.
+// on the reference kernels, which allocate nothing once warm.
 TEST_CASE("decoding allocates nothing around quantized layers") {
   check_no_allocation(testing::LinearFormat::kSherry, jit::KernelBackend::kReference);
+}
+// The whole decode step on the JIT kernels: tables, kernels and the thread pool's hand-off.
+TEST_CASE("decoding allocates nothing on the jit kernels") {
+  check_no_allocation(testing::LinearFormat::kSherry, jit::KernelBackend::kJit);
 }
 
 }  // namespace
