@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "bench/common/bench_clock.h"
 #include "core/reference_kernels.h"
 #include "core/ternary_reference.h"
 #include "core/thread_pool.h"
@@ -39,30 +40,6 @@
 namespace sherry::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Core clock from a chain of dependent adds (one per cycle), as bench/kernels measures it.
-double measure_ghz() {
-  const int64_t iterations = 10'000'000;
-  double best = 0.0;
-  for (int run = 0; run < 5; ++run) {
-    uint64_t x = 0;
-    const auto start = Clock::now();
-    for (int64_t i = 0; i < iterations; ++i) {
-      asm volatile(
-          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
-          : "+r"(x));
-    }
-    best = std::max(best, 10.0 * iterations / seconds_since(start) / 1e9);
-  }
-  return best;
-}
-
 struct Shape {
   int64_t m, k;
 };
@@ -77,6 +54,7 @@ struct Options {
   int64_t cold_mb = 256;
   int64_t i2s_prefetch = 0;
   bool tuned = false;  // add lut_tuned rows from the tuning file
+  double ghz = 0.0;     // core clock for weights/cycle; 0 = measure
 };
 
 // A benchmarked layer: `call(copy, x, pool)` runs one forward on weight copy `copy` into out.
@@ -303,7 +281,7 @@ double check_against(const std::function<void(const QuantizedActivations&, float
 
 int run(const Options& options) {
   const std::string cpu = jit::host_cpu().brand;
-  const double ghz = measure_ghz();
+  const double ghz = options.ghz > 0 ? options.ghz : measure_core_ghz();
   // Every family at its defaults (equal terms); --tuned adds the tuning file's Sherry kernels.
   std::optional<jit::TuningFile> tuning_file;
   if (options.tuned) {
@@ -475,6 +453,8 @@ int main(int argc, char** argv) {
   app.add_option("--modes", options.modes, "hot and/or cold")->delimiter(',');
   app.add_option("--families", options.families, "lut, tl2, i2s")->delimiter(',');
   app.add_option("--min-time", options.min_time, "seconds per measurement");
+  app.add_option("--ghz", options.ghz,
+                 "core clock in GHz for weights/cycle (0: measure; the measurement is wrong under load)");
   app.add_option("--cold-mb", options.cold_mb, "total MB of rotated weight copies (cold)");
   app.add_option("--i2s-prefetch", options.i2s_prefetch, "I2_S weight prefetch distance (bytes)");
   app.add_flag("--tuned", options.tuned,

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "bench/common/bench_clock.h"
 #include "core/reference_kernels.h"
 #include "core/thread_pool.h"
 #include "jit/aligned_buffer.h"
@@ -29,32 +30,6 @@
 
 namespace sherry::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Core clock from a chain of dependent adds (one per cycle).
-// Core clock from a chain of dependent adds (one per cycle): the fastest of many short runs, so
-// that runs sharing the core with other processes do not count.
-double measure_ghz() {
-  const int64_t iterations = 100'000;
-  double best = 0.0;
-  for (int run = 0; run < 300; ++run) {
-    uint64_t x = 0;
-    const auto start = Clock::now();
-    for (int64_t i = 0; i < iterations; ++i) {
-      asm volatile(
-          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-          "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
-          : "+r"(x));
-    }
-    best = std::max(best, 10.0 * iterations / seconds_since(start) / 1e9);
-  }
-  return best;
-}
 
 __attribute__((target("avx2"))) uint64_t read_sum(const uint64_t* data, size_t count) {
   uint64_t a = 0, b = 0, c = 0, d = 0;
@@ -242,7 +217,7 @@ void print_row(const Context& ctx, const std::string& kernel, ir::Isa isa, const
 int run(const Options& options) {
   Context ctx;
   ctx.cpu = jit::host_cpu().brand;
-  ctx.ghz = options.ghz > 0 ? options.ghz : measure_ghz();
+  ctx.ghz = options.ghz > 0 ? options.ghz : measure_core_ghz();
   fmt::print("{{\"kind\":\"clock\",\"ghz\":{:.3f},\"cpu\":\"{}\",\"commit\":\"{}\"}}\n", ctx.ghz,
              ctx.cpu, SHERRY_COMMIT);
   const int max_threads = *std::max_element(options.threads.begin(), options.threads.end());
