@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "runtime/gguf/llama_names.h"
 #include "runtime/tokenizer/pre_tokenizer.h"
 
 namespace sherry::gguf {
@@ -22,16 +23,8 @@ enum class TokenizerKind : uint8_t {
   kBytePairEncoding,  // "gpt2": byte-level BPE with ranked merges after a regex pre-tokenizer
 };
 
-// llama.cpp's token types (tokenizer.ggml.token_type).
-enum class TokenType : int32_t {
-  kUndefined = 0,
-  kNormal = 1,
-  kUnknown = 2,
-  kControl = 3,
-  kUserDefined = 4,
-  kUnused = 5,
-  kByte = 6,
-};
+// llama.cpp's token types (tokenizer.ggml.token_type), defined with the other GGUF names.
+using TokenType = gguf::names::TokenType;
 
 inline constexpr int32_t kNoToken = -1;
 
