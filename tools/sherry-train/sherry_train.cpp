@@ -81,7 +81,7 @@ int run_train(const TrainArgs& args, Distributed& dist) {
         c.out_dir.c_str());
   TrainerOptions options;
   options.resume = !args.no_resume;
-  options.progress = !args.no_progress && isatty(STDERR_FILENO);
+  options.progress = !args.no_progress;  // a bar on a terminal, periodic lines elsewhere
   auto trainer = Trainer::create(c, std::move(*data), &dist, options);
   if (!trainer.ok()) return fail(trainer.error());
   if ((*trainer)->step() > 0 && dist.is_root())

@@ -2,12 +2,18 @@
 
 #include <cstdio>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 namespace sherry::train {
 
 ProgressBar::ProgressBar(int64_t total, int64_t first, bool enabled)
-    : total_(total), first_(first), enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+    : total_(total),
+      first_(first),
+      enabled_(enabled),
+      in_place_(isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()) {}
 
 std::string ProgressBar::format_duration(double seconds) {
   const int64_t s = static_cast<int64_t>(seconds + 0.5);
@@ -28,6 +34,15 @@ void ProgressBar::update(int64_t done, const std::string& message) {
   const double eta =
       run_done > 0 ? elapsed / static_cast<double>(run_done) * static_cast<double>(total_ - done)
                    : 0.0;
+  if (!in_place_) {
+    if (done < total_ && last_line_ >= 0.0 && elapsed - last_line_ < kLinePeriodSeconds) return;
+    last_line_ = elapsed;
+    std::fprintf(stderr, "step %lld/%lld (%.0f%%) %s elapsed %s ETA %s\n",
+                 static_cast<long long>(done), static_cast<long long>(total_), 100.0 * fraction,
+                 message.c_str(), format_duration(elapsed).c_str(), format_duration(eta).c_str());
+    std::fflush(stderr);
+    return;
+  }
   std::string bar(filled, '=');
   if (filled < kWidth) bar += '>' + std::string(kWidth - filled - 1, ' ');
   std::fprintf(stderr, "\r%6lld/%lld [%s] %s elapsed %s ETA %s   ", static_cast<long long>(done),
@@ -37,7 +52,7 @@ void ProgressBar::update(int64_t done, const std::string& message) {
 }
 
 void ProgressBar::finish() {
-  if (enabled_) std::fprintf(stderr, "\n");
+  if (enabled_ && in_place_) std::fprintf(stderr, "\n");
 }
 
 }  // namespace sherry::train

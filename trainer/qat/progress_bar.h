@@ -1,4 +1,5 @@
-// A one-line terminal progress bar with ETA, redrawn in place on stderr.
+// Progress with ETA on stderr: a one-line bar redrawn in place on a terminal; elsewhere (a log
+// file, a pipe, CI) one plain line at most every kLinePeriodSeconds and at the end.
 #pragma once
 
 #include <chrono>
@@ -19,10 +20,14 @@ class ProgressBar {
   static std::string format_duration(double seconds);
 
  private:
+  static constexpr double kLinePeriodSeconds = 15.0;
+
   int64_t total_;
   int64_t first_;
   bool enabled_;
+  bool in_place_;  // stderr is a terminal
   std::chrono::steady_clock::time_point start_;
+  double last_line_ = -1.0;  // elapsed seconds at the last plain line
 };
 
 }  // namespace sherry::train
