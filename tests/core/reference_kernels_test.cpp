@@ -9,16 +9,7 @@
 namespace sherry {
 namespace {
 
-constexpr WeightLayout kLayouts[] = {
-    {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128},
-    {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 32},
-    {BlockGrouping::kContiguous, ScaleGranularity::kChannel, 0},
-    {BlockGrouping::kContiguous, ScaleGranularity::kTensor, 0},
-    {BlockGrouping::kStride16, ScaleGranularity::kGroup, 256},
-    {BlockGrouping::kStride16, ScaleGranularity::kGroup, 64},
-    {BlockGrouping::kStride16, ScaleGranularity::kChannel, 0},
-    {BlockGrouping::kStride16, ScaleGranularity::kTensor, 0},
-};
+using test::kTestLayouts;
 
 // α of column c of row r, looked up by column (not by block) from the raw scale array.
 float alpha_of(const PackedTensor& w, int64_t r, int64_t c) {
@@ -77,7 +68,7 @@ TEST_CASE("a hand computed GEMM matches the float and integer paths") {
 
 TEST_CASE("dequantize equals unpacked ternary times the scale of each column") {
   uint32_t seed = 100;
-  for (const WeightLayout& layout : kLayouts) {
+  for (const WeightLayout& layout : kTestLayouts) {
     CAPTURE(seed);
     const PackedTensor w = test::random_packed(3, 512, layout, seed++);
     const std::vector<int8_t> t = unpack_ternary(w.view());
@@ -97,7 +88,7 @@ TEST_CASE("dequantize equals unpacked ternary times the scale of each column") {
 
 TEST_CASE("integer accumulators match a column order computation bit exactly") {
   uint32_t seed = 200;
-  for (const WeightLayout& layout : kLayouts) {
+  for (const WeightLayout& layout : kTestLayouts) {
     CAPTURE(seed);
     const int64_t rows = 4;
     const int64_t cols = 512;
@@ -158,7 +149,7 @@ double int_path_bound(double alpha_max, double amax, int64_t k, int64_t groups, 
 
 TEST_CASE("the integer path stays within the K derived bound of the float path") {
   uint32_t seed = 300;
-  for (const WeightLayout& layout : kLayouts) {
+  for (const WeightLayout& layout : kTestLayouts) {
     for (const int64_t cols : {256, 1024}) {
       CAPTURE(seed);
       CAPTURE(cols);

@@ -158,20 +158,10 @@ TEST_CASE("stride16 group scales cover whole 64 weight chunks") {
 }
 
 TEST_CASE("random matrices agree with an independent computation for every layout") {
-  const WeightLayout layouts[] = {
-      {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128},
-      {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 32},
-      {BlockGrouping::kContiguous, ScaleGranularity::kChannel, 0},
-      {BlockGrouping::kContiguous, ScaleGranularity::kTensor, 0},
-      {BlockGrouping::kStride16, ScaleGranularity::kGroup, 256},
-      {BlockGrouping::kStride16, ScaleGranularity::kGroup, 64},
-      {BlockGrouping::kStride16, ScaleGranularity::kChannel, 0},
-      {BlockGrouping::kStride16, ScaleGranularity::kTensor, 0},
-  };
   const int64_t rows = 5;
   const int64_t cols = 512;
   uint32_t seed = 11;
-  for (const WeightLayout& layout : layouts) {
+  for (const WeightLayout& layout : test::kTestLayouts) {
     CAPTURE(to_string(layout.grouping));
     CAPTURE(to_string(layout.granularity));
     CAPTURE(layout.group_size);

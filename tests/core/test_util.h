@@ -32,4 +32,16 @@ inline PackedTensor random_packed(int64_t rows, int64_t cols, const WeightLayout
   return packed;
 }
 
+// Every block grouping with each scale granularity, group sizes at and above the minimum.
+inline constexpr WeightLayout kTestLayouts[] = {
+    {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128},
+    {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 32},
+    {BlockGrouping::kContiguous, ScaleGranularity::kChannel, 0},
+    {BlockGrouping::kContiguous, ScaleGranularity::kTensor, 0},
+    {BlockGrouping::kStride16, ScaleGranularity::kGroup, 256},
+    {BlockGrouping::kStride16, ScaleGranularity::kGroup, 64},
+    {BlockGrouping::kStride16, ScaleGranularity::kChannel, 0},
+    {BlockGrouping::kStride16, ScaleGranularity::kTensor, 0},
+};
+
 }  // namespace sherry::test
