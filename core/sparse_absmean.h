@@ -1,4 +1,4 @@
-// Sparse-AbsMean 3:4 quantization (DESIGN.md §1):
+// Sparse-AbsMean 3:4 quantization (docs/format.md §5):
 //  * in each block of 4 (per BlockGrouping) the weight with the smallest |w| becomes 0;
 //    ties go to the lowest lane (the first of the equal |w| in lane order p = 0..3);
 //  * the other three become sign(w), with sign(+0) = sign(-0) = +1;

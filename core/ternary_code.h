@@ -1,4 +1,4 @@
-// The canonical 5-bit code of a 3:4 sparse ternary block (docs/format.md §1, DESIGN.md §2).
+// The canonical 5-bit code of a 3:4 sparse ternary block (docs/format.md §1).
 //
 // A block holds 4 ternary weights t[0..3] with exactly one zero and three ±1.
 //   z = the zero lane, n0 < n1 < n2 the non-zero lanes,

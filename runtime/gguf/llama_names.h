@@ -82,7 +82,7 @@ inline constexpr std::string_view kFfnGate = "ffn_gate.weight";        // ne = [
 inline constexpr std::string_view kFfnUp = "ffn_up.weight";            // ne = [hidden, ffn]
 inline constexpr std::string_view kFfnDown = "ffn_down.weight";        // ne = [ffn, hidden]
 
-// The seven linear layers sherry quantizes (DESIGN.md §1), in forward order.
+// The seven linear layers sherry quantizes (docs/gguf.md §8), in forward order.
 inline constexpr std::string_view kQuantizedSuffixes[] = {kAttnQ,   kAttnK, kAttnV,  kAttnOutput,
                                                           kFfnGate, kFfnUp, kFfnDown};
 

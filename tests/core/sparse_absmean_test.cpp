@@ -19,7 +19,7 @@ struct Expected {
   std::vector<double> alpha;
 };
 
-// Straightforward re-derivation from DESIGN.md §1, keyed by column rather than storage order:
+// Straightforward re-derivation from docs/format.md §5, keyed by column rather than storage order:
 // the block of a column comes from inverting the grouping, the scale group from the column.
 Expected independent_quantize(const std::vector<float>& w, int64_t rows, int64_t cols,
                               const WeightLayout& layout) {

@@ -28,7 +28,7 @@ bool is_valid(const TernaryBlock& block) {
   return zeros == 1;
 }
 
-// The code written straight from DESIGN.md §2, independent of the library's encoder.
+// The code written straight from docs/format.md §1, independent of the library's encoder.
 int design_code(const TernaryBlock& t) {
   int z = 0;
   while (t[z] != 0) ++z;

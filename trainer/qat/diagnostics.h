@@ -1,4 +1,4 @@
-// Weight-trapping indicators of one quantized matrix (DESIGN.md §1, Arenas):
+// Weight-trapping indicators of one quantized matrix (docs/training.md, "Metrics and diagnostics"):
 //  * near-decision share: sherry: the share of 3:4 blocks whose two smallest |w| are within
 //    kNearFraction·α of each other (a small step flips which weight is zeroed);
 //    absmean: the share of weights with | |w| − α/2 | < kNearFraction·α (the rounding threshold);
