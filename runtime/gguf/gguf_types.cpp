@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace sherry::gguf {
 namespace {
@@ -46,6 +46,23 @@ std::string tensor_type_name(uint32_t type_id) {
   const TensorTypeTraits* traits = tensor_type_traits(type_id);
   if (traits == nullptr) return fmt::format("unknown type {}", type_id);
   return std::string(traits->name);
+}
+
+std::optional<uint64_t> tensor_bytes(const TensorTypeTraits& traits,
+                                     std::span<const int64_t> shape) {
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(shape[0] / traits.block_weights),
+                             static_cast<uint64_t>(traits.block_bytes), &bytes)) {
+    return std::nullopt;
+  }
+  for (size_t i = 1; i < shape.size(); ++i) {
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(shape[i]), &bytes)) return std::nullopt;
+  }
+  return bytes;
+}
+
+std::string shape_string(std::span<const int64_t> shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
 std::string value_type_name(uint32_t type_id) {

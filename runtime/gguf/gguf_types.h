@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -10,6 +12,8 @@ namespace sherry::gguf {
 inline constexpr uint32_t kMagic = 0x46554747;  // "GGUF" little-endian
 inline constexpr uint32_t kVersion = 3;
 inline constexpr uint64_t kDefaultAlignment = 32;
+// Tensor dimensions accepted (ggml's GGML_MAX_DIMS).
+inline constexpr uint32_t kMaxDims = 4;
 
 enum class ValueType : uint32_t {
   kUint8 = 0,
@@ -82,6 +86,19 @@ inline const TensorTypeTraits* tensor_type_traits(TensorType type) {
 std::string tensor_type_name(uint32_t type_id);
 inline std::string tensor_type_name(TensorType type) {
   return tensor_type_name(static_cast<uint32_t>(type));
+}
+
+// Bytes a tensor of this type and shape (ggml order) takes; nullopt on overflow. shape[0] must be
+// a multiple of the block size (checked by the callers).
+std::optional<uint64_t> tensor_bytes(const TensorTypeTraits& traits, std::span<const int64_t> shape);
+// "[4096, 32000]".
+std::string shape_string(std::span<const int64_t> shape);
+
+inline bool is_power_of_two(uint64_t x) {
+  return x != 0 && (x & (x - 1)) == 0;
+}
+inline uint64_t align_up(uint64_t x, uint64_t alignment) {
+  return (x + alignment - 1) / alignment * alignment;
 }
 
 // "uint8", ..., "array", or "unknown value type 13" for an id outside the enum.

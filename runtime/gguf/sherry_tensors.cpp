@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include <fmt/ranges.h>
-
 #include "core/half.h"
 #include "core/stq1_0.h"
 
@@ -12,10 +10,6 @@ namespace sherry::gguf {
 namespace {
 
 constexpr std::string_view kWeightSuffix = ".weight";
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  return fmt::format("[{}]", fmt::join(shape, ", "));
-}
 
 std::span<const uint8_t> as_bytes(const void* data, size_t size) {
   return {static_cast<const uint8_t*>(data), size};
