@@ -1,6 +1,7 @@
 #include "runtime/tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <optional>
 #include <queue>
 
 #include "runtime/tokenizer/unicode.h"
@@ -75,6 +76,39 @@ struct Candidate {
     return priority < o.priority || (priority == o.priority && left > o.left);
   }
 };
+
+// The merge loop of both tokenizers: repeatedly merges the best candidate pair of neighbours into
+// the left one until no pair merges. `priority_of(left, right)` is the priority of merging two
+// neighbouring symbols, nullopt when they do not merge. A candidate is stale once either side has
+// changed (merged away, grown, or no longer neighbours).
+template <class PriorityOf>
+void merge_symbols(std::vector<Symbol>& symbols, PriorityOf priority_of) {
+  std::priority_queue<Candidate> queue;
+  auto try_pair = [&](int left, int right) {
+    if (left < 0 || right < 0) return;
+    const Symbol& l = symbols[left];
+    const Symbol& r = symbols[right];
+    const std::optional<float> priority = priority_of(l, r);
+    if (!priority) return;
+    queue.push({*priority, left, right, l.length + r.length});
+  };
+  for (int i = 1; i < static_cast<int>(symbols.size()); ++i) try_pair(i - 1, i);
+  while (!queue.empty()) {
+    const Candidate c = queue.top();
+    queue.pop();
+    Symbol& l = symbols[c.left];
+    Symbol& r = symbols[c.right];
+    if (l.length == 0 || r.length == 0 || l.length + r.length != c.length || l.next != c.right) {
+      continue;  // stale
+    }
+    l.length += r.length;
+    r.length = 0;
+    l.next = r.next;
+    if (r.next >= 0) symbols[r.next].prev = c.left;
+    try_pair(l.prev, c.left);
+    try_pair(c.left, l.next);
+  }
+}
 
 }  // namespace
 
@@ -233,29 +267,11 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
 
 void Tokenizer::encode_sentencepiece(std::string_view text, std::vector<int32_t>& out) const {
   std::vector<Symbol> symbols = split_code_points(text);
-  std::priority_queue<Candidate> queue;
-  auto try_pair = [&](int left, int right) {
-    if (left < 0 || right < 0) return;
-    const Symbol& l = symbols[left];
-    const uint32_t length = l.length + symbols[right].length;
-    const int32_t id = find(text.substr(l.offset, length));
-    if (id == kNoToken) return;
-    queue.push({vocab_.scores[id], left, right, length});
-  };
-  for (int i = 1; i < static_cast<int>(symbols.size()); ++i) try_pair(i - 1, i);
-  while (!queue.empty()) {
-    const Candidate c = queue.top();
-    queue.pop();
-    Symbol& l = symbols[c.left];
-    Symbol& r = symbols[c.right];
-    if (l.length == 0 || r.length == 0 || l.length + r.length != c.length) continue;  // stale
-    l.length += r.length;
-    r.length = 0;
-    l.next = r.next;
-    if (r.next >= 0) symbols[r.next].prev = c.left;
-    try_pair(l.prev, c.left);
-    try_pair(c.left, l.next);
-  }
+  merge_symbols(symbols, [&](const Symbol& l, const Symbol& r) -> std::optional<float> {
+    const int32_t id = find(text.substr(l.offset, l.length + r.length));
+    if (id == kNoToken) return std::nullopt;
+    return vocab_.scores[id];
+  });
   for (int i = symbols.empty() ? -1 : 0; i != -1; i = symbols[i].next) {
     const Symbol& s = symbols[i];
     const std::string_view piece = text.substr(s.offset, s.length);
@@ -282,35 +298,15 @@ void Tokenizer::encode_bpe_piece(std::string_view piece, std::vector<int32_t>& o
     }
   }
   std::vector<Symbol> symbols = split_code_points(word);
-  std::priority_queue<Candidate> queue;
   std::string key;
-  auto try_pair = [&](int left, int right) {
-    if (left < 0 || right < 0) return;
-    const Symbol& l = symbols[left];
-    const Symbol& r = symbols[right];
+  merge_symbols(symbols, [&](const Symbol& l, const Symbol& r) -> std::optional<float> {
     key.assign(word, l.offset, l.length);
     key += ' ';
     key.append(word, r.offset, r.length);
     const auto it = merge_ranks_.find(key);
-    if (it == merge_ranks_.end()) return;
-    queue.push({-static_cast<float>(it->second), left, right, l.length + r.length});
-  };
-  for (int i = 1; i < static_cast<int>(symbols.size()); ++i) try_pair(i - 1, i);
-  while (!queue.empty()) {
-    const Candidate c = queue.top();
-    queue.pop();
-    Symbol& l = symbols[c.left];
-    Symbol& r = symbols[c.right];
-    if (l.length == 0 || r.length == 0 || l.length + r.length != c.length || l.next != c.right) {
-      continue;  // stale
-    }
-    l.length += r.length;
-    r.length = 0;
-    l.next = r.next;
-    if (r.next >= 0) symbols[r.next].prev = c.left;
-    try_pair(l.prev, c.left);
-    try_pair(c.left, l.next);
-  }
+    if (it == merge_ranks_.end()) return std::nullopt;
+    return -static_cast<float>(it->second);
+  });
   for (int i = symbols.empty() ? -1 : 0; i != -1; i = symbols[i].next) {
     const Symbol& s = symbols[i];
     const std::string_view text = std::string_view(word).substr(s.offset, s.length);
