@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <queue>
+#include <utility>
 
 #include "runtime/tokenizer/unicode.h"
 
@@ -364,17 +365,33 @@ std::string Tokenizer::token_to_piece(int32_t id, bool unparse_special) const {
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool unparse_special) const {
+  Detokenizer detokenizer(*this, true, unparse_special);
   std::string out;
-  bool strip_space = vocab_.kind == TokenizerKind::kSentencePiece && vocab_.add_space_prefix;
-  for (int32_t id : ids) {
-    std::string piece = token_to_piece(id, unparse_special);
-    if (strip_space && !piece.empty()) {
-      if (piece[0] == ' ') piece.erase(0, 1);
-      strip_space = false;
-    }
-    out += piece;
+  for (int32_t id : ids) out += detokenizer.push(id);
+  return out + detokenizer.finish();
+}
+
+Detokenizer::Detokenizer(const Tokenizer& tokenizer, bool at_start, bool unparse_special)
+    : tokenizer_(&tokenizer),
+      strip_space_(at_start && tokenizer.vocab().kind == TokenizerKind::kSentencePiece &&
+                   tokenizer.vocab().add_space_prefix),
+      unparse_special_(unparse_special) {}
+
+std::string Detokenizer::push(int32_t id) {
+  std::string piece = tokenizer_->token_to_piece(id, unparse_special_);
+  if (strip_space_ && !piece.empty()) {
+    if (piece[0] == ' ') piece.erase(0, 1);
+    strip_space_ = false;
   }
-  return out;
+  pending_ += piece;
+  const size_t keep = utf8_incomplete_tail(pending_);
+  std::string text = pending_.substr(0, pending_.size() - keep);
+  pending_.erase(0, pending_.size() - keep);
+  return text;
+}
+
+std::string Detokenizer::finish() {
+  return std::exchange(pending_, std::string());
 }
 
 }  // namespace sherry::runtime

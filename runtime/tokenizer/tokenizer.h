@@ -30,6 +30,7 @@ class Tokenizer {
   // The bytes a token stands for (control tokens: nothing, or their text with unparse_special).
   std::string token_to_piece(int32_t id, bool unparse_special = false) const;
   // Concatenated pieces; a SentencePiece vocabulary with a space prefix drops the first space.
+  // (Detokenizer below does the same one token at a time.)
   std::string decode(std::span<const int32_t> ids, bool unparse_special = false) const;
 
   const Vocab& vocab() const { return vocab_; }
@@ -54,6 +55,30 @@ class Tokenizer {
   std::unordered_map<std::string, int32_t> merge_ranks_;
   std::array<int32_t, 256> byte_tokens_{};  // byte fallback (SPM) / byte-level symbol (BPE)
   std::vector<int32_t> specials_;  // control / user-defined / unknown tokens, longest text first
+};
+
+// Streaming detokenization: the text of successive tokens, handed out only up to the last
+// complete UTF-8 sequence (a code point whose bytes span several tokens, as with byte fallback or
+// byte-level BPE, waits for its last byte). All that push and finish return, concatenated, is
+// exactly Tokenizer::decode of the same ids.
+class Detokenizer {
+ public:
+  // at_start: the text starts here (nothing shown before it), so a SentencePiece vocabulary with
+  // a space prefix drops the first piece's leading space. The tokenizer must outlive this.
+  explicit Detokenizer(const Tokenizer& tokenizer, bool at_start = true,
+                       bool unparse_special = false);
+
+  // The text completed by token `id` (often its whole piece, possibly nothing).
+  std::string push(int32_t id);
+  // The bytes still held back (an incomplete sequence at the end, as it is); resets the pending
+  // bytes.
+  std::string finish();
+
+ private:
+  const Tokenizer* tokenizer_;
+  bool strip_space_;
+  bool unparse_special_;
+  std::string pending_;
 };
 
 // GPT-2's reversible byte ↔ printable code point map used by byte-level BPE vocabularies.

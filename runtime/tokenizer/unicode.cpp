@@ -16,6 +16,14 @@ constexpr FlagRange kFlagRanges[] = {
 #include "runtime/tokenizer/unicode_flags_table.inc"
 };
 
+// The length a lead byte announces: 2..4, or 1 for ASCII and bytes that cannot lead a sequence.
+size_t utf8_lead_length(uint8_t lead) {
+  if ((lead & 0xE0) == 0xC0) return 2;
+  if ((lead & 0xF0) == 0xE0) return 3;
+  if ((lead & 0xF8) == 0xF0) return 4;
+  return 1;
+}
+
 }  // namespace
 
 uint8_t unicode_flags(uint32_t code_point) {
@@ -29,22 +37,22 @@ uint8_t unicode_flags(uint32_t code_point) {
 }
 
 size_t utf8_sequence_length(std::string_view text, size_t offset) {
-  const auto lead = static_cast<uint8_t>(text[offset]);
-  size_t length = 0;
-  if (lead < 0x80) return 1;
-  if ((lead & 0xE0) == 0xC0)
-    length = 2;
-  else if ((lead & 0xF0) == 0xE0)
-    length = 3;
-  else if ((lead & 0xF8) == 0xF0)
-    length = 4;
-  else
-    return 1;
+  const size_t length = utf8_lead_length(static_cast<uint8_t>(text[offset]));
+  if (length == 1) return 1;
   if (offset + length > text.size()) return 1;
   for (size_t i = 1; i < length; ++i) {
     if ((static_cast<uint8_t>(text[offset + i]) & 0xC0) != 0x80) return 1;
   }
   return length;
+}
+
+size_t utf8_incomplete_tail(std::string_view text) {
+  for (size_t back = 1; back <= std::min<size_t>(3, text.size()); ++back) {
+    const auto byte = static_cast<uint8_t>(text[text.size() - back]);
+    if ((byte & 0xC0) == 0x80) continue;  // a continuation byte: look for its lead
+    return utf8_lead_length(byte) > back ? back : 0;
+  }
+  return 0;
 }
 
 std::vector<CodePoint> decode_utf8(std::string_view text) {

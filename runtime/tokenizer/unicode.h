@@ -22,6 +22,10 @@ uint8_t unicode_flags(uint32_t code_point);
 // Byte length of the UTF-8 sequence starting at text[offset], 1 for a malformed one.
 size_t utf8_sequence_length(std::string_view text, size_t offset);
 
+// Bytes at the end of `text` that start a UTF-8 sequence still missing its last bytes (0 when
+// the text ends on a complete sequence, or on bytes no more bytes could complete).
+size_t utf8_incomplete_tail(std::string_view text);
+
 // A code point and the bytes it was decoded from.
 struct CodePoint {
   uint32_t value;  // kInvalidCodePoint for a malformed byte

@@ -112,5 +112,43 @@ TEST_CASE("gpt 2 vocabulary matches every llama.cpp test vector") {
   check_vocab("gpt-2");
 }
 
+// A SentencePiece vocabulary of byte fallback tokens, "<unk>" and "▁hi": "é" (C3 A9) and "€"
+// (E2 82 AC) come out of byte tokens one byte at a time.
+TEST_CASE("detokenizer streams whole UTF-8 sequences and matches decode") {
+  Vocab vocab;
+  vocab.tokens = {"<unk>"};
+  vocab.types = {TokenType::kUnknown};
+  for (int b = 0; b < 256; ++b) {
+    vocab.tokens.push_back(fmt::format("<0x{:02X}>", b));
+    vocab.types.push_back(TokenType::kByte);
+  }
+  vocab.tokens.push_back("\xE2\x96\x81hi");
+  vocab.types.push_back(TokenType::kNormal);
+  vocab.scores.assign(vocab.tokens.size(), 0.0f);
+  vocab.unknown = 0;
+  auto tokenizer = Tokenizer::create(std::move(vocab), "test vocabulary");
+  REQUIRE_MESSAGE(tokenizer.ok(), (tokenizer.ok() ? "" : tokenizer.error().message()));
+  const auto byte = [](int b) { return 1 + b; };
+  const int32_t hi = 257;
+
+  const std::vector<int32_t> ids = {hi,         byte(0xC3), byte(0xA9), hi,        byte(0xE2),
+                                    byte(0x82), byte(0xAC), byte('!'),  byte(0xE2)};
+  Detokenizer detokenizer(*tokenizer);
+  std::vector<std::string> texts;
+  for (int32_t id : ids) texts.push_back(detokenizer.push(id));
+  const std::string rest = detokenizer.finish();
+  CHECK(texts == std::vector<std::string>{"hi", "", "\xC3\xA9", " hi", "", "", "\xE2\x82\xAC",
+                                          "!", ""});
+  CHECK(rest == "\xE2");  // an incomplete sequence at the end comes out as it is
+  std::string streamed;
+  for (const std::string& text : texts) streamed += text;
+  CHECK(streamed + rest == tokenizer->decode(ids));
+  CHECK(detokenizer.finish().empty());
+
+  // Not at the start (a prompt shown before): the first piece keeps its space.
+  Detokenizer after_prompt(*tokenizer, false);
+  CHECK(after_prompt.push(hi) == " hi");
+}
+
 }  // namespace
 }  // namespace sherry::runtime

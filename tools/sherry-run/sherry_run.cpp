@@ -199,29 +199,29 @@ int run(const Flags& flags) {
 
   const auto gen_start = Clock::now();
   int64_t generated = 0;
-  bool first_piece = flags.no_display_prompt || prompt.empty();
+  // The text starts here when the prompt is not shown (SentencePiece's prefix space is the
+  // tokenizer's, not text).
+  Detokenizer detokenizer(tokenizer, flags.no_display_prompt || prompt.empty());
+  auto write_text = [](const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  };
   while (generated < budget) {
     const int32_t next = sampler.sample(*logits, tokens);
     tokens.push_back(next);
     ++generated;
     if (!flags.ignore_eos && tokenizer.is_end_of_generation(next)) break;
-    std::string piece = tokenizer.token_to_piece(next);
-    // SentencePiece: the first piece's prefix space is the tokenizer's, not text.
-    if (first_piece && !piece.empty() && piece[0] == ' ' && tokenizer.vocab().add_space_prefix &&
-        tokenizer.vocab().kind == TokenizerKind::kSentencePiece) {
-      piece.erase(0, 1);
-    }
-    if (!piece.empty()) first_piece = false;
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
-    std::fflush(stdout);
+    write_text(detokenizer.push(next));
     if (generated == budget) break;
     logits = model.forward(std::span<const int32_t>(&tokens.back(), 1),
                            static_cast<int64_t>(tokens.size()) - 1);
     if (!logits) {
+      write_text(detokenizer.finish());
       fmt::print(stderr, "\nerror: {}\n", logits.error().message());
       return 1;
     }
   }
+  write_text(detokenizer.finish());
   const double gen_seconds = seconds_since(gen_start);
   std::fputc('\n', stdout);
   std::fflush(stdout);
