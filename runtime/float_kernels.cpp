@@ -364,6 +364,21 @@ int64_t FloatMatrix::row_bytes() const {
   return 0;
 }
 
+std::optional<FloatType> float_type_of(gguf::TensorType type) {
+  switch (type) {
+    case gguf::TensorType::kF32:
+      return FloatType::kF32;
+    case gguf::TensorType::kF16:
+      return FloatType::kF16;
+    case gguf::TensorType::kBF16:
+      return FloatType::kBF16;
+    case gguf::TensorType::kQ8_0:
+      return FloatType::kQ8_0;
+    default:
+      return std::nullopt;
+  }
+}
+
 void quantize_q8_0_row(const float* x, int64_t cols, Q8_0Block* out) {
   for (int64_t b = 0; b < cols / kQ8_0BlockWeights; ++b) {
     const float* xb = x + b * kQ8_0BlockWeights;

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "core/thread_pool.h"
+#include "runtime/gguf/gguf_types.h"
 
 namespace sherry::runtime {
 
@@ -16,6 +18,10 @@ enum class FloatType : uint8_t {
   kBF16,
   kQ8_0,  // llama.cpp's Q8_0: blocks of 32 int8 with one fp16 scale (an 8-bit LM head)
 };
+
+// The FloatType a GGUF tensor of this type is read as in place (F32, F16, BF16, Q8_0); nullopt
+// for every other type.
+std::optional<FloatType> float_type_of(gguf::TensorType type);
 
 // GGUF's Q8_0 block: value = d · q[i].
 struct Q8_0Block {

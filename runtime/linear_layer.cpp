@@ -34,13 +34,8 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
   layer.cols_ = cols;
   layer.pool_ = options.pool;
   const TensorType type = (*info)->type;
-  if (type == TensorType::kF32 || type == TensorType::kF16 || type == TensorType::kBF16 ||
-      type == TensorType::kQ8_0) {
-    layer.matrix_ = {type == TensorType::kF32    ? FloatType::kF32
-                     : type == TensorType::kF16  ? FloatType::kF16
-                     : type == TensorType::kBF16 ? FloatType::kBF16
-                                                 : FloatType::kQ8_0,
-                     rows, cols, (*info)->data};
+  if (const std::optional<FloatType> float_type = float_type_of(type)) {
+    layer.matrix_ = {*float_type, rows, cols, (*info)->data};
     layer.weight_bytes_ = static_cast<int64_t>((*info)->byte_size);
     return layer;
   }

@@ -107,12 +107,8 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
       r.require_tensor(names::kTokenEmbedding, {c.hidden, c.vocab},
                        {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0});
   if (!embd) return embd.error();
-  const TensorType et = (*embd)->type;
-  embedding_ = {et == TensorType::kF32    ? FloatType::kF32
-                : et == TensorType::kF16  ? FloatType::kF16
-                : et == TensorType::kBF16 ? FloatType::kBF16
-                                          : FloatType::kQ8_0,
-                c.vocab, c.hidden, (*embd)->data};
+  // require_tensor admitted only float types.
+  embedding_ = {float_type_of((*embd)->type).value(), c.vocab, c.hidden, (*embd)->data};
 
   batch_ = options.batch;
   LinearLoadOptions lo;
