@@ -5,10 +5,13 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "runtime/gguf/llama_names.h"
 #include "trainer/qat/layers.h"
 #include "trainer/qat/rng.h"
 
 namespace sherry::train {
+
+namespace names = gguf::names;
 
 // Saved activations (per layer) and backward scratch, carved out of one allocation.
 template <class Real>
@@ -122,21 +125,22 @@ void LlamaModel<Real>::build_slots() {
     slots_.push_back({std::move(name), role, layer, offset, rows, cols});
     offset += rows * cols;
   };
-  add("token_embd.weight", TensorRole::kEmbedding, -1, c.vocab_size, c.dim);
+  add(std::string(names::kTokenEmbedding), TensorRole::kEmbedding, -1, c.vocab_size, c.dim);
   for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    add(p + "attn_norm.weight", TensorRole::kNorm, l, 1, c.dim);
-    add(p + "attn_q.weight", TensorRole::kLinear, l, c.dim, c.dim);
-    add(p + "attn_k.weight", TensorRole::kLinear, l, c.kv_dim(), c.dim);
-    add(p + "attn_v.weight", TensorRole::kLinear, l, c.kv_dim(), c.dim);
-    add(p + "attn_output.weight", TensorRole::kLinear, l, c.dim, c.dim);
-    add(p + "ffn_norm.weight", TensorRole::kNorm, l, 1, c.dim);
-    add(p + "ffn_gate.weight", TensorRole::kLinear, l, c.hidden_dim, c.dim);
-    add(p + "ffn_up.weight", TensorRole::kLinear, l, c.hidden_dim, c.dim);
-    add(p + "ffn_down.weight", TensorRole::kLinear, l, c.dim, c.hidden_dim);
+    add(names::block_tensor(l, names::kAttnNorm), TensorRole::kNorm, l, 1, c.dim);
+    add(names::block_tensor(l, names::kAttnQ), TensorRole::kLinear, l, c.dim, c.dim);
+    add(names::block_tensor(l, names::kAttnK), TensorRole::kLinear, l, c.kv_dim(), c.dim);
+    add(names::block_tensor(l, names::kAttnV), TensorRole::kLinear, l, c.kv_dim(), c.dim);
+    add(names::block_tensor(l, names::kAttnOutput), TensorRole::kLinear, l, c.dim, c.dim);
+    add(names::block_tensor(l, names::kFfnNorm), TensorRole::kNorm, l, 1, c.dim);
+    add(names::block_tensor(l, names::kFfnGate), TensorRole::kLinear, l, c.hidden_dim, c.dim);
+    add(names::block_tensor(l, names::kFfnUp), TensorRole::kLinear, l, c.hidden_dim, c.dim);
+    add(names::block_tensor(l, names::kFfnDown), TensorRole::kLinear, l, c.dim, c.hidden_dim);
   }
-  add("output_norm.weight", TensorRole::kNorm, -1, 1, c.dim);
-  if (!c.tied_embeddings) add("output.weight", TensorRole::kHead, -1, c.vocab_size, c.dim);
+  add(std::string(names::kOutputNorm), TensorRole::kNorm, -1, 1, c.dim);
+  if (!c.tied_embeddings) {
+    add(std::string(names::kOutput), TensorRole::kHead, -1, c.vocab_size, c.dim);
+  }
 }
 
 template <class Real>
@@ -162,8 +166,8 @@ void LlamaModel<Real>::init_random(uint64_t seed) {
       std::fill_n(p, s.size(), Real(1));
       continue;
     }
-    const bool residual_out = s.name.find("attn_output") != std::string::npos ||
-                              s.name.find("ffn_down") != std::string::npos;
+    const bool residual_out =
+        s.name.ends_with(names::kAttnOutput) || s.name.ends_with(names::kFfnDown);
     const double std_dev = 0.02 * (residual_out ? residual_scale : 1.0);
     for (int64_t i = 0; i < s.size(); ++i) p[i] = static_cast<Real>(rng.normal() * std_dev);
   }
