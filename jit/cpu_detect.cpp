@@ -19,18 +19,12 @@ namespace {
 
 using ir::Isa;
 
-constexpr CpuFeature kSsse3Path[] = {CpuFeature::kSsse3};
-constexpr CpuFeature kAvx2Path[] = {CpuFeature::kAvx2, CpuFeature::kFma};
-constexpr CpuFeature kAvx512bwPath[] = {CpuFeature::kAvx512f, CpuFeature::kAvx512bw,
-                                        CpuFeature::kAvx512vl, CpuFeature::kFma};
-constexpr CpuFeature kAvx512vbmiPath[] = {CpuFeature::kAvx512f,    CpuFeature::kAvx512bw,
-                                          CpuFeature::kAvx512vl,   CpuFeature::kAvx512vbmi,
-                                          CpuFeature::kAvx512vnni, CpuFeature::kFma};
-constexpr CpuFeature kNeonPath[] = {CpuFeature::kAsimd};
-constexpr CpuFeature kDotprodPath[] = {CpuFeature::kAsimd, CpuFeature::kDotprod};
-// One list for both architectures: a CPU has the features of its own paths only.
-constexpr Isa kPreference[] = {Isa::kAvx512vbmi, Isa::kAvx512bw, Isa::kAvx2,  Isa::kSsse3,
-                               Isa::kDotprod,    Isa::kNeon,     Isa::kScalar};
+// Paths in preference order, from the path table.
+constexpr auto kPreference = [] {
+  std::array<Isa, std::size(kIsaPaths)> order{};
+  for (size_t i = 0; i < order.size(); ++i) order[i] = kIsaPaths[i].isa;
+  return order;
+}();
 
 std::mutex cap_mutex;
 std::optional<Isa> api_cap;
@@ -71,55 +65,13 @@ int rank(Isa isa) {
 
 }  // namespace
 
-std::string_view to_string(CpuFeature feature) {
-  switch (feature) {
-    case CpuFeature::kSsse3:
-      return "ssse3";
-    case CpuFeature::kFma:
-      return "fma";
-    case CpuFeature::kAvx2:
-      return "avx2";
-    case CpuFeature::kAvx512f:
-      return "avx512f";
-    case CpuFeature::kAvx512bw:
-      return "avx512bw";
-    case CpuFeature::kAvx512vl:
-      return "avx512vl";
-    case CpuFeature::kAvx512vbmi:
-      return "avx512vbmi";
-    case CpuFeature::kAvx512vnni:
-      return "avx512vnni";
-    case CpuFeature::kAsimd:
-      return "asimd";
-    case CpuFeature::kDotprod:
-      return "dotprod";
-  }
-  return "unknown";
-}
-
 const CpuInfo& host_cpu() {
   static const CpuInfo info = detect();
   return info;
 }
 
 std::span<const CpuFeature> isa_requirements(Isa isa) {
-  switch (isa) {
-    case Isa::kScalar:
-      return {};
-    case Isa::kSsse3:
-      return kSsse3Path;
-    case Isa::kAvx2:
-      return kAvx2Path;
-    case Isa::kAvx512bw:
-      return kAvx512bwPath;
-    case Isa::kAvx512vbmi:
-      return kAvx512vbmiPath;
-    case Isa::kNeon:
-      return kNeonPath;
-    case Isa::kDotprod:
-      return kDotprodPath;
-  }
-  return {};
+  return isa_path(isa).features();
 }
 
 std::span<const Isa> isa_preference() {
@@ -145,18 +97,11 @@ Result<std::optional<Isa>> max_isa() {
 }
 
 bool isa_allowed(Isa isa, const CpuInfo& cpu, std::string* why) {
-#if !defined(__aarch64__)
-  if (isa == Isa::kNeon || isa == Isa::kDotprod) {
-    if (why) *why = "an AArch64 path";
+  const IsaPath& path = isa_path(isa);
+  if (!path_runs_in_this_build(path)) {
+    if (why) *why = path.backend == BackendKind::kA64 ? "an AArch64 path" : "not an x86-64 build";
     return false;
   }
-#endif
-#if !defined(SHERRY_X86_64)
-  if (isa != Isa::kScalar && isa != Isa::kNeon && isa != Isa::kDotprod) {
-    if (why) *why = "not an x86-64 build";
-    return false;
-  }
-#endif
   for (const CpuFeature feature : isa_requirements(isa)) {
     if (!cpu.has(feature)) {
       if (why) *why = fmt::format("the CPU lacks {}", to_string(feature));

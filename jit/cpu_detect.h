@@ -11,22 +11,9 @@
 
 #include "core/error.h"
 #include "ir/kernel_key.h"
+#include "jit/paths.h"
 
 namespace sherry::jit {
-
-enum class CpuFeature : uint8_t {
-  kSsse3,
-  kFma,
-  kAvx2,
-  kAvx512f,
-  kAvx512bw,
-  kAvx512vl,
-  kAvx512vbmi,
-  kAvx512vnni,
-  kAsimd,    // AArch64 Advanced SIMD (NEON)
-  kDotprod,  // AArch64 FEAT_DotProd (sdot)
-};
-std::string_view to_string(CpuFeature feature);
 
 struct CpuInfo {
   uint32_t features = 0;  // bit i: CpuFeature i
@@ -38,10 +25,10 @@ struct CpuInfo {
 // The host CPU, detected on first use.
 const CpuInfo& host_cpu();
 
-// Features an ISA path requires (empty for kScalar).
+// Features an ISA path requires (empty for kScalar): its row of jit/paths.h.
 std::span<const CpuFeature> isa_requirements(ir::Isa isa);
 
-// Paths in preference order, best first; kScalar last.
+// Paths in preference order, best first; kScalar last (the order of jit/paths.h).
 std::span<const ir::Isa> isa_preference();
 
 // The cap: set_max_isa overrides SHERRY_MAX_ISA; nullopt removes the API cap (the environment

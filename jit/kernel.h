@@ -1,79 +1,32 @@
-// A generated kernel: its key, program, data layout, and code. Kernels are immutable and shared
-// (the kernel cache hands out shared_ptr<const Kernel>).
+// A generated kernel as the front end sees it: its key, name, program and code, built by one
+// backend (jit/backend.h) and run only through it. Kernels are immutable and shared (the kernel
+// cache hands out shared_ptr<const Kernel>); each backend derives its own kernel type holding
+// the layout and entry point it needs (jit/x64/x64_kernel.h, jit/a64/a64_backend.cpp).
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <span>
 #include <string>
-#include <vector>
 
-#include "core/error.h"
 #include "ir/kernel_key.h"
 #include "ir/program.h"
-#include "jit/code_memory.h"
 
 namespace sherry::jit {
 
-namespace a64 {
-class A64Kernel;  // jit/a64/a64_kernel.h
-}
-
-// The one argument of every generated kernel (read by the code with offsetof).
-struct KernelArgs {
-  const uint8_t* weights;  // repacked weight stream, tile-major (weight_repack.h)
-  const float* alpha;      // α per [tile][group][row of tile], 0 for padding rows
-  const int32_t* nneg;     // initial int32 accumulator per [tile][group][row] (weight_repack.h)
-  const uint8_t* tables;   // n_tile token tables, table_bytes apart (table_builder.h)
-  const float* scales;     // n_tile activation scales
-  void* out;               // float [token][m_pad], or int32 [token][group][m_pad]
-  int64_t tile_begin;      // row tiles [tile_begin, tile_end) of this call
-  int64_t tile_end;
-};
-static_assert(std::is_standard_layout_v<KernelArgs>);
-using KernelFn = void (*)(const KernelArgs*);
-
-// How the weights and tables of a kernel family are laid out.
-enum class WeightFormat : uint8_t {
-  // One byte per (row, block): the 5-bit code; 16-entry tables per block as lo/hi byte planes
-  // (sign applied after lookup). Rows of a vector are ordered for the in-lane unpacks.
-  kCodeBytes,
-  // Per step of 4 blocks and 32 rows: 64 bytes of slot nibbles (rows 0-15 low, 16-31 high;
-  // byte 4r + j is row r, block j) and two 64-bit sign masks; 64-entry tables per step
-  // (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi plane (hi + 2), or, with
-  // int8 tables, one plane of requantized entries per step and τ (fp32) after each group.
-  kNibblesSignMasks,
-};
-
-struct KernelLayout {
-  WeightFormat format = WeightFormat::kCodeBytes;
-  ir::TablePrecision table = ir::TablePrecision::kInt16Exact;
-  int64_t vector_bytes = 16;  // kCodeBytes: rows per vector of codes
-  int64_t row_tile = 0;
-  int64_t m_pad = 0, k_pad = 0;
-  int64_t groups = 0;
-  int64_t tiles = 0;
-  int64_t tile_weight_bytes = 0;  // repacked bytes per row tile
-  int64_t step_weight_bytes = 0;  // per tile per step
-  int64_t step_table_bytes = 0;   // per token per step
-  int64_t group_tail_bytes = 0;   // per token after each group's steps (int8 tables: τ)
-  int64_t table_bytes = 0;        // per token
-  int64_t out_token_bytes = 0;    // out stride between tokens
-};
+class Backend;
 
 struct Kernel {
-  ir::KernelKey key;
-  std::string name;
-  ir::Program program;
-  KernelLayout layout;
-  CodeMemory code;
-  KernelFn fn = nullptr;
-  double jit_ms = 0.0;  // lowering + emission + mapping
-  // AArch64 paths (neon, dotprod): the asmjit kernel with its own layout, arguments and code;
-  // code, fn and layout.format above are unused then (jit/a64/a64_linear.h runs it).
-  std::shared_ptr<const a64::A64Kernel> a64;
+  virtual ~Kernel() = default;
 
-  void run(const KernelArgs& args) const { fn(&args); }
+  const Backend* backend = nullptr;  // who built it and runs it
+  ir::KernelKey key;                 // resolved
+  std::string name;                  // ir::kernel_name(key)
+  ir::Program program;
+  double jit_ms = 0.0;  // lowering + emission + mapping
+
+  // The machine code and where it runs (perf map, SHERRY_JIT_DUMP, tests).
+  virtual std::span<const uint8_t> code_bytes() const = 0;
+  virtual const void* code_address() const = 0;
 };
 
 }  // namespace sherry::jit

@@ -2,146 +2,63 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "core/reference_kernels.h"
-#include "jit/a64/a64_linear.h"
-#include "jit/a64/a64_paths.h"
-#include "jit/aligned_buffer.h"
 #include "jit/cpu_detect.h"
 #include "jit/kernel_build.h"
-#include "jit/kernel_cache.h"
-#include "jit/table_builder.h"
-#include "jit/weight_repack.h"
+#include "jit/kernel_linear.h"
 
 namespace sherry::jit {
 namespace {
+
+// The packed tensor as the reference reads it.
+class ReferenceWeights final : public LayerWeights {
+ public:
+  explicit ReferenceWeights(PackedTensor w) : tensor(std::move(w)) {
+    code_bytes = static_cast<int64_t>(tensor.codes.size());
+    stream_bytes = code_bytes + static_cast<int64_t>(tensor.scales.size() * sizeof(uint16_t));
+  }
+  std::unique_ptr<LayerWeights> copy() const override {
+    return std::make_unique<ReferenceWeights>(tensor);
+  }
+  PackedTensor tensor;
+};
 
 // The reference backend: core's integer semantics (quantize per token, accumulate, scale).
 class ReferenceLinear final : public Linear {
  public:
   explicit ReferenceLinear(const PackedTensorView& w)
       : Linear(w.rows, w.cols),
-        weights_{
+        weights_(PackedTensor{
             w.rows, w.cols, w.layout,
             std::vector<uint8_t>(w.codes, w.codes + w.rows * w.row_bytes()),
-            std::vector<uint16_t>(w.scales, w.scales + scale_count(w.layout, w.rows, w.cols))} {}
+            std::vector<uint16_t>(w.scales, w.scales + scale_count(w.layout, w.rows, w.cols))}) {}
 
-  void forward(const float* x, int64_t n, float* y) override {
-    forward_quantized(quantize_activations_i8(x, n, cols_), y);
-  }
-
-  void forward_quantized(const QuantizedActivations& x, float* y) override {
-    const PackedTensorView w = weights_.view();
+  void run_with(const LayerWeights& weights, const QuantizedActivations& x, float* y) override {
+    const PackedTensorView w = static_cast<const ReferenceWeights&>(weights).tensor.view();
     acc_.resize(x.tokens * rows_ * scale_groups_per_row(w.layout, cols_));
     reference_accumulate_i32(w, x, acc_.data());
     reference_scale_accumulators(w, x, acc_.data(), y);
   }
-
+  void forward_accumulators(const QuantizedActivations& x, int32_t* acc) override {
+    reference_accumulate_i32(weights_.tensor.view(), x, acc);
+  }
+  const LayerWeights& weights() const override { return weights_; }
   std::string kernel_name() const override { return "reference_i8"; }
+  ir::Isa isa() const override { return ir::Isa::kScalar; }
 
  private:
-  PackedTensor weights_;
+  ReferenceWeights weights_;
   std::vector<int32_t> acc_;  // tokens × rows × groups
 };
 
-// A layer on generated kernels: kernels_[n - 1] serves calls of n tokens (1 .. max n_tile),
-// all sharing one repacking of the weights.
-class JitLinear final : public Linear {
- public:
-  JitLinear(const PackedTensorView& w, std::vector<std::shared_ptr<const Kernel>> kernels,
-            ThreadPool* pool)
-      : Linear(w.rows, w.cols),
-        grouping_(w.layout.grouping),
-        kernels_(std::move(kernels)),
-        layout_(kernels_.front()->layout),
-        weights_(repack_weights(w, layout_)),
-        pool_(pool) {
-    const int threads = pool_ == nullptr ? 1 : pool_->size();
-    scratch_.resize(static_cast<size_t>(threads * layout_.k_pad));
-  }
-
-  void forward(const float* x, int64_t n, float* y) override {
-    forward_quantized(quantize_activations_i8(x, n, cols_), y);
-  }
-
-  void forward_quantized(const QuantizedActivations& x, float* y) override {
-    SHERRY_CHECK(x.cols == cols_, "activations have {} columns, the layer {}", x.cols, cols_);
-    const int64_t n = x.tokens;
-    const int64_t n_tile = static_cast<int64_t>(kernels_.size());
-    if (tables_.size() < static_cast<size_t>(n * layout_.table_bytes)) {
-      tables_.resize(static_cast<size_t>(n * layout_.table_bytes));
-    }
-    if (out_.size() < static_cast<size_t>(n * layout_.m_pad)) {
-      out_.resize(static_cast<size_t>(n * layout_.m_pad));
-    }
-    const int threads = pool_ == nullptr ? 1 : pool_->size();
-    // Tables per token, split over the threads when there are several tokens.
-    auto build = [&](int64_t begin, int64_t end, int thread) {
-      int8_t* scratch = scratch_.data() + thread * layout_.k_pad;
-      for (int64_t t = begin; t < end; ++t) {
-        build_tables(layout_, grouping_, x.token(t), cols_, scratch,
-                     tables_.data() + t * layout_.table_bytes);
-      }
-    };
-    // Each thread runs its row tiles for every token tile: its weights stay in its cache.
-    auto compute = [&](int64_t begin, int64_t end, int) {
-      for (int64_t t0 = 0; t0 < n; t0 += n_tile) {
-        const int64_t tokens = std::min(n_tile, n - t0);
-        const KernelArgs args{weights_.weights.data(),
-                              weights_.alpha.data(),
-                              weights_.nneg.data(),
-                              tables_.data() + t0 * layout_.table_bytes,
-                              x.scales.data() + t0,
-                              out_.data() + t0 * layout_.m_pad,
-                              begin,
-                              end};
-        kernels_[tokens - 1]->run(args);
-      }
-    };
-    if (threads == 1 || layout_.tiles == 1) {
-      build(0, n, 0);
-      compute(0, layout_.tiles, 0);
-    } else {
-      if (n > 1) {
-        pool_->parallel_for(n, 1, build);
-      } else {
-        build(0, n, 0);
-      }
-      pool_->parallel_for(layout_.tiles, 1, compute);
-    }
-    for (int64_t t = 0; t < n; ++t) {
-      std::memcpy(y + t * rows_, out_.data() + t * layout_.m_pad,
-                  static_cast<size_t>(rows_) * sizeof(float));
-    }
-  }
-
-  std::string kernel_name() const override {
-    std::string name = kernels_.front()->name;
-    if (kernels_.size() > 1) name += " " + kernels_.back()->name;
-    return name;
-  }
-
- private:
-  BlockGrouping grouping_;
-  std::vector<std::shared_ptr<const Kernel>> kernels_;
-  KernelLayout layout_;
-  RepackedWeights weights_;
-  ThreadPool* pool_;
-  AlignedBuffer<int8_t> scratch_;  // k_pad per thread: block-order activations
-  AlignedBuffer<uint8_t> tables_;  // table_bytes per token
-  AlignedBuffer<float> out_;       // m_pad per token
-};
-
-// The kernels of one ISA path for the layer, or why the path cannot serve it.
-Result<std::vector<std::shared_ptr<const Kernel>>> path_kernels(const PackedTensorView& w,
-                                                                ir::Isa isa,
-                                                                const LinearOptions& options) {
-  const int64_t max_tokens = std::max<int64_t>(1, options.max_tokens);
+// The layer on one path's generated kernels, or why the path cannot serve it.
+Result<std::unique_ptr<Linear>> path_linear(const PackedTensorView& w, ir::Isa isa,
+                                            const LinearOptions& options) {
   ir::KernelKey key;
   key.op = ir::KernelOp::kGemv;
   key.isa = isa;
@@ -149,27 +66,30 @@ Result<std::vector<std::shared_ptr<const Kernel>>> path_kernels(const PackedTens
   key.k = w.cols;
   key.layout = w.layout;
   key.table = options.table_precision;
+  if (options.tuning) key.tuning = *options.tuning;
   Result<ir::KernelKey> resolved = resolve_kernel_key(key);
   if (!resolved.ok() && key.table != ir::TablePrecision::kInt16Exact) {
     key.table = ir::TablePrecision::kInt16Exact;  // the path has no int8 tables: stay exact
     resolved = resolve_kernel_key(key);
   }
   if (!resolved.ok()) return resolved.error();
-  const int64_t n_tile =
-      std::max<int64_t>(1, std::min(max_tokens, max_n_tile(isa, resolved->tuning.row_tile)));
-  std::vector<std::shared_ptr<const Kernel>> kernels;
-  for (int64_t n = 1; n <= n_tile; ++n) {
-    ir::KernelKey k = *resolved;
-    k.op = n == 1 ? ir::KernelOp::kGemv : ir::KernelOp::kGemm;
-    k.n_tile = n;
-    Result<std::shared_ptr<const Kernel>> kernel = KernelCache::global().get(k);
-    if (!kernel.ok()) return kernel.error();
-    kernels.push_back(*kernel);
-  }
-  return kernels;
+  Result<LayerKernels> kernels = layer_kernels(*resolved, options.max_tokens);
+  if (!kernels.ok()) return kernels.error();
+  return std::unique_ptr<Linear>(
+      new KernelLinear(w, std::move(*kernels), options.max_tokens, options.pool));
 }
 
 }  // namespace
+
+void report_dispatch(const LinearOptions& options, const Linear& linear,
+                     const std::vector<std::string>& rejected) {
+  if (!verbose_dispatch()) return;
+  const std::string what = options.name.empty() ? "matrix" : options.name;
+  std::fprintf(stderr, "sherry dispatch: %s (%lld x %lld): %s%s%s\n", what.c_str(),
+               static_cast<long long>(linear.rows()), static_cast<long long>(linear.cols()),
+               linear.kernel_name().c_str(), rejected.empty() ? "" : "; rejected ",
+               fmt::format("{}", fmt::join(rejected, "; ")).c_str());
+}
 
 Result<std::unique_ptr<Linear>> make_linear(const PackedTensorView& weights,
                                             const LinearOptions& options) {
@@ -180,33 +100,29 @@ Result<std::unique_ptr<Linear>> make_linear(const PackedTensorView& weights,
   }
   std::vector<std::string> rejected;
   for (const ir::Isa isa : isa_preference()) {
+    if (options.isa && isa != *options.isa) continue;
     std::string why;
     if (!isa_allowed(isa, host_cpu(), &why)) {
       rejected.push_back(fmt::format("{}: {}", ir::to_string(isa), why));
       continue;
     }
     std::unique_ptr<Linear> linear;
-    if (isa == ir::Isa::kScalar) {
+    if (isa_path(isa).backend == BackendKind::kReference) {
       linear.reset(new ReferenceLinear(weights));
     } else {
-      auto kernels = path_kernels(weights, isa, options);
-      if (!kernels.ok()) {
-        rejected.push_back(fmt::format("{}: {}", ir::to_string(isa), kernels.error().message()));
+      Result<std::unique_ptr<Linear>> built = path_linear(weights, isa, options);
+      if (!built.ok()) {
+        rejected.push_back(fmt::format("{}: {}", ir::to_string(isa), built.error().message()));
         continue;
       }
-      if (a64::is_a64_isa(isa)) {
-        linear = a64::make_a64_linear(weights, std::move(*kernels), options.pool);
-      } else {
-        linear.reset(new JitLinear(weights, std::move(*kernels), options.pool));
-      }
+      linear = std::move(*built);
     }
-    if (verbose_dispatch()) {
-      std::fprintf(stderr, "sherry dispatch: %s (%lld x %lld): %s%s%s\n", what.c_str(),
-                   static_cast<long long>(weights.rows), static_cast<long long>(weights.cols),
-                   linear->kernel_name().c_str(), rejected.empty() ? "" : "; rejected ",
-                   fmt::format("{}", fmt::join(rejected, "; ")).c_str());
-    }
+    report_dispatch(options, *linear, rejected);
     return linear;
+  }
+  if (options.isa) {
+    return make_error("{}: the {} path cannot serve it: {}", what, ir::to_string(*options.isa),
+                      fmt::join(rejected, "; "));
   }
   return make_error("{}: no kernel path accepts it", what);  // unreachable: scalar always runs
 }

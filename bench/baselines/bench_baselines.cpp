@@ -5,9 +5,9 @@
 // "family" (lut, tl2, i2s), so scripts/make_benchmarks_report.sh merges them; a summary table of
 // the ratios goes to stderr. Every family runs at its default tuning (no tuning file); --tuned
 // adds the Sherry kernels with the tuning file's entries as family "lut_tuned". Each layer is
-// checked against the reference before it is timed. Timing: per call, tables/activation preparation
-// included, best and median over batches lasting
-// --min-time; cold rotates through copies of the repacked weights totalling at least --cold-mb.
+// checked against the reference before it is timed. Timing: per call of jit::Linear::run_with
+// (tables/activation preparation included), best and median over batches lasting --min-time;
+// cold rotates through copies of the repacked weights totalling at least --cold-mb.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -22,20 +22,16 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "baselines/baseline_linear.h"
+#include "baselines/ternary_reference.h"
 #include "bench/common/bench_clock.h"
 #include "core/reference_kernels.h"
-#include "core/ternary_reference.h"
 #include "core/thread_pool.h"
-#include "jit/aligned_buffer.h"
 #include "jit/cpu_detect.h"
-#include "jit/i2s_kernel.h"
 #include "jit/kernel_build.h"
-#include "jit/kernel_cache.h"
-#include "jit/table_builder.h"
-#include "jit/tl2_tables.h"
+#include "jit/linear.h"
 #include "jit/tuning_file.h"
-#include "jit/weight_repack.h"
-#include "tests/core/test_util.h"
+#include "testing/random_tensors.h"
 
 namespace sherry::bench {
 namespace {
@@ -57,191 +53,47 @@ struct Options {
   double ghz = 0.0;     // core clock for weights/cycle; 0 = measure
 };
 
-// A benchmarked layer: `call(copy, x, pool)` runs one forward on weight copy `copy` into out.
+// A benchmarked layer: `make(pool)` builds it as jit::Linear for a thread pool (the kernels come
+// from the cache once), `copies` are copies of its weights that cold calls rotate through
+// (jit::Linear::run_with, the call the runtime makes).
 struct BenchLayer {
   std::string family;
   std::string name;    // kernel name for N = 1
   std::string name_n;  // kernel name for N > 1 (the largest n_tile)
   ir::Isa isa = ir::Isa::kScalar;
-  int64_t stream_bytes = 0;  // weight bytes read per call
-  int64_t copies = 1;
-  std::function<void(int64_t, const QuantizedActivations&, ThreadPool&)> call;
-  std::function<const float*(int64_t token)> output;  // float row of a token after call
+  int64_t stream_bytes = 0;  // weight code bytes read per call
+  std::function<Result<std::unique_ptr<jit::Linear>>(ThreadPool*)> make;
+  std::vector<std::unique_ptr<jit::LayerWeights>> copies;
 };
 
 int64_t copies_for(int64_t bytes, const Options& options, bool cold) {
   return cold ? std::max<int64_t>(2, (options.cold_mb << 20) / bytes + 1) : 1;
 }
 
-template <class T>
-std::vector<jit::AlignedBuffer<T>> replicate(const jit::AlignedBuffer<T>& first, int64_t copies) {
-  std::vector<jit::AlignedBuffer<T>> out;
-  for (int64_t c = 0; c < copies; ++c) {
-    jit::AlignedBuffer<T> copy(first.size());
-    std::memcpy(copy.data(), first.data(), first.size() * sizeof(T));
-    out.push_back(std::move(copy));
-  }
-  return out;
-}
-
-// LUT kernels (Sherry or TL2 tables) for 1..n_tile tokens over one key.
-Result<std::vector<std::shared_ptr<const jit::Kernel>>> lut_kernels(const PackedTensor& w,
-                                                                    ir::Isa isa,
-                                                                    const ir::Tuning& tuning) {
-  ir::KernelKey key;
-  key.isa = isa;
-  key.tuning = tuning;
-  key.m = w.rows;
-  key.k = w.cols;
-  key.layout = w.layout;
-  Result<ir::KernelKey> resolved = jit::resolve_kernel_key(key);
-  if (!resolved.ok()) return resolved.error();
-  std::vector<std::shared_ptr<const jit::Kernel>> kernels;
-  for (int64_t n = 1; n <= jit::max_n_tile(isa, resolved->tuning.row_tile); ++n) {
-    ir::KernelKey k = *resolved;
-    k.op = n == 1 ? ir::KernelOp::kGemv : ir::KernelOp::kGemm;
-    k.n_tile = n;
-    auto kernel = jit::KernelCache::global().get(k);
-    if (!kernel.ok()) return kernel.error();
-    kernels.push_back(*kernel);
-  }
-  return kernels;
-}
-
-// Sherry (tables from the activations) or TL2 (tl2_tables) on the LUT kernels.
-Result<BenchLayer> make_lut_layer(const std::string& family, const PackedTensor& blocks, int64_t k,
-                                  ir::Isa isa, int64_t max_n, const Options& options, bool cold,
-                                  const ir::Tuning& tuning = {}) {
-  auto kernels = lut_kernels(blocks, isa, tuning);
-  if (!kernels.ok()) return kernels.error();
-  const jit::KernelLayout layout = kernels->front()->layout;
-  struct State {
-    std::vector<std::shared_ptr<const jit::Kernel>> kernels;
-    jit::KernelLayout layout;
-    std::vector<jit::RepackedWeights> copies;
-    jit::AlignedBuffer<int8_t> scratch;
-    jit::AlignedBuffer<int16_t> entries;
-    jit::AlignedBuffer<uint8_t> tables;
-    jit::AlignedBuffer<float> out;
-  };
-  auto state = std::make_shared<State>();
-  state->kernels = *kernels;
-  state->entries.resize(static_cast<size_t>(layout.k_pad / kWeightsPerBlock * kSlotCount));
-  state->layout = layout;
-  state->copies.push_back(jit::repack_weights(blocks.view(), layout));
+Result<BenchLayer> make_layer(const std::string& family,
+                              std::function<Result<std::unique_ptr<jit::Linear>>(ThreadPool*)> make,
+                              const Options& options, bool cold) {
   BenchLayer layer;
   layer.family = family;
-  layer.isa = isa;
-  const std::string prefix = family.starts_with("tl2") ? "tl2_" : "";
-  layer.name = prefix + state->kernels.front()->name;
-  layer.name_n = prefix + state->kernels.back()->name;
-  layer.stream_bytes = layout.tiles * layout.tile_weight_bytes;
-  layer.copies = copies_for(layer.stream_bytes, options, cold);
-  for (int64_t c = 1; c < layer.copies; ++c) {
-    const jit::RepackedWeights& first = state->copies.front();
-    jit::RepackedWeights copy;
-    copy.weights = std::move(replicate(first.weights, 1).front());
-    copy.alpha = std::move(replicate(first.alpha, 1).front());
-    copy.nneg = std::move(replicate(first.nneg, 1).front());
-    state->copies.push_back(std::move(copy));
-  }
-  state->scratch.resize(static_cast<size_t>(layout.k_pad));
-  state->tables.resize(static_cast<size_t>(max_n * layout.table_bytes));
-  state->out.resize(static_cast<size_t>(max_n * layout.m_pad));
-  const bool tl2 = family.starts_with("tl2");
-  layer.call = [state, tl2, k](int64_t copy, const QuantizedActivations& x, ThreadPool& pool) {
-    const jit::KernelLayout& l = state->layout;
-    for (int64_t t = 0; t < x.tokens; ++t) {
-      uint8_t* tables = state->tables.data() + t * l.table_bytes;
-      if (tl2) {
-        jit::build_tl2_tables(l, x.token(t), k, state->entries.data(), tables);
-      } else {
-        jit::build_tables(l, BlockGrouping::kContiguous, x.token(t), k, state->scratch.data(),
-                          tables);
-      }
-    }
-    const jit::RepackedWeights& w = state->copies[copy % state->copies.size()];
-    const int64_t n_tile = static_cast<int64_t>(state->kernels.size());
-    pool.parallel_for(l.tiles, 1, [&](int64_t begin, int64_t end, int) {
-      for (int64_t t0 = 0; t0 < x.tokens; t0 += n_tile) {
-        const int64_t tokens = std::min(n_tile, x.tokens - t0);
-        const jit::KernelArgs args{w.weights.data(),
-                                   w.alpha.data(),
-                                   w.nneg.data(),
-                                   state->tables.data() + t0 * l.table_bytes,
-                                   x.scales.data() + t0,
-                                   state->out.data() + t0 * l.m_pad,
-                                   begin,
-                                   end};
-        state->kernels[tokens - 1]->run(args);
-      }
-    });
-  };
-  layer.output = [state](int64_t t) { return state->out.data() + t * state->layout.m_pad; };
+  layer.make = std::move(make);
+  Result<std::unique_ptr<jit::Linear>> linear = layer.make(nullptr);
+  if (!linear.ok()) return linear.error();
+  const std::string names = (*linear)->kernel_name();
+  const size_t space = names.find(' ');
+  layer.name = names.substr(0, space);
+  layer.name_n = space == std::string::npos ? names : names.substr(space + 1);
+  layer.isa = (*linear)->isa();
+  layer.stream_bytes = (*linear)->weights().code_bytes;
+  const int64_t copies = copies_for(layer.stream_bytes, options, cold);
+  for (int64_t c = 0; c < copies; ++c) layer.copies.push_back((*linear)->copy_weights());
   return layer;
 }
 
-Result<BenchLayer> make_i2s_layer(const I2sTensor& w, ir::Isa isa, int64_t max_n,
-                                  const Options& options, bool cold) {
-  struct State {
-    std::vector<std::unique_ptr<jit::I2sKernel>> kernels;
-    jit::I2sLayout layout;
-    std::vector<jit::AlignedBuffer<uint8_t>> copies;
-    jit::AlignedBuffer<int8_t> x;
-    jit::AlignedBuffer<int32_t> xsum;
-    jit::AlignedBuffer<float> out;
-    float alpha = 0.0f;
-  };
-  auto state = std::make_shared<State>();
-  const int64_t n_tile = std::min<int64_t>(8, jit::i2s_max_n_tile(isa));
-  for (int64_t n = 1; n <= n_tile; ++n) {
-    auto kernel = jit::build_i2s_kernel({isa, w.rows, w.cols, n, 0, options.i2s_prefetch});
-    if (!kernel.ok()) return kernel.error();
-    state->kernels.push_back(std::move(*kernel));
-  }
-  state->layout = state->kernels.front()->layout;
-  const jit::I2sLayout& l = state->layout;
-  BenchLayer layer;
-  layer.family = "i2s";
-  layer.isa = isa;
-  layer.name = state->kernels.front()->name;
-  layer.name_n = state->kernels.back()->name;
-  layer.stream_bytes = l.tiles * l.tile_weight_bytes;
-  layer.copies = copies_for(layer.stream_bytes, options, cold);
-  state->copies = replicate(jit::repack_i2s(w, l, options.i2s_prefetch), layer.copies);
-  state->x.resize(static_cast<size_t>(max_n * l.k_pad));
-  state->xsum.resize(static_cast<size_t>(max_n));
-  state->out.resize(static_cast<size_t>(max_n * l.m_pad));
-  state->alpha = w.alpha;
-  const int64_t k = w.cols;
-  layer.call = [state, k](int64_t copy, const QuantizedActivations& x, ThreadPool& pool) {
-    const jit::I2sLayout& l = state->layout;
-    for (int64_t t = 0; t < x.tokens; ++t) {
-      const int8_t* q = x.token(t);
-      std::memcpy(state->x.data() + t * l.k_pad, q, static_cast<size_t>(k));
-      int32_t sum = 0;
-      for (int64_t c = 0; c < k; ++c) sum += q[c];
-      state->xsum[t] = sum;
-    }
-    const uint8_t* weights = state->copies[copy % state->copies.size()].data();
-    const int64_t n_tile = static_cast<int64_t>(state->kernels.size());
-    pool.parallel_for(l.tiles, 1, [&](int64_t begin, int64_t end, int) {
-      for (int64_t t0 = 0; t0 < x.tokens; t0 += n_tile) {
-        const int64_t tokens = std::min(n_tile, x.tokens - t0);
-        const jit::I2sKernelArgs args{weights,
-                                      state->x.data() + t0 * l.k_pad,
-                                      state->xsum.data() + t0,
-                                      x.scales.data() + t0,
-                                      &state->alpha,
-                                      state->out.data() + t0 * l.m_pad,
-                                      begin,
-                                      end};
-        state->kernels[tokens - 1]->run(args);
-      }
-    });
-  };
-  layer.output = [state](int64_t t) { return state->out.data() + t * state->layout.m_pad; };
-  return layer;
+jit::LinearOptions linear_options(ThreadPool* pool, int64_t max_n) {
+  jit::LinearOptions options;
+  options.pool = pool;
+  options.max_tokens = max_n;
+  return options;
 }
 
 struct Timing {
@@ -265,12 +117,10 @@ Timing time_call(double min_time, const std::function<void(int64_t)>& call) {
 
 // Largest |difference| from the float reference relative to the largest |output|.
 double check_against(const std::function<void(const QuantizedActivations&, float*)>& reference,
-                     BenchLayer& layer, int64_t m, const QuantizedActivations& x,
-                     ThreadPool& pool) {
-  std::vector<float> want(static_cast<size_t>(m));
+                     jit::Linear& layer, int64_t m, const QuantizedActivations& x) {
+  std::vector<float> want(static_cast<size_t>(m)), got(static_cast<size_t>(m));
   reference(x, want.data());
-  layer.call(0, x, pool);
-  const float* got = layer.output(0);
+  layer.forward_quantized(x, got.data());
   double worst = 0.0, scale = 1e-30;
   for (int64_t i = 0; i < m; ++i) {
     worst = std::max(worst, static_cast<double>(std::fabs(got[i] - want[i])));
@@ -321,10 +171,10 @@ int run(const Options& options) {
   int failures = 0;
   for (const Shape& shape : shapes) {
     const TernaryMatrix ternary = [&] {
-      const std::vector<float> wf = sherry::test::random_floats(shape.m * shape.k, 1);
+      const std::vector<float> wf = testing::random_floats(shape.m * shape.k, 1);
       return absmean_ternarize(wf.data(), shape.m, shape.k).value();
     }();
-    const PackedTensor sherry_w = sherry::test::random_packed(
+    const PackedTensor sherry_w = testing::random_packed(
         shape.m, shape.k, {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128}, 1);
     const I2sTensor i2s = pack_i2s(ternary).value();
     const Tl2Tensor tl2 = pack_tl2(ternary).value();
@@ -346,27 +196,42 @@ int run(const Options& options) {
     }
     for (const std::string& family : families) {
       Result<BenchLayer> layer = [&]() -> Result<BenchLayer> {
-        if (family == "lut") {
-          return make_lut_layer("lut", sherry_w, shape.k, isa, max_n, options, cold);
-        }
-        if (family == "lut_tuned") {
-          return make_lut_layer("lut_tuned", sherry_w, shape.k, isa, max_n, options, cold, *tuned);
+        if (family == "lut" || family == "lut_tuned") {
+          const std::optional<ir::Tuning> tuning =
+              family == "lut" ? std::optional<ir::Tuning>() : tuned;
+          return make_layer(
+              family,
+              [&, tuning](ThreadPool* pool) {
+                jit::LinearOptions o = linear_options(pool, max_n);
+                o.isa = isa;
+                o.tuning = tuning;
+                return jit::make_linear(sherry_w.view(), o);
+              },
+              options, cold);
         }
         if (family == "tl2") {
-          return make_lut_layer("tl2", jit::tl2_as_blocks(tl2), shape.k, isa, max_n, options, cold);
+          return make_layer(
+              family,
+              [&](ThreadPool* pool) { return jit::make_tl2_linear(tl2, linear_options(pool, max_n)); },
+              options, cold);
         }
-        if (family == "i2s") return make_i2s_layer(i2s, isa, max_n, options, cold);
+        if (family == "i2s") {
+          return make_layer(
+              family,
+              [&](ThreadPool* pool) {
+                return jit::make_i2s_linear(i2s, linear_options(pool, max_n),
+                                            {0, options.i2s_prefetch});
+              },
+              options, cold);
+        }
         return make_error("--families: expected lut, tl2 or i2s, found '{}'", family);
       }();
       if (!layer.ok()) {
         std::fprintf(stderr, "error: %s\n", layer.error().message().c_str());
         return 1;
       }
-      const QuantizedActivations x1 = [&] {
-        const std::vector<float> xf = sherry::test::random_floats(shape.k, 5);
-        return quantize_activations_i8(xf.data(), 1, shape.k);
-      }();
-      ThreadPool check_pool(1);
+      const QuantizedActivations x1 = testing::random_activations(1, shape.k, 5);
+      std::unique_ptr<jit::Linear> check_layer = layer->make(nullptr).value();
       const double error = check_against(
           [&](const QuantizedActivations& x, float* y) {
             if (family.starts_with("lut")) {
@@ -376,13 +241,10 @@ int run(const Options& options) {
             } else {
               std::vector<int32_t> acc(static_cast<size_t>(shape.m));
               ternary_accumulate_i32(ternary, x, acc.data());
-              // TL2 layers take α outside the kernel: compare before it.
-              TernaryMatrix unit{
-                  ternary.rows, ternary.cols, family == "tl2" ? 1.0f : ternary.alpha, {}};
-              ternary_scale_accumulators(unit, x, acc.data(), y);
+              ternary_scale_accumulators(ternary, x, acc.data(), y);
             }
           },
-          *layer, shape.m, x1, check_pool);
+          *check_layer, shape.m, x1);
       const bool verified = error < 1e-5;
       if (!verified) {
         ++failures;
@@ -391,16 +253,19 @@ int run(const Options& options) {
       }
       const double bits = 8.0 * layer->stream_bytes / static_cast<double>(shape.m * shape.k);
       for (const int64_t n : options.ns) {
-        const QuantizedActivations x = [&] {
-          const std::vector<float> xf = sherry::test::random_floats(n * shape.k, 2);
-          return quantize_activations_i8(xf.data(), n, shape.k);
-        }();
+        const QuantizedActivations x = testing::random_activations(n, shape.k, 2);
+        std::vector<float> y(static_cast<size_t>(n * shape.m));
         for (const int threads : options.threads) {
           ThreadPool pool(threads);
+          std::unique_ptr<jit::Linear> timed = layer->make(&pool).value();
           for (const std::string& mode : options.modes) {
             const bool rotate = mode == "cold";
-            const Timing timing = time_call(
-                options.min_time, [&](int64_t i) { layer->call(rotate ? i : 0, x, pool); });
+            const Timing timing = time_call(options.min_time, [&](int64_t i) {
+              const jit::LayerWeights& w =
+                  rotate ? *layer->copies[static_cast<size_t>(i) % layer->copies.size()]
+                         : timed->weights();
+              timed->run_with(w, x, y.data());
+            });
             const double weights = static_cast<double>(shape.m) * shape.k * n;
             const std::string& name = n == 1 ? layer->name : layer->name_n;
             fmt::print(
@@ -414,7 +279,7 @@ int run(const Options& options) {
                 timing.best * 1e6, timing.median * 1e6,
                 weights / (timing.best * ghz * 1e9 * threads),
                 layer->stream_bytes / timing.best / 1e9, bits, verified ? "true" : "false", error,
-                rotate ? layer->copies : 1, cpu, ghz, ir::to_string(isa), SHERRY_COMMIT);
+                rotate ? layer->copies.size() : 1, cpu, ghz, ir::to_string(isa), SHERRY_COMMIT);
             std::fflush(stdout);
             summary[{shape.m, shape.k, n, threads, mode}][family] = timing.best * 1e6;
           }

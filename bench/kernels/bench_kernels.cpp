@@ -3,7 +3,8 @@
 //  * {"kind":"clock"}: the measured core clock (a dependent add chain);
 //  * {"kind":"jit"}: the build time of each kernel;
 //  * {"kind":"kernel"}: per shape (M×K), tokens N, threads and hot/cold weights: microseconds
-//    per call (table building included), weights/cycle/core, packed-weight GB/s, GFLOP/s;
+//    per call through jit::Linear::run_with (table building included), weights/cycle/core,
+//    GB/s of every weight-stream byte read (codes, α, initial accumulators), GFLOP/s;
 //  * {"kind":"kernel", "kernel":"reference_i8"}: the scalar reference as a baseline (N = 1).
 // Cold runs rotate through copies of the repacked weights totalling at least --cold-mb.
 #include <algorithm>
@@ -23,10 +24,11 @@
 #include "jit/aligned_buffer.h"
 #include "jit/cpu_detect.h"
 #include "jit/kernel_build.h"
-#include "jit/kernel_cache.h"
-#include "jit/table_builder.h"
-#include "jit/weight_repack.h"
-#include "tests/core/test_util.h"
+#include "jit/kernel_linear.h"
+#include "jit/linear.h"
+#include "jit/x64/table_builder.h"
+#include "jit/x64/x64_kernel.h"
+#include "testing/random_tensors.h"
 
 namespace sherry::bench {
 namespace {
@@ -108,16 +110,17 @@ struct Context {
   double ghz = 0.0;
 };
 
-// One layer: kernels for 1..n_tile tokens over one repacking, copied `copies` times.
+// One layer as the runtime makes it (jit::make_linear), its kernels for 1..n_tile tokens, and
+// `copies` copies of its weights for the cold runs.
 struct Layer {
-  std::vector<std::shared_ptr<const jit::Kernel>> kernels;
-  jit::KernelLayout layout;
-  std::vector<jit::RepackedWeights> copies;
-  int64_t packed_bytes = 0;  // weight stream + α bytes read per call
+  std::unique_ptr<jit::Linear> linear;
+  jit::LayerKernels kernels;
+  std::vector<std::unique_ptr<jit::LayerWeights>> copies;
+  int64_t stream_bytes = 0;  // bytes read per call: codes, α, initial accumulators
 };
 
 Result<Layer> make_layer(const PackedTensor& w, ir::Isa isa, const Options& options,
-                         int64_t copies) {
+                         int64_t copies, ThreadPool& pool) {
   ir::KernelKey key;
   key.isa = isa;
   key.m = w.rows;
@@ -129,59 +132,23 @@ Result<Layer> make_layer(const PackedTensor& w, ir::Isa isa, const Options& opti
       options.table == "i8" ? ir::TablePrecision::kInt8Lossy : ir::TablePrecision::kInt16Exact;
   Result<ir::KernelKey> resolved = jit::resolve_kernel_key(key);
   if (!resolved.ok()) return resolved.error();
+  const int64_t max_n = *std::max_element(options.ns.begin(), options.ns.end());
   Layer layer;
-  const int64_t n_tile = jit::max_n_tile(isa, resolved->tuning.row_tile);
-  for (int64_t n = 1; n <= n_tile; ++n) {
-    ir::KernelKey k = *resolved;
-    k.op = n == 1 ? ir::KernelOp::kGemv : ir::KernelOp::kGemm;
-    k.n_tile = n;
-    auto kernel = jit::KernelCache::global().get(k);
-    if (!kernel.ok()) return kernel.error();
-    layer.kernels.push_back(*kernel);
-  }
-  layer.layout = layer.kernels.front()->layout;
-  layer.copies.push_back(jit::repack_weights(w.view(), layer.layout));
-  for (int64_t c = 1; c < copies; ++c) {
-    const jit::RepackedWeights& first = layer.copies.front();
-    jit::RepackedWeights copy;
-    copy.weights.resize(first.weights.size());
-    copy.alpha.resize(first.alpha.size());
-    copy.nneg.resize(first.nneg.size());
-    std::memcpy(copy.weights.data(), first.weights.data(), first.weights.size());
-    std::memcpy(copy.alpha.data(), first.alpha.data(), first.alpha.size() * sizeof(float));
-    std::memcpy(copy.nneg.data(), first.nneg.data(), first.nneg.size() * sizeof(int32_t));
-    layer.copies.push_back(std::move(copy));
-  }
-  layer.packed_bytes = layer.layout.tiles * layer.layout.tile_weight_bytes +
-                       static_cast<int64_t>(layer.copies.front().alpha.size() * sizeof(float));
+  Result<jit::LayerKernels> kernels = jit::layer_kernels(*resolved, max_n);
+  if (!kernels.ok()) return kernels.error();
+  layer.kernels = std::move(*kernels);
+  jit::LinearOptions linear_options;
+  linear_options.max_tokens = max_n;
+  linear_options.pool = &pool;
+  linear_options.table_precision = resolved->table;
+  linear_options.isa = isa;
+  linear_options.tuning = resolved->tuning;
+  Result<std::unique_ptr<jit::Linear>> linear = jit::make_linear(w.view(), linear_options);
+  if (!linear.ok()) return linear.error();
+  layer.linear = std::move(*linear);
+  for (int64_t c = 1; c < copies; ++c) layer.copies.push_back(layer.linear->copy_weights());
+  layer.stream_bytes = layer.linear->weights().stream_bytes;
   return layer;
-}
-
-// One call: tables for n tokens, then every thread runs its tiles for all token tiles.
-void run_call(const Layer& layer, const jit::RepackedWeights& weights,
-              const QuantizedActivations& x, BlockGrouping grouping,
-              jit::AlignedBuffer<int8_t>& scratch, jit::AlignedBuffer<uint8_t>& tables,
-              jit::AlignedBuffer<float>& out, ThreadPool& pool) {
-  const jit::KernelLayout& l = layer.layout;
-  for (int64_t t = 0; t < x.tokens; ++t) {
-    jit::build_tables(l, grouping, x.token(t), x.cols, scratch.data(),
-                      tables.data() + t * l.table_bytes);
-  }
-  const int64_t n_tile = static_cast<int64_t>(layer.kernels.size());
-  pool.parallel_for(l.tiles, 1, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t0 = 0; t0 < x.tokens; t0 += n_tile) {
-      const int64_t tokens = std::min(n_tile, x.tokens - t0);
-      jit::KernelArgs args{weights.weights.data(),
-                           weights.alpha.data(),
-                           weights.nneg.data(),
-                           tables.data() + t0 * l.table_bytes,
-                           x.scales.data() + t0,
-                           out.data() + t0 * l.m_pad,
-                           begin,
-                           end};
-      layer.kernels[tokens - 1]->run(args);
-    }
-  });
 }
 
 // Best per-call time over batches lasting min_time in total.
@@ -240,59 +207,62 @@ int run(const Options& options) {
   const WeightLayout layout{BlockGrouping::kContiguous, ScaleGranularity::kGroup,
                             options.group_size};
   for (const Shape& shape : parse_shapes(options.shapes)) {
-    const PackedTensor w = sherry::test::random_packed(shape.m, shape.k, layout, 1);
+    const PackedTensor w = testing::random_packed(shape.m, shape.k, layout, 1);
     const bool cold =
         std::find(options.modes.begin(), options.modes.end(), "cold") != options.modes.end();
+    // The layers' threads are set per row; the pool passed here only serves make_linear.
+    ThreadPool layer_pool(max_threads);
     int64_t copies = 1;
-    Result<Layer> probe = make_layer(w, isa, options, 1);
+    Result<Layer> probe = make_layer(w, isa, options, 1, layer_pool);
     if (!probe.ok()) {
       std::fprintf(stderr, "error: %s\n", probe.error().message().c_str());
       return 1;
     }
-    if (cold) copies = std::max<int64_t>(2, (options.cold_mb << 20) / probe->packed_bytes + 1);
-    Result<Layer> layer = cold ? make_layer(w, isa, options, copies) : std::move(probe);
-    if (!layer.ok()) return 1;
+    if (cold) copies = std::max<int64_t>(2, (options.cold_mb << 20) / probe->stream_bytes + 1);
+    probe->copies.clear();
+    for (int64_t c = 1; c < copies; ++c) probe->copies.push_back(probe->linear->copy_weights());
+    Layer* layer = &*probe;
     for (const auto& kernel : layer->kernels) {
       fmt::print(
           "{{\"kind\":\"jit\",\"kernel\":\"{}\",\"ms\":{:.3f},\"code_bytes\":{},\"commit\":\"{}\"}}"
           "\n",
-          kernel->name, kernel->jit_ms, kernel->code.size(), SHERRY_COMMIT);
+          kernel->name, kernel->jit_ms, kernel->code_bytes().size(), SHERRY_COMMIT);
     }
-    const int64_t max_n = *std::max_element(options.ns.begin(), options.ns.end());
-    jit::AlignedBuffer<int8_t> scratch(static_cast<size_t>(layer->layout.k_pad));
-    jit::AlignedBuffer<uint8_t> tables(static_cast<size_t>(max_n * layer->layout.table_bytes));
-    jit::AlignedBuffer<float> out(static_cast<size_t>(max_n * layer->layout.m_pad));
     {
-      const std::vector<float> xf = sherry::test::random_floats(shape.k, 3);
-      const QuantizedActivations x = quantize_activations_i8(xf.data(), 1, shape.k);
+      const jit::x64::X64Kernel& gemv = jit::x64::as_x64(*layer->kernels.front());
+      jit::AlignedBuffer<int8_t> scratch(static_cast<size_t>(gemv.layout.k_pad));
+      jit::AlignedBuffer<uint8_t> tables(static_cast<size_t>(gemv.layout.table_bytes));
+      const QuantizedActivations x = testing::random_activations(1, shape.k, 3);
       const double seconds = time_call(options.min_time / 4, [&](int64_t) {
-        jit::build_tables(layer->layout, layout.grouping, x.token(0), shape.k, scratch.data(),
-                          tables.data());
+        jit::x64::build_tables(gemv.layout, layout.grouping, x.token(0), shape.k, scratch.data(),
+                               tables.data());
       });
       fmt::print("{{\"kind\":\"tables\",\"k\":{},\"us_per_token\":{:.2f},\"commit\":\"{}\"}}\n",
                  shape.k, seconds * 1e6, SHERRY_COMMIT);
     }
     for (const int64_t n : options.ns) {
-      const std::vector<float> xf = sherry::test::random_floats(n * shape.k, 2);
-      const QuantizedActivations x = quantize_activations_i8(xf.data(), n, shape.k);
+      const QuantizedActivations x = testing::random_activations(n, shape.k, 2);
+      std::vector<float> y(static_cast<size_t>(n * shape.m));
       for (const int threads : options.threads) {
+        // The layer's threads: a layer made for this pool (same kernels from the cache).
         ThreadPool pool(threads);
+        Result<Layer> timed = make_layer(w, isa, options, 1, pool);
+        if (!timed.ok()) return 1;
         for (const std::string& mode : options.modes) {
-          const bool rotate = mode == "cold";
+          const bool rotate = mode == "cold" && !layer->copies.empty();
           const double seconds = time_call(options.min_time, [&](int64_t i) {
-            const auto& weights = layer->copies[rotate ? i % layer->copies.size() : 0];
-            run_call(*layer, weights, x, layout.grouping, scratch, tables, out, pool);
+            const jit::LayerWeights& weights =
+                rotate ? *layer->copies[static_cast<size_t>(i) % layer->copies.size()]
+                       : timed->linear->weights();
+            timed->linear->run_with(weights, x, y.data());
           });
           print_row(ctx, layer->kernels[std::min<int64_t>(n, layer->kernels.size()) - 1]->name, isa,
-                    shape, n, threads, mode, seconds, layer->packed_bytes);
+                    shape, n, threads, mode, seconds, layer->stream_bytes);
         }
       }
     }
     if (options.reference) {
-      const QuantizedActivations x = [&] {
-        const std::vector<float> xf = sherry::test::random_floats(shape.k, 2);
-        return quantize_activations_i8(xf.data(), 1, shape.k);
-      }();
+      const QuantizedActivations x = testing::random_activations(1, shape.k, 2);
       std::vector<int32_t> acc(
           static_cast<size_t>(shape.m * scale_groups_per_row(layout, shape.k)));
       const auto start = Clock::now();
@@ -300,7 +270,6 @@ int run(const Options& options) {
       print_row(ctx, "reference_i8", ir::Isa::kScalar, shape, 1, 1, "hot", seconds_since(start),
                 static_cast<int64_t>(w.codes.size() + w.scales.size() * 2));
     }
-    (void)max_threads;
   }
   return 0;
 }

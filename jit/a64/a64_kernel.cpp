@@ -69,26 +69,31 @@ int64_t A64Kernel::workspace_bytes() const {
   return sdot_workspace_bytes(program_.shape);
 }
 
+void A64Kernel::prepare_token(const int8_t* q, int64_t index, uint8_t* activations,
+                              int8_t* scratch) const {
+  const ir::ProgramShape& s = program_.shape;
+  SHERRY_CHECK(0 <= index && index < s.n_tile, "{}: token {} of a call of {}", program_.name,
+               index, s.n_tile);
+  int8_t* permuted = scratch;
+  constexpr int64_t kStepBytes = kNeonStepBlocks * kWeightsPerBlock;
+  ir::permute_to_block_order(program_.key.layout.grouping, q, s.k, s.k_pad, permuted);
+  if (path_ == A64Path::kNeonLut) {
+    build_folded_tables(permuted, s.k_pad,
+                        activations + index * (s.k_pad / kWeightsPerBlock * kFoldedTableBytes));
+  } else {
+    for (int64_t step = 0; step < s.k_pad / kStepBytes; ++step) {
+      std::memcpy(activations + sdot_activation_offset(s, step, index),
+                  permuted + step * kStepBytes, kStepBytes);
+    }
+  }
+}
+
 void A64Kernel::prepare_activations(const QuantizedActivations& x, int64_t first,
                                     uint8_t* activations, int8_t* scratch) const {
   const ir::ProgramShape& s = program_.shape;
   SHERRY_CHECK(x.cols == s.k && first + s.n_tile <= x.tokens, "{}: activations {} x {} from {}",
                program_.name, x.tokens, x.cols, first);
-  int8_t* permuted = scratch;
-  constexpr int64_t kStepBytes = kNeonStepBlocks * kWeightsPerBlock;
-  for (int64_t t = 0; t < s.n_tile; ++t) {
-    ir::permute_to_block_order(program_.key.layout.grouping, x.token(first + t), s.k, s.k_pad,
-                               permuted);
-    if (path_ == A64Path::kNeonLut) {
-      build_folded_tables(permuted, s.k_pad,
-                          activations + t * (s.k_pad / kWeightsPerBlock * kFoldedTableBytes));
-    } else {
-      for (int64_t step = 0; step < s.k_pad / kStepBytes; ++step) {
-        std::memcpy(activations + sdot_activation_offset(s, step, t), permuted + step * kStepBytes,
-                    kStepBytes);
-      }
-    }
-  }
+  for (int64_t t = 0; t < s.n_tile; ++t) prepare_token(x.token(first + t), t, activations, scratch);
 }
 
 void A64Kernel::run(const A64Weights& w, const uint8_t* activations, const float* x_scales,

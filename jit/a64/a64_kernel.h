@@ -57,6 +57,8 @@ class A64Kernel {
   // (the permuted activations of one token), so the call allocates nothing.
   void prepare_activations(const QuantizedActivations& x, int64_t first, uint8_t* activations,
                            int8_t* scratch) const;
+  // The same for one token: token `index` of the call, its int8 activations `q` (k values).
+  void prepare_token(const int8_t* q, int64_t index, uint8_t* activations, int8_t* scratch) const;
 
   // Runs row tiles [tile_begin, tile_end). `out`: float output, n_tile × m_pad floats
   // (token-major); accumulator output, tiles × groups × n_tile × row_tile int32 (tile-major).

@@ -12,14 +12,17 @@ A64Path path_for(const ir::KernelKey& key) {
 }
 
 int64_t max_n_tile(ir::Isa isa, int64_t row_tile) {
-  if (isa == ir::Isa::kDotprod) return 8;
-  // NEON LUT: int16 accumulators of every token stay in registers (a64_lut_gen.cpp).
-  return row_tile == 32 ? 1 : 4;
+  // NEON LUT: int16 accumulators of every token stay in registers (a64_lut_gen.cpp); a 32-row
+  // tile holds one token.
+  if (isa == ir::Isa::kNeon && row_tile == 32) return 1;
+  return isa_path(isa).max_n_tile;
 }
 
 Result<ir::KernelKey> resolve_key(const ir::KernelKey& key) {
   ir::KernelKey resolved = key;
-  if (resolved.tuning.row_tile == 0) resolved.tuning.row_tile = kDefaultRowTile;
+  if (resolved.tuning.row_tile == 0) {
+    resolved.tuning.row_tile = isa_path(resolved.isa).default_row_tile;
+  }
   const int64_t row_tile = resolved.tuning.row_tile;
   const bool sdot = path_for(resolved) == A64Path::kSdot;
   if (row_tile != 16 && (sdot || row_tile != 32)) {

@@ -1,4 +1,4 @@
-// The AArch64 ISA paths as the dispatch sees them (jit/kernel_build.h, jit/linear.cpp):
+// The rules of the AArch64 ISA paths (rows of jit/paths.h) the backend resolves keys with:
 //   neon     Advanced SIMD: NEON tbl LUT kernels for every token count;
 //   dotprod  Advanced SIMD + dot product: the same LUT kernels for few tokens, sdot kernels for
 //            kSdotMinTokens tokens or more (prefill), where one decode of the weights serves
@@ -12,14 +12,14 @@
 #include "ir/kernel_key.h"
 #include "ir/lower.h"
 #include "jit/a64/a64_kernel.h"
+#include "jit/paths.h"
 
 namespace sherry::jit::a64 {
 
 inline constexpr int64_t kSdotMinTokens = 4;
-inline constexpr int64_t kDefaultRowTile = 16;
 
 constexpr bool is_a64_isa(ir::Isa isa) {
-  return isa == ir::Isa::kNeon || isa == ir::Isa::kDotprod;
+  return isa_path(isa).backend == BackendKind::kA64;
 }
 
 // The generator a key of an AArch64 path lowers to.

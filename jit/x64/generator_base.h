@@ -2,7 +2,7 @@
 // the kernel arguments read with offsetof, and the walk over the kernel program that turns its
 // loops into counted loops and its statements into calls of the family's hooks. Families emit
 // their constants after the epilogue. Xbyak reports errors by exception; emit_kernel
-// (emit_kernel.h) catches them at the boundary.
+// (x64_backend.cpp) catches them at the boundary.
 #pragma once
 
 #include <cstddef>
@@ -11,7 +11,7 @@
 #include <xbyak/xbyak.h>
 
 #include "ir/program.h"
-#include "jit/kernel.h"
+#include "jit/x64/x64_kernel.h"
 
 namespace sherry::jit::x64 {
 

@@ -1,4 +1,4 @@
-#include "jit/table_builder.h"
+#include "jit/x64/table_builder.h"
 
 #include <algorithm>
 #include <array>
@@ -7,11 +7,9 @@
 
 #include "ir/tables.h"
 
-#if defined(SHERRY_X86_64)
 #include "jit/x64/table_builder_avx512.h"
-#endif
 
-namespace sherry::jit {
+namespace sherry::jit::x64 {
 namespace {
 
 // coefficient[p][slot]: the sign-0 value lane p takes in a slot (ternary_code.h).
@@ -127,4 +125,4 @@ void write_tables(const KernelLayout& layout, const int16_t* entries, uint8_t* t
   }
 }
 
-}  // namespace sherry::jit
+}  // namespace sherry::jit::x64

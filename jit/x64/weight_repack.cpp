@@ -1,9 +1,9 @@
-#include "jit/weight_repack.h"
+#include "jit/x64/weight_repack.h"
 
 #include <cstring>
 #include <vector>
 
-namespace sherry::jit {
+namespace sherry::jit::x64 {
 namespace {
 
 // Row-major codes (m_pad × k_pad/4), zero for padding rows and blocks.
@@ -87,4 +87,4 @@ RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& la
   return r;
 }
 
-}  // namespace sherry::jit
+}  // namespace sherry::jit::x64

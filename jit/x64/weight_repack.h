@@ -6,9 +6,9 @@
 
 #include "core/packed_tensor.h"
 #include "jit/aligned_buffer.h"
-#include "jit/kernel.h"
+#include "jit/x64/x64_kernel.h"
 
-namespace sherry::jit {
+namespace sherry::jit::x64 {
 
 struct RepackedWeights {
   AlignedBuffer<uint8_t> weights;  // tiles × tile_weight_bytes (+ one step of prefetch slack)
@@ -29,4 +29,4 @@ inline int64_t code_byte_row(int64_t vector_bytes, int64_t i) {
 // `w` must match the layout's shape (an internal check: the caller built the kernel for it).
 RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& layout);
 
-}  // namespace sherry::jit
+}  // namespace sherry::jit::x64

@@ -1,11 +1,17 @@
-#include "jit/x64/emit_kernel.h"
+#include "jit/x64/x64_backend.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "ir/verifier.h"
+#include "jit/aligned_buffer.h"
 #include "jit/x64/isa_traits.h"
 #include "jit/x64/lut_code_bytes_gen.h"
 #include "jit/x64/lut_nibble_gen.h"
+#include "jit/x64/table_builder.h"
+#include "jit/x64/weight_repack.h"
+#include "jit/x64/x64_kernel.h"
 
 namespace sherry::jit::x64 {
 namespace {
@@ -13,74 +19,62 @@ namespace {
 using ir::Isa;
 
 constexpr size_t kCodeCapacity = 256 * 1024;
-constexpr int64_t kMaxRowVectors = 4;  // default row vectors per tile (code-bytes family)
 
-int64_t vector_bytes(Isa isa) {
-  switch (isa) {
-    case Isa::kSsse3:
-      return Ssse3Traits::kVectorBytes;
-    case Isa::kAvx2:
-      return Avx2Traits::kVectorBytes;
-    case Isa::kAvx512bw:
-      return Avx512bwTraits::kVectorBytes;
-    case Isa::kAvx512vbmi:
-      return Avx512vbmiTraits::kVectorBytes;
-    case Isa::kScalar:
-    case Isa::kNeon:
-    case Isa::kDotprod:
-      return 0;
+// The path table's numbers are the generators' register plans.
+template <class Traits>
+constexpr bool row_matches_traits() {
+  const IsaPath& p = isa_path(Traits::kIsa);
+  if (p.backend != BackendKind::kX64 || p.vector_bytes != Traits::kVectorBytes) return false;
+  if (p.format == WeightFormat::kNibblesSignMasks) {
+    return Traits::kHasVbmi && p.row_tile_quantum == kNibbleRowsPerPair &&
+           p.default_row_tile == 2 * kNibbleRowsPerPair &&
+           p.max_n_tile == kNibbleAccumulatorQuads / 2;
   }
-  return 0;
+  return p.accumulator_budget == code_bytes_accumulator_budget<Traits>() &&
+         p.row_tile_quantum == Traits::kVectorBytes &&
+         p.default_row_tile == 2 * Traits::kVectorBytes &&
+         p.max_n_tile == p.accumulator_budget / 4;
+}
+static_assert(row_matches_traits<Ssse3Traits>());
+static_assert(row_matches_traits<Avx2Traits>());
+static_assert(row_matches_traits<Avx512bwTraits>());
+static_assert(row_matches_traits<Avx512vbmiTraits>());
+
+bool nibbles(const IsaPath& path) {
+  return path.format == WeightFormat::kNibblesSignMasks;
 }
 
-int64_t accumulator_budget(Isa isa) {
-  switch (isa) {
-    case Isa::kSsse3:
-      return code_bytes_accumulator_budget<Ssse3Traits>();
-    case Isa::kAvx2:
-      return code_bytes_accumulator_budget<Avx2Traits>();
-    case Isa::kAvx512bw:
-      return code_bytes_accumulator_budget<Avx512bwTraits>();
-    case Isa::kAvx512vbmi:
-    case Isa::kScalar:
-    case Isa::kNeon:
-    case Isa::kDotprod:
-      return 0;
+// Tokens per call that fit the registers at this row tile.
+int64_t n_tile_limit(const IsaPath& path, int64_t row_tile) {
+  if (row_tile == 0) row_tile = path.default_row_tile;
+  if (nibbles(path)) {
+    return kNibbleAccumulatorQuads / std::max<int64_t>(1, row_tile / kNibbleRowsPerPair);
   }
-  return 0;
-}
-
-WeightFormat format_of(Isa isa) {
-  return isa == Isa::kAvx512vbmi ? WeightFormat::kNibblesSignMasks : WeightFormat::kCodeBytes;
+  return path.accumulator_budget / (2 * std::max<int64_t>(1, row_tile / path.vector_bytes));
 }
 
 // Rows per tile that fit the registers for n tokens (0 when none does).
-int64_t max_row_tile(Isa isa, int64_t n_tile) {
-  if (format_of(isa) == WeightFormat::kNibblesSignMasks) {
+int64_t max_row_tile(const IsaPath& path, int64_t n_tile) {
+  if (nibbles(path)) {
     return std::min(kNibbleMaxPairs, kNibbleAccumulatorQuads / n_tile) * kNibbleRowsPerPair;
   }
-  return accumulator_budget(isa) / (2 * n_tile) * vector_bytes(isa);
-}
-
-// The layer's row tile (shared by its GEMV and GEMM kernels: one repacking): two row vectors.
-int64_t default_row_tile(Isa isa) {
-  if (format_of(isa) == WeightFormat::kNibblesSignMasks) return 2 * kNibbleRowsPerPair;
-  return 2 * vector_bytes(isa);
+  return path.accumulator_budget / (2 * n_tile) * path.vector_bytes;
 }
 
 KernelLayout layout_of(const ir::Program& program) {
   const ir::ProgramShape& s = program.shape;
+  const IsaPath& path = isa_path(program.key.isa);
   KernelLayout layout;
-  layout.format = format_of(program.key.isa);
+  layout.format = path.format;
   layout.table = program.key.table;
-  layout.vector_bytes = vector_bytes(program.key.isa);
+  layout.vector_bytes = path.vector_bytes;
   layout.row_tile = s.row_tile;
   layout.m_pad = s.m_pad;
   layout.k_pad = s.k_pad;
   layout.groups = s.groups;
   layout.tiles = s.tiles();
   const int64_t steps = s.k_pad / (4 * s.blocks_per_step);
-  if (layout.format == WeightFormat::kNibblesSignMasks) {
+  if (nibbles(path)) {
     layout.step_weight_bytes = s.row_tile / kNibbleRowsPerPair * kNibblePairBytes;
     const bool int8 = program.key.table == ir::TablePrecision::kInt8Lossy;
     layout.step_table_bytes = int8 ? 64 : 2 * 64;
@@ -97,7 +91,8 @@ KernelLayout layout_of(const ir::Program& program) {
 }
 
 template <class Generator>
-Result<size_t> generate(const ir::Program& program, const KernelLayout& layout, uint8_t* buffer) {
+Result<size_t> generate_with(const ir::Program& program, const KernelLayout& layout,
+                             uint8_t* buffer) {
   try {
     Generator generator(program, layout, buffer, kCodeCapacity);
     generator.generate();
@@ -107,104 +102,180 @@ Result<size_t> generate(const ir::Program& program, const KernelLayout& layout, 
   }
 }
 
+// The family generator of each x86-64 path.
+Result<size_t> generate(const ir::Program& program, const KernelLayout& layout,
+                        uint8_t* buffer) {
+  switch (program.key.isa) {
+    case Isa::kSsse3:
+      return generate_with<LutCodeBytesGenerator<Ssse3Traits>>(program, layout, buffer);
+    case Isa::kAvx2:
+      return generate_with<LutCodeBytesGenerator<Avx2Traits>>(program, layout, buffer);
+    case Isa::kAvx512bw:
+      return generate_with<LutCodeBytesGenerator<Avx512bwTraits>>(program, layout, buffer);
+    case Isa::kAvx512vbmi:
+      return generate_with<LutNibbleGenerator<Avx512vbmiTraits>>(program, layout, buffer);
+    case Isa::kScalar:
+    case Isa::kNeon:
+    case Isa::kDotprod:
+      break;
+  }
+  return make_error("kernel {}: no x86-64 generator", program.name);
+}
+
+class X64Weights final : public LayerWeights {
+ public:
+  explicit X64Weights(RepackedWeights weights) : w(std::move(weights)) {}
+  std::unique_ptr<LayerWeights> copy() const override {
+    RepackedWeights c;
+    c.weights.resize(w.weights.size());
+    c.alpha.resize(w.alpha.size());
+    c.nneg.resize(w.nneg.size());
+    std::memcpy(c.weights.data(), w.weights.data(), w.weights.size());
+    std::memcpy(c.alpha.data(), w.alpha.data(), w.alpha.size() * sizeof(float));
+    std::memcpy(c.nneg.data(), w.nneg.data(), w.nneg.size() * sizeof(int32_t));
+    auto out = std::make_unique<X64Weights>(std::move(c));
+    out->code_bytes = code_bytes;
+    out->stream_bytes = stream_bytes;
+    return out;
+  }
+
+  RepackedWeights w;
+};
+
+class X64Backend final : public Backend {
+ public:
+  std::string_view name() const override { return "x86-64"; }
+  bool runs_here() const override { return true; }
+
+  Result<ir::KernelKey> resolve_key(const ir::KernelKey& requested) const override {
+    ir::KernelKey key = requested;
+    const IsaPath& path = isa_path(key.isa);
+    if (path.backend == BackendKind::kReference) {
+      return make_error("kernel {}: the scalar path runs the reference kernels, no generated code",
+                        ir::kernel_name(key));
+    }
+    if (path.backend != BackendKind::kX64) {
+      return make_error("kernel {}: an AArch64 path has no x86-64 generator",
+                        ir::kernel_name(key));
+    }
+    if (key.table == ir::TablePrecision::kInt8Lossy && !path.int8_tables) {
+      return make_error("kernel {}: int8 tables are generated for avx512vbmi only",
+                        ir::kernel_name(key));
+    }
+    if (key.tuning.row_tile == 0) key.tuning.row_tile = path.default_row_tile;
+    if (key.tuning.row_tile % path.row_tile_quantum != 0 ||
+        key.tuning.row_tile > max_row_tile(path, key.n_tile)) {
+      return make_error(
+          "kernel {}: row tile {} must be a multiple of {} and at most {} for n_tile {} on {}",
+          ir::kernel_name(key), key.tuning.row_tile, path.row_tile_quantum,
+          max_row_tile(path, key.n_tile), key.n_tile, ir::to_string(key.isa));
+    }
+    return key;
+  }
+
+  Result<ir::LoweringTarget> lowering_target(const ir::KernelKey& key) const override {
+    const IsaPath& path = isa_path(key.isa);
+    ir::LoweringTarget target;
+    target.blocks_per_step = 4;
+    target.row_tile = path.default_row_tile;
+    target.row_tile_quantum = path.row_tile_quantum;
+    target.lookup = ir::LookupMode::kSignAfterLookup;
+    // Nibbles: the sign multiplies inside vpdpbusd, int32 throughout.
+    target.accumulate_i16 = !nibbles(path);
+    return target;
+  }
+
+  int64_t max_n_tile(ir::Isa isa, int64_t row_tile) const override {
+    return n_tile_limit(isa_path(isa), row_tile);
+  }
+
+  Result<std::unique_ptr<Kernel>> build(const ir::KernelKey& requested) const override {
+    const auto start = std::chrono::steady_clock::now();
+    Result<ir::KernelKey> key = resolve_key(requested);
+    if (!key.ok()) return key.error();
+    Result<ir::LoweringTarget> target = lowering_target(*key);
+    if (!target.ok()) return target.error();
+    Result<ir::Program> program = ir::lower(*key, *target);
+    if (!program.ok()) return program.error();
+    SHERRY_TRY(ir::verify(*program));
+
+    auto kernel = std::make_unique<X64Kernel>();
+    kernel->backend = this;
+    kernel->key = *key;
+    kernel->name = program->name;
+    kernel->layout = layout_of(*program);
+    kernel->program = std::move(*program);
+    std::unique_ptr<uint8_t[]> buffer(new uint8_t[kCodeCapacity]);
+    Result<size_t> size = generate(kernel->program, kernel->layout, buffer.get());
+    if (!size.ok()) return size.error();
+    Result<CodeMemory> code = CodeMemory::create({buffer.get(), *size}, kernel->name);
+    if (!code.ok()) return code.error();
+    kernel->code = std::move(*code);
+    kernel->fn = reinterpret_cast<KernelFn>(const_cast<uint8_t*>(kernel->code.data()));
+    kernel->jit_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count();
+    return std::unique_ptr<Kernel>(std::move(kernel));
+  }
+
+  std::unique_ptr<LayerWeights> prepare_weights(const Kernel& kernel,
+                                                const PackedTensorView& w) const override {
+    const KernelLayout& l = as_x64(kernel).layout;
+    auto weights = std::make_unique<X64Weights>(repack_weights(w, l));
+    weights->code_bytes = l.tiles * l.tile_weight_bytes;
+    // Codes, α and the initial accumulators: everything the kernel reads per tile and group.
+    weights->stream_bytes =
+        weights->code_bytes + static_cast<int64_t>(weights->w.alpha.size() * sizeof(float) +
+                                                   weights->w.nneg.size() * sizeof(int32_t));
+    return weights;
+  }
+
+  CallSizes call_sizes(const Kernel& kernel) const override {
+    const KernelLayout& l = as_x64(kernel).layout;
+    const int64_t n = kernel.key.n_tile;
+    return {n * l.table_bytes, n * l.out_token_bytes, l.k_pad, 0};
+  }
+
+  void prepare_token(const Kernel& kernel, const int8_t* q, int64_t index,
+                     uint8_t* call_activations, int8_t* scratch) const override {
+    const KernelLayout& l = as_x64(kernel).layout;
+    build_tables(l, kernel.key.layout.grouping, q, kernel.key.k, scratch,
+                 call_activations + index * l.table_bytes);
+  }
+
+  void run(const Kernel& kernel, const LayerWeights& weights, const CallArgs& call,
+           int64_t tile_begin, int64_t tile_end, uint8_t*) const override {
+    const RepackedWeights& w = static_cast<const X64Weights&>(weights).w;
+    const KernelArgs args{w.weights.data(), w.alpha.data(), w.nneg.data(), call.activations,
+                          call.scales,      call.out,       tile_begin,    tile_end};
+    as_x64(kernel).run(args);
+  }
+
+  void read_accumulators(const Kernel& kernel, const void* out, int64_t tokens,
+                         int32_t* acc) const override {
+    const KernelLayout& l = as_x64(kernel).layout;
+    const int64_t m = kernel.key.m;
+    const auto* src = static_cast<const int32_t*>(out);
+    for (int64_t t = 0; t < tokens; ++t) {
+      for (int64_t g = 0; g < l.groups; ++g) {
+        for (int64_t row = 0; row < m; ++row) {
+          acc[(t * m + row) * l.groups + g] = src[(t * l.groups + g) * l.m_pad + row];
+        }
+      }
+    }
+  }
+};
+
 }  // namespace
 
-int64_t max_n_tile(Isa isa, int64_t row_tile) {
-  if (row_tile == 0) row_tile = default_row_tile(isa);
-  if (format_of(isa) == WeightFormat::kNibblesSignMasks) {
-    return kNibbleAccumulatorQuads / std::max<int64_t>(1, row_tile / kNibbleRowsPerPair);
-  }
-  return accumulator_budget(isa) / (2 * std::max<int64_t>(1, row_tile / vector_bytes(isa)));
+const X64Kernel& as_x64(const Kernel& kernel) {
+  SHERRY_CHECK(kernel.backend == &x64_backend(), "{}: not an x86-64 kernel", kernel.name);
+  return static_cast<const X64Kernel&>(kernel);
 }
 
-Result<ir::KernelKey> resolve_key(ir::KernelKey key) {
-  if (key.isa == Isa::kScalar) {
-    return make_error("kernel {}: the scalar path runs the reference kernels, no generated code",
-                      ir::kernel_name(key));
-  }
-  if (key.isa == Isa::kNeon || key.isa == Isa::kDotprod) {
-    return make_error("kernel {}: an AArch64 path has no x86-64 generator", ir::kernel_name(key));
-  }
-  if (key.table == ir::TablePrecision::kInt8Lossy &&
-      format_of(key.isa) != WeightFormat::kNibblesSignMasks) {
-    return make_error("kernel {}: int8 tables are generated for avx512vbmi only",
-                      ir::kernel_name(key));
-  }
-  if (key.tuning.row_tile == 0) key.tuning.row_tile = default_row_tile(key.isa);
-  const int64_t quantum = format_of(key.isa) == WeightFormat::kNibblesSignMasks
-                              ? kNibbleRowsPerPair
-                              : vector_bytes(key.isa);
-  if (key.tuning.row_tile % quantum != 0 ||
-      key.tuning.row_tile > max_row_tile(key.isa, key.n_tile)) {
-    return make_error(
-        "kernel {}: row tile {} must be a multiple of {} and at most {} for n_tile {} on {}",
-        ir::kernel_name(key), key.tuning.row_tile, quantum, max_row_tile(key.isa, key.n_tile),
-        key.n_tile, ir::to_string(key.isa));
-  }
-  return key;
-}
-
-Result<ir::LoweringTarget> lowering_target(const ir::KernelKey& key) {
-  ir::LoweringTarget target;
-  target.blocks_per_step = 4;
-  target.row_tile = default_row_tile(key.isa);
-  if (format_of(key.isa) == WeightFormat::kNibblesSignMasks) {
-    target.row_tile_quantum = kNibbleRowsPerPair;
-    target.lookup = ir::LookupMode::kSignAfterLookup;  // the sign multiplies in vpdpbusd
-    target.accumulate_i16 = false;
-  } else {
-    target.row_tile_quantum = vector_bytes(key.isa);
-    target.lookup = ir::LookupMode::kSignAfterLookup;
-    target.accumulate_i16 = true;
-  }
-  return target;
-}
-
-Result<std::unique_ptr<Kernel>> emit_kernel(const ir::KernelKey& requested) {
-  const auto start = std::chrono::steady_clock::now();
-  Result<ir::KernelKey> key = resolve_key(requested);
-  if (!key.ok()) return key.error();
-  Result<ir::LoweringTarget> target = lowering_target(*key);
-  if (!target.ok()) return target.error();
-  Result<ir::Program> program = ir::lower(*key, *target);
-  if (!program.ok()) return program.error();
-  SHERRY_TRY(ir::verify(*program));
-
-  auto kernel = std::make_unique<Kernel>();
-  kernel->key = *key;
-  kernel->name = program->name;
-  kernel->layout = layout_of(*program);
-  kernel->program = std::move(*program);
-  std::unique_ptr<uint8_t[]> buffer(new uint8_t[kCodeCapacity]);
-  Result<size_t> size = [&]() -> Result<size_t> {
-    switch (key->isa) {
-      case Isa::kSsse3:
-        return generate<LutCodeBytesGenerator<Ssse3Traits>>(kernel->program, kernel->layout,
-                                                            buffer.get());
-      case Isa::kAvx2:
-        return generate<LutCodeBytesGenerator<Avx2Traits>>(kernel->program, kernel->layout,
-                                                           buffer.get());
-      case Isa::kAvx512bw:
-        return generate<LutCodeBytesGenerator<Avx512bwTraits>>(kernel->program, kernel->layout,
-                                                               buffer.get());
-      case Isa::kAvx512vbmi:
-        return generate<LutNibbleGenerator<Avx512vbmiTraits>>(kernel->program, kernel->layout,
-                                                              buffer.get());
-      case Isa::kScalar:
-      case Isa::kNeon:
-      case Isa::kDotprod:
-        break;
-    }
-    return make_error("kernel {}: no x86-64 generator", kernel->name);
-  }();
-  if (!size.ok()) return size.error();
-  Result<CodeMemory> code = CodeMemory::create({buffer.get(), *size}, kernel->name);
-  if (!code.ok()) return code.error();
-  kernel->code = std::move(*code);
-  kernel->fn = reinterpret_cast<KernelFn>(const_cast<uint8_t*>(kernel->code.data()));
-  kernel->jit_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return kernel;
+const Backend& x64_backend() {
+  static const X64Backend backend;
+  return backend;
 }
 
 }  // namespace sherry::jit::x64

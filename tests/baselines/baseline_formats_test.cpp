@@ -4,10 +4,10 @@
 
 #include <doctest/doctest.h>
 
-#include "core/i2s_format.h"
+#include "baselines/i2s_format.h"
 #include "core/ternary_absmean.h"
-#include "core/ternary_reference.h"
-#include "core/tl2_format.h"
+#include "baselines/ternary_reference.h"
+#include "baselines/tl2_format.h"
 #include "tests/core/test_util.h"
 
 namespace sherry {

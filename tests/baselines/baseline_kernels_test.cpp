@@ -1,5 +1,5 @@
 // The baseline layers on every ISA path this machine runs (capped through set_max_isa) against
-// core/ternary_reference.h: int32 accumulators bit-exactly, float outputs within a tolerance
+// baselines/ternary_reference.h: int32 accumulators bit-exactly, float outputs within a tolerance
 // derived from K.
 #include <cmath>
 #include <random>
@@ -7,9 +7,9 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "core/ternary_reference.h"
-#include "jit/baseline_linear.h"
-#include "jit/i2s_kernel.h"
+#include "baselines/ternary_reference.h"
+#include "baselines/baseline_linear.h"
+#include "baselines/i2s_kernel.h"
 #include "tests/jit/jit_test_util.h"
 
 namespace sherry::jit {
@@ -28,7 +28,7 @@ TernaryMatrix random_ternary(int64_t rows, int64_t cols, uint32_t seed, int bias
   return m;
 }
 
-Result<std::unique_ptr<BaselineLinear>> make_layer(Format format, const TernaryMatrix& m,
+Result<std::unique_ptr<Linear>> make_layer(Format format, const TernaryMatrix& m,
                                                    const LinearOptions& options,
                                                    const ir::Tuning& tuning = {}) {
   if (format == Format::kI2s) return make_i2s_linear(pack_i2s(m).value(), options, tuning);
@@ -36,7 +36,7 @@ Result<std::unique_ptr<BaselineLinear>> make_layer(Format format, const TernaryM
 }
 
 // Checks one layer against the reference on x; `what` goes into failure messages.
-void check_layer(BaselineLinear& layer, const TernaryMatrix& m, const QuantizedActivations& x,
+void check_layer(Linear& layer, const TernaryMatrix& m, const QuantizedActivations& x,
                  const std::string& what) {
   INFO(what, " kernel ", layer.kernel_name());
   std::vector<int32_t> want(static_cast<size_t>(x.tokens * m.rows));

@@ -31,10 +31,7 @@ class IsaCap {
   ~IsaCap() { set_max_isa(std::nullopt); }
 };
 
-inline QuantizedActivations random_activations(int64_t tokens, int64_t cols, uint32_t seed) {
-  const std::vector<float> x = sherry::test::random_floats(tokens * cols, seed);
-  return quantize_activations_i8(x.data(), tokens, cols);
-}
+using sherry::testing::random_activations;
 
 // Activations at ±127 everywhere: every table entry at its extreme.
 inline QuantizedActivations extreme_activations(int64_t tokens, int64_t cols, uint32_t seed) {

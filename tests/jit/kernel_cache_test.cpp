@@ -21,6 +21,12 @@ ir::KernelKey some_key(int64_t m) {
   return key;
 }
 
+// A kernel with no code: what the cache stores is all these tests look at.
+struct EmptyKernel final : Kernel {
+  std::span<const uint8_t> code_bytes() const override { return {}; }
+  const void* code_address() const override { return nullptr; }
+};
+
 // A builder that makes an empty kernel after a pause, or fails while `fail` is set.
 struct CountingBuilder {
   std::atomic<int> calls{0};
@@ -29,11 +35,11 @@ struct CountingBuilder {
     ++calls;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (fail) return make_error("kernel {}: builder told to fail", ir::kernel_name(key));
-    auto kernel = std::make_unique<Kernel>();
+    auto kernel = std::make_unique<EmptyKernel>();
     kernel->key = key;
     kernel->name = ir::kernel_name(key);
     kernel->jit_ms = 1.5;
-    return kernel;
+    return std::unique_ptr<Kernel>(std::move(kernel));
   }
 };
 

@@ -14,9 +14,10 @@
 #include "ir/interpreter.h"
 #include "jit/aligned_buffer.h"
 #include "jit/kernel_build.h"
-#include "jit/table_builder.h"
-#include "jit/weight_repack.h"
-#include "jit/x64/emit_kernel.h"
+#include "jit/x64/table_builder.h"
+#include "jit/x64/weight_repack.h"
+#include "jit/x64/x64_backend.h"
+#include "jit/x64/x64_kernel.h"
 #include "tests/jit/jit_test_util.h"
 
 namespace sherry::jit {
@@ -24,8 +25,10 @@ namespace {
 
 // Runs a kernel over every tile (split in two calls at `split`) and returns the accumulators in
 // core's layout (tokens × rows × groups).
-std::vector<int32_t> run_accumulators(const Kernel& kernel, const PackedTensorView& w,
+std::vector<int32_t> run_accumulators(const Kernel& built, const PackedTensorView& w,
                                       const QuantizedActivations& x, int64_t split = 0) {
+  using namespace x64;
+  const X64Kernel& kernel = as_x64(built);
   const KernelLayout& layout = kernel.layout;
   const RepackedWeights r = repack_weights(w, layout);
   AlignedBuffer<uint8_t> tables(static_cast<size_t>(x.tokens * layout.table_bytes));
@@ -170,7 +173,7 @@ TEST_CASE("generated code is never writable and executable at once") {
   for (const ir::Isa isa : test::runnable_isas()) {
     Result<std::unique_ptr<Kernel>> kernel = build_kernel(acc_key(isa, 64, 128, WeightLayout{}, 1));
     REQUIRE(kernel.ok());
-    const auto address = reinterpret_cast<uintptr_t>((*kernel)->code.data());
+    const auto address = reinterpret_cast<uintptr_t>((*kernel)->code_address());
     std::ifstream maps("/proc/self/maps");
     std::string line;
     bool found = false;
@@ -197,7 +200,7 @@ TEST_CASE("keys the generators cannot serve are errors that name the kernel") {
   }
   SUBCASE("an AArch64 path given to the x86-64 generators") {
     Result<std::unique_ptr<Kernel>> k =
-        x64::emit_kernel(acc_key(ir::Isa::kNeon, 8, 128, layout, 1));
+        x64::x64_backend().build(acc_key(ir::Isa::kNeon, 8, 128, layout, 1));
     REQUIRE_FALSE(k.ok());
     CHECK(k.error().message().find("an AArch64 path has no x86-64 generator") != std::string::npos);
   }
@@ -246,12 +249,12 @@ TEST_CASE("kernels are named in the perf map and dumped when asked") {
   std::stringstream text;
   text << map.rdbuf();
   CHECK(text.str().find(fmt::format("{:x} {:x} {}",
-                                    reinterpret_cast<uintptr_t>((*kernel)->code.data()),
-                                    (*kernel)->code.size(), (*kernel)->name)) != std::string::npos);
+                                    reinterpret_cast<uintptr_t>((*kernel)->code_address()),
+                                    (*kernel)->code_bytes().size(), (*kernel)->name)) != std::string::npos);
   std::ifstream dump(dir + "/" + (*kernel)->name + ".bin", std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(dump)), std::istreambuf_iterator<char>());
-  CHECK(bytes.size() == (*kernel)->code.size());
-  CHECK(std::memcmp(bytes.data(), (*kernel)->code.data(), bytes.size()) == 0);
+  CHECK(bytes.size() == (*kernel)->code_bytes().size());
+  CHECK(std::memcmp(bytes.data(), (*kernel)->code_address(), bytes.size()) == 0);
   std::remove(fmt::format("/tmp/perf-{}.map", getpid()).c_str());
   std::system(("rm -rf " + dir).c_str());
 }

@@ -98,7 +98,7 @@ Result<std::string> asm_listing(const AsmRequest& request) {
   }
   Result<std::unique_ptr<jit::Kernel>> kernel = jit::build_kernel(*key);
   if (!kernel.ok()) return kernel.error();
-  const std::span<const uint8_t> code((*kernel)->code.data(), (*kernel)->code.size());
+  const std::span<const uint8_t> code = (*kernel)->code_bytes();
   out += fmt::format("\ncode: {} bytes, jit {:.3f} ms\n", code.size(), (*kernel)->jit_ms);
   if (request.disassemble) out += disassemble_x86_64(code);
   if (!request.raw_path.empty()) {

@@ -11,15 +11,12 @@
 #include <fmt/format.h>
 
 #include "core/reference_kernels.h"
-#include "jit/aligned_buffer.h"
 #include "jit/cpu_detect.h"
 #include "jit/kernel_build.h"
-#include "jit/kernel_cache.h"
-#include "jit/table_builder.h"
+#include "jit/linear.h"
 #include "jit/tuning_file.h"
-#include "jit/weight_repack.h"
 #include "runtime/gguf/sherry_tensors.h"
-#include "tests/core/test_util.h"
+#include "testing/random_tensors.h"
 
 namespace sherry::tune {
 namespace {
@@ -34,100 +31,65 @@ double seconds_since(Clock::time_point start) {
 // layers may stay in L2 between tokens.
 constexpr int64_t kColdThresholdBytes = int64_t{256} << 10;
 
-// One candidate's kernels and weight copies.
+// One candidate: the layer as the runtime would make it with this tuning, and the weight copies
+// its timed calls rotate through.
 struct Layer {
-  std::shared_ptr<const jit::Kernel> kernel;      // GEMV, float output
-  std::shared_ptr<const jit::Kernel> acc_kernel;  // GEMV, int32 accumulators
+  std::unique_ptr<jit::Linear> linear;
   // Shared by the candidates with the same row tile (prefetch does not change the layout).
-  std::shared_ptr<std::vector<jit::RepackedWeights>> copies;
-  jit::AlignedBuffer<int8_t> scratch;
-  jit::AlignedBuffer<uint8_t> tables;
-  jit::AlignedBuffer<float> out;
-  int64_t stream_bytes = 0;
+  std::shared_ptr<std::vector<std::unique_ptr<jit::LayerWeights>>> copies;
+  std::vector<float> out;
 };
 
-using CopiesByRowTile = std::map<int64_t, std::shared_ptr<std::vector<jit::RepackedWeights>>>;
+using CopiesByRowTile =
+    std::map<int64_t, std::shared_ptr<std::vector<std::unique_ptr<jit::LayerWeights>>>>;
 
 Result<std::unique_ptr<Layer>> make_layer(const PackedTensor& w, const ir::KernelKey& resolved,
-                                          int64_t copies, CopiesByRowTile& shared) {
+                                          int64_t copies, CopiesByRowTile& shared,
+                                          ThreadPool& pool) {
+  jit::LinearOptions options;
+  options.max_tokens = 1;
+  options.pool = &pool;
+  options.isa = resolved.isa;
+  options.tuning = resolved.tuning;
+  Result<std::unique_ptr<jit::Linear>> linear = jit::make_linear(w.view(), options);
+  if (!linear.ok()) return linear.error();
   auto layer = std::make_unique<Layer>();
-  auto kernel = jit::KernelCache::global().get(resolved);
-  if (!kernel.ok()) return kernel.error();
-  layer->kernel = *kernel;
-  ir::KernelKey acc_key = resolved;
-  acc_key.output = ir::OutputMode::kAccumulators;
-  auto acc = jit::KernelCache::global().get(acc_key);
-  if (!acc.ok()) return acc.error();
-  layer->acc_kernel = *acc;
-  const jit::KernelLayout& l = layer->kernel->layout;
+  layer->linear = std::move(*linear);
   auto& slot = shared[resolved.tuning.row_tile];
   if (!slot) {
-    slot = std::make_shared<std::vector<jit::RepackedWeights>>();
-    slot->push_back(jit::repack_weights(w.view(), l));
-    for (int64_t c = 1; c < copies; ++c) {
-      const jit::RepackedWeights& first = slot->front();
-      jit::RepackedWeights copy;
-      copy.weights.resize(first.weights.size());
-      copy.alpha.resize(first.alpha.size());
-      copy.nneg.resize(first.nneg.size());
-      std::memcpy(copy.weights.data(), first.weights.data(), first.weights.size());
-      std::memcpy(copy.alpha.data(), first.alpha.data(), first.alpha.size() * sizeof(float));
-      std::memcpy(copy.nneg.data(), first.nneg.data(), first.nneg.size() * sizeof(int32_t));
-      slot->push_back(std::move(copy));
-    }
+    slot = std::make_shared<std::vector<std::unique_ptr<jit::LayerWeights>>>();
+    for (int64_t c = 0; c < copies; ++c) slot->push_back(layer->linear->copy_weights());
   }
   layer->copies = slot;
-  layer->scratch.resize(static_cast<size_t>(l.k_pad));
-  layer->tables.resize(static_cast<size_t>(l.table_bytes));
-  layer->out.resize(static_cast<size_t>(
-      std::max(l.out_token_bytes, layer->acc_kernel->layout.out_token_bytes) / 4));
-  layer->stream_bytes = l.tiles * l.tile_weight_bytes;
+  layer->out.resize(static_cast<size_t>(w.rows));
   return layer;
 }
 
-// One decode call: tables of the token, then the tiles split over the pool.
-void run_call(Layer& layer, const jit::Kernel& kernel, int64_t copy, const QuantizedActivations& x,
-              BlockGrouping grouping, ThreadPool& pool) {
-  const jit::KernelLayout& l = kernel.layout;
-  jit::build_tables(l, grouping, x.token(0), x.cols, layer.scratch.data(), layer.tables.data());
-  const jit::RepackedWeights& w = (*layer.copies)[copy % layer.copies->size()];
-  const jit::KernelArgs args{w.weights.data(),
-                             w.alpha.data(),
-                             w.nneg.data(),
-                             layer.tables.data(),
-                             x.scales.data(),
-                             layer.out.data(),
-                             0,
-                             l.tiles};
-  pool.parallel_for(l.tiles, 1, [&](int64_t begin, int64_t end, int) {
-    jit::KernelArgs part = args;
-    part.tile_begin = begin;
-    part.tile_end = end;
-    kernel.run(part);
-  });
+// One decode call on a copy of the weights.
+void run_call(Layer& layer, int64_t copy, const QuantizedActivations& x) {
+  layer.linear->run_with(*(*layer.copies)[copy % layer.copies->size()], x, layer.out.data());
 }
 
 // Accumulators bit-exact and float outputs within 1e-5 of the largest output; "" when right.
-std::string check(Layer& layer, const PackedTensor& w, ThreadPool& pool) {
-  const std::vector<float> xf = sherry::test::random_floats(w.cols, 17);
-  const QuantizedActivations x = quantize_activations_i8(xf.data(), 1, w.cols);
+std::string check(Layer& layer, const PackedTensor& w) {
+  const QuantizedActivations x = testing::random_activations(1, w.cols, 17);
   const int64_t groups = scale_groups_per_row(w.layout, w.cols);
   std::vector<int32_t> want(static_cast<size_t>(w.rows * groups));
   reference_accumulate_i32(w.view(), x, want.data());
-  run_call(layer, *layer.acc_kernel, 0, x, w.layout.grouping, pool);
-  const int64_t m_pad = layer.acc_kernel->layout.m_pad;
-  for (int64_t g = 0; g < groups; ++g) {
-    for (int64_t m = 0; m < w.rows; ++m) {
-      const int32_t got = reinterpret_cast<const int32_t*>(layer.out.data())[g * m_pad + m];
-      if (got != want[m * groups + g]) {
-        return fmt::format("accumulator of row {} group {} is {}, the reference {}", m, g, got,
-                           want[m * groups + g]);
+  std::vector<int32_t> got(want.size());
+  layer.linear->forward_accumulators(x, got.data());
+  for (int64_t m = 0; m < w.rows; ++m) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const size_t i = static_cast<size_t>(m * groups + g);
+      if (got[i] != want[i]) {
+        return fmt::format("accumulator of row {} group {} is {}, the reference {}", m, g, got[i],
+                           want[i]);
       }
     }
   }
   std::vector<float> want_y(static_cast<size_t>(w.rows));
   reference_scale_accumulators(w.view(), x, want.data(), want_y.data());
-  run_call(layer, *layer.kernel, 0, x, w.layout.grouping, pool);
+  run_call(layer, 0, x);
   float scale = 1e-30f;
   for (const float v : want_y) scale = std::max(scale, std::fabs(v));
   for (int64_t m = 0; m < w.rows; ++m) {
@@ -231,11 +193,13 @@ Result<ShapeResult> tune_shape(const TuneShape& shape, const TuneOptions& option
     }
   }
 
-  const PackedTensor w = sherry::test::random_packed(shape.m, shape.k, shape.layout, 7);
+  const PackedTensor w = testing::random_packed(shape.m, shape.k, shape.layout, 7);
   // Regime and copies from the default layer's stream size.
   CopiesByRowTile probe_copies;
-  std::unique_ptr<Layer> probe = make_layer(w, *default_key, 1, probe_copies).value();
-  const int64_t stream = probe->stream_bytes;
+  Result<std::unique_ptr<Layer>> probe_layer = make_layer(w, *default_key, 1, probe_copies, pool);
+  if (!probe_layer.ok()) return probe_layer.error();
+  std::unique_ptr<Layer> probe = std::move(*probe_layer);
+  const int64_t stream = probe->linear->weights().stream_bytes;
   probe.reset();
   probe_copies.clear();
   CopiesByRowTile shared_copies;
@@ -262,9 +226,9 @@ Result<ShapeResult> tune_shape(const TuneShape& shape, const TuneOptions& option
     Candidate c;
     c.tuning = keys[i].tuning;
     c.kernel = ir::kernel_name(keys[i]);
-    Result<std::unique_ptr<Layer>> layer = make_layer(w, keys[i], copies, shared_copies);
+    Result<std::unique_ptr<Layer>> layer = make_layer(w, keys[i], copies, shared_copies, pool);
     if (layer.ok()) {
-      c.failure = check(**layer, w, pool);
+      c.failure = check(**layer, w);
     } else {
       c.failure = layer.error().message();
     }
@@ -280,12 +244,9 @@ Result<ShapeResult> tune_shape(const TuneShape& shape, const TuneOptions& option
   }
 
   // Calls per sample from the default's speed.
-  const std::vector<float> xf = sherry::test::random_floats(shape.k, 23);
-  const QuantizedActivations x = quantize_activations_i8(xf.data(), 1, shape.k);
+  const QuantizedActivations x = testing::random_activations(1, shape.k, 23);
   int64_t copy = 0;
-  auto call = [&](size_t i) {
-    run_call(*layers[i], *layers[i]->kernel, copy++, x, shape.layout.grouping, pool);
-  };
+  auto call = [&](size_t i) { run_call(*layers[i], copy++, x); };
   const auto probe_start = Clock::now();
   for (int i = 0; i < 3; ++i) call(0);
   const double call_us = seconds_since(probe_start) / 3 * 1e6;

@@ -1,4 +1,4 @@
-// The I2_S-style 2-bit kernel family (jit/i2s_kernel.h) on x86-64, templated on the ISA traits.
+// The I2_S-style 2-bit kernel family (baselines/i2s_kernel.h) on x86-64, templated on the ISA traits.
 // Per step of 4V columns and per row of the tile: one V-byte load, three shifts and four masks
 // unpack 4 vectors of 2-bit values t + 1 ∈ {0, 1, 2}; each is multiplied with V int8 activations
 // and summed into int32 lanes (vpdpbusd with VNNI; else vpmaddubsw, int16 adds of the 4 products,
@@ -11,7 +11,7 @@
 
 #include <xbyak/xbyak.h>
 
-#include "jit/i2s_kernel.h"
+#include "baselines/i2s_kernel.h"
 
 namespace sherry::jit::x64 {
 

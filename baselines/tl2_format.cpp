@@ -1,4 +1,4 @@
-#include "core/tl2_format.h"
+#include "baselines/tl2_format.h"
 
 namespace sherry {
 

@@ -1,4 +1,4 @@
-#include "core/ternary_reference.h"
+#include "baselines/ternary_reference.h"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-#include "core/i2s_format.h"
+#include "baselines/i2s_format.h"
 
 namespace sherry {
 namespace {

@@ -1,4 +1,4 @@
-#include "jit/x64/i2s_gemv_gen.h"
+#include "baselines/i2s_gemv_gen.h"
 
 #include "jit/x64/isa_traits.h"
 
@@ -158,7 +158,7 @@ void I2sGemvGenerator<Traits>::emit_epilogue() {
       if (key_.output == ir::OutputMode::kAccumulators) {
         vmovdqu(out, Xbyak::Xmm(0));
       } else {
-        // (float(acc) · scale) · α, core/ternary_reference.h's order.
+        // (float(acc) · scale) · α, baselines/ternary_reference.h's order.
         vcvtdq2ps(Xbyak::Xmm(0), Xbyak::Xmm(0));
         vbroadcastss(tmp, ptr[reg_scales + static_cast<int>(4 * t)]);
         vmulps(Xbyak::Xmm(0), Xbyak::Xmm(0), tmp);

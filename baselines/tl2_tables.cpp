@@ -1,8 +1,8 @@
-#include "jit/tl2_tables.h"
+#include "baselines/tl2_tables.h"
 
 #include <array>
 
-#include "jit/table_builder.h"
+#include "jit/x64/table_builder.h"
 
 namespace sherry::jit {
 namespace {
@@ -33,7 +33,7 @@ PackedTensor tl2_as_blocks(const Tl2Tensor& w) {
   return blocks;
 }
 
-void build_tl2_tables(const KernelLayout& layout, const int8_t* q, int64_t k, int16_t* entries,
+void build_tl2_tables(const x64::KernelLayout& layout, const int8_t* q, int64_t k, int16_t* entries,
                       uint8_t* tables) {
   const int64_t blocks = layout.k_pad / kWeightsPerBlock;
   for (int64_t b = 0; b < blocks; ++b) {
@@ -49,7 +49,7 @@ void build_tl2_tables(const KernelLayout& layout, const int8_t* q, int64_t k, in
                                kCoefficients[2][index] * x[2]);
     }
   }
-  write_tables(layout, entries, tables);
+  x64::write_tables(layout, entries, tables);
 }
 
 }  // namespace sherry::jit

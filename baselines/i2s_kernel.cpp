@@ -1,12 +1,14 @@
-#include "jit/i2s_kernel.h"
+#include "baselines/i2s_kernel.h"
 
 #include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "jit/paths.h"
+
 #if defined(SHERRY_X86_64)
-#include "jit/x64/i2s_gemv_gen.h"
+#include "baselines/i2s_gemv_gen.h"
 #include "jit/x64/isa_traits.h"
 #endif
 
@@ -15,22 +17,6 @@ namespace {
 
 constexpr size_t kCodeCapacity = 256 * 1024;
 constexpr int64_t kDefaultRowTile = 4;
-
-int64_t vector_bytes(ir::Isa isa) {
-  switch (isa) {
-    case ir::Isa::kAvx2:
-      return 32;
-    case ir::Isa::kAvx512bw:
-    case ir::Isa::kAvx512vbmi:
-      return 64;
-    case ir::Isa::kScalar:
-    case ir::Isa::kSsse3:
-    case ir::Isa::kNeon:
-    case ir::Isa::kDotprod:
-      return 0;
-  }
-  return 0;
-}
 
 int64_t accumulator_budget(ir::Isa isa) {
 #if defined(SHERRY_X86_64)
@@ -106,7 +92,7 @@ Result<I2sKernelKey> resolve_i2s_key(I2sKernelKey key) {
 
 I2sLayout i2s_layout(const I2sKernelKey& key) {
   I2sLayout layout;
-  layout.vector_bytes = vector_bytes(key.isa);
+  layout.vector_bytes = isa_path(key.isa).vector_bytes;
   layout.row_tile = key.row_tile;
   const int64_t step_cols = 4 * layout.vector_bytes;
   layout.m_pad = (key.m + key.row_tile - 1) / key.row_tile * key.row_tile;

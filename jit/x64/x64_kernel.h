@@ -1,0 +1,66 @@
+// An x86-64 kernel: the argument block its code reads, the layout of its weights and tables,
+// and the mapped code (built by jit/x64/x64_backend.h, run through it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+
+#include "ir/kernel_key.h"
+#include "jit/code_memory.h"
+#include "jit/kernel.h"
+#include "jit/paths.h"
+
+namespace sherry::jit::x64 {
+
+// The one argument of every generated kernel (read by the code with offsetof).
+struct KernelArgs {
+  const uint8_t* weights;  // repacked weight stream, tile-major (weight_repack.h)
+  const float* alpha;      // α per [tile][group][row of tile], 0 for padding rows
+  const int32_t* nneg;     // initial int32 accumulator per [tile][group][row] (weight_repack.h)
+  const uint8_t* tables;   // n_tile token tables, table_bytes apart (table_builder.h)
+  const float* scales;     // n_tile activation scales
+  void* out;               // float [token][m_pad], or int32 [token][group][m_pad]
+  int64_t tile_begin;      // row tiles [tile_begin, tile_end) of this call
+  int64_t tile_end;
+};
+static_assert(std::is_standard_layout_v<KernelArgs>);
+using KernelFn = void (*)(const KernelArgs*);
+
+// How the weights and tables of a kernel family are laid out (the formats: jit/paths.h).
+//  kCodeBytes: one byte per (row, block); rows of a vector are ordered for the in-lane unpacks.
+//  kNibblesSignMasks: per step of 4 blocks and 32 rows, 64 bytes of slot nibbles (rows 0-15
+//  low, 16-31 high; byte 4r + j is row r, block j) and two 64-bit sign masks; 64-entry tables
+//  per step (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi plane (hi + 2), or,
+//  with int8 tables, one plane of requantized entries per step and τ (fp32) after each group.
+struct KernelLayout {
+  WeightFormat format = WeightFormat::kCodeBytes;
+  ir::TablePrecision table = ir::TablePrecision::kInt16Exact;
+  int64_t vector_bytes = 16;  // kCodeBytes: rows per vector of codes
+  int64_t row_tile = 0;
+  int64_t m_pad = 0, k_pad = 0;
+  int64_t groups = 0;
+  int64_t tiles = 0;
+  int64_t tile_weight_bytes = 0;  // repacked bytes per row tile
+  int64_t step_weight_bytes = 0;  // per tile per step
+  int64_t step_table_bytes = 0;   // per token per step
+  int64_t group_tail_bytes = 0;   // per token after each group's steps (int8 tables: τ)
+  int64_t table_bytes = 0;        // per token
+  int64_t out_token_bytes = 0;    // out stride between tokens
+};
+
+struct X64Kernel final : Kernel {
+  KernelLayout layout;
+  CodeMemory code;
+  KernelFn fn = nullptr;
+
+  void run(const KernelArgs& args) const { fn(&args); }
+  std::span<const uint8_t> code_bytes() const override { return {code.data(), code.size()}; }
+  const void* code_address() const override { return code.data(); }
+};
+
+// The x86-64 kernel behind a Kernel built by this backend (an internal check).
+const X64Kernel& as_x64(const Kernel& kernel);
+
+}  // namespace sherry::jit::x64
