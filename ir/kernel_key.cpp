@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 namespace sherry::ir {
 namespace {
 
@@ -25,24 +27,18 @@ std::string scale_tag(const WeightLayout& layout) {
 
 size_t KernelKeyHash::operator()(const KernelKey& key) const {
   size_t seed = 0;
-  hash_combine(seed, static_cast<uint64_t>(key.op));
-  hash_combine(seed, static_cast<uint64_t>(key.isa));
-  hash_combine(seed, static_cast<uint64_t>(key.m));
-  hash_combine(seed, static_cast<uint64_t>(key.k));
-  hash_combine(seed, static_cast<uint64_t>(key.n_tile));
-  hash_combine(seed, static_cast<uint64_t>(key.layout.grouping));
-  hash_combine(seed, static_cast<uint64_t>(key.layout.granularity));
-  hash_combine(seed, static_cast<uint64_t>(key.layout.group_size));
-  hash_combine(seed, static_cast<uint64_t>(key.activation));
-  hash_combine(seed, static_cast<uint64_t>(key.table));
-  hash_combine(seed, static_cast<uint64_t>(key.output));
-  hash_combine(seed, static_cast<uint64_t>(key.tuning.row_tile));
-  hash_combine(seed, static_cast<uint64_t>(key.tuning.prefetch));
+  std::apply([&](const auto&... field) { (hash_combine(seed, static_cast<uint64_t>(field)), ...); },
+             key.fields());
   return seed;
 }
 
 // lut<op>_s125<scale><grouping>_<table>[_acc]__<isa>_m<M>_k<K>[_n<N>]_t<tile>[_p<prefetch>]
 std::string kernel_name(const KernelKey& key) {
+  // Fields named below: op, isa, m, k, n_tile (gemm), the layout's grouping, granularity and
+  // group size, table, output, row tile, prefetch; activation has a single value, so no tag yet
+  // (a second value needs one). A new KernelKey field must be added here.
+  static_assert(std::tuple_size_v<decltype(key.fields())> == 13,
+                "kernel_name must name every KernelKey field");
   const char grouping = key.layout.grouping == BlockGrouping::kContiguous ? 'c' : 's';
   std::string name = fmt::format("lut{}_s125{}{}_{}", to_string(key.op), scale_tag(key.layout),
                                  grouping, to_string(key.table));
@@ -65,21 +61,8 @@ std::string_view to_string(KernelOp op) {
 }
 
 std::string_view to_string(Isa isa) {
-  switch (isa) {
-    case Isa::kScalar:
-      return "scalar";
-    case Isa::kSsse3:
-      return "ssse3";
-    case Isa::kAvx2:
-      return "avx2";
-    case Isa::kAvx512bw:
-      return "avx512bw";
-    case Isa::kAvx512vbmi:
-      return "avx512vbmi";
-    case Isa::kNeon:
-      return "neon";
-    case Isa::kDotprod:
-      return "dotprod";
+  for (const IsaName& entry : kIsaNames) {
+    if (entry.isa == isa) return entry.name;
   }
   return "unknown";
 }
@@ -105,12 +88,13 @@ std::string_view to_string(OutputMode output) {
 }
 
 Result<Isa> parse_isa(std::string_view text) {
-  for (const Isa isa : kAllIsas) {
-    if (text == to_string(isa)) return isa;
+  std::string names;
+  for (const IsaName& entry : kIsaNames) {
+    if (text == entry.name) return entry.isa;
+    names += names.empty() ? "" : (&entry == &kIsaNames[std::size(kIsaNames) - 1] ? " or " : ", ");
+    names += entry.name;
   }
-  return make_error(
-      "unknown ISA '{}': expected scalar, ssse3, avx2, avx512bw, avx512vbmi, neon or dotprod",
-      text);
+  return make_error("unknown ISA '{}': expected {}", text, names);
 }
 
 Result<KernelOp> parse_kernel_op(std::string_view text) {

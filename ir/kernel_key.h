@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/weight_layout.h"
@@ -23,8 +24,16 @@ enum class KernelOp : uint8_t {
 // kScalar is the portable reference path; kNeon (Advanced SIMD tbl) and kDotprod (sdot) are the
 // AArch64 paths (jit/a64/).
 enum class Isa : uint8_t { kScalar, kSsse3, kAvx2, kAvx512bw, kAvx512vbmi, kNeon, kDotprod };
-inline constexpr Isa kAllIsas[] = {Isa::kScalar,     Isa::kSsse3, Isa::kAvx2,   Isa::kAvx512bw,
-                                   Isa::kAvx512vbmi, Isa::kNeon,  Isa::kDotprod};
+// Each ISA's name (kernel names, SHERRY_MAX_ISA, --isa): the one list to_string and parse_isa read.
+struct IsaName {
+  Isa isa;
+  std::string_view name;
+};
+inline constexpr IsaName kIsaNames[] = {
+    {Isa::kScalar, "scalar"},         {Isa::kSsse3, "ssse3"}, {Isa::kAvx2, "avx2"},
+    {Isa::kAvx512bw, "avx512bw"},     {Isa::kAvx512vbmi, "avx512vbmi"},
+    {Isa::kNeon, "neon"},             {Isa::kDotprod, "dotprod"},
+};
 
 // How activations are quantized before the tables are built (core/activation_quant.h).
 enum class ActivationQuant : uint8_t { kPerTokenI8 };
@@ -57,7 +66,18 @@ struct KernelKey {
   OutputMode output = OutputMode::kFloat;
   Tuning tuning;
 
-  bool operator==(const KernelKey&) const = default;
+  // Every field, in one list: equality, the hash and kernel_name are derived from it (a
+  // static_assert in kernel_key.cpp makes kernel_name account for each), so a new field added
+  // here cannot be missed by one of them.
+  auto fields() const {
+    return std::tie(op, isa, m, k, n_tile, layout.grouping, layout.granularity, layout.group_size,
+                    activation, table, output, tuning.row_tile, tuning.prefetch);
+  }
+  auto fields() {
+    return std::tie(op, isa, m, k, n_tile, layout.grouping, layout.granularity, layout.group_size,
+                    activation, table, output, tuning.row_tile, tuning.prefetch);
+  }
+  bool operator==(const KernelKey& other) const { return fields() == other.fields(); }
 };
 
 struct KernelKeyHash {

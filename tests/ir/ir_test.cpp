@@ -1,6 +1,9 @@
 // Kernel keys, lowering, printer, verifier, and the interpreter against core's reference.
 #include <doctest/doctest.h>
 
+#include <tuple>
+#include <type_traits>
+
 #include <cmath>
 #include <random>
 #include <string>
@@ -85,6 +88,37 @@ TEST_CASE("kernel keys compare and hash by every field") {
   b.tuning.prefetch = 256;
   CHECK_FALSE(a == b);
   CHECK(KernelKeyHash{}(a) != KernelKeyHash{}(b));
+}
+
+// Perturbs field `index` of the key's field list by one step (enums to the next value).
+KernelKey with_field_changed(KernelKey key, size_t index) {
+  size_t i = 0;
+  std::apply(
+      [&](auto&... field) {
+        ((i++ == index ? (void)(field = static_cast<std::remove_reference_t<decltype(field)>>(
+                                    static_cast<int64_t>(field) + 1))
+                       : (void)0),
+         ...);
+      },
+      key.fields());
+  return key;
+}
+
+TEST_CASE("changing any key field changes equality the hash and the kernel name") {
+  KernelKey key = make_key(64, 128, WeightLayout{});
+  key.op = KernelOp::kGemm;
+  key.n_tile = 2;
+  key.tuning.row_tile = 64;
+  constexpr size_t kFields = std::tuple_size_v<decltype(key.fields())>;
+  constexpr size_t kActivationField = 8;  // one value only: not in the name (kernel_key.cpp)
+  for (size_t i = 0; i < kFields; ++i) {
+    const KernelKey changed = with_field_changed(key, i);
+    INFO("field ", i);
+    CHECK_FALSE(changed == key);
+    CHECK(KernelKeyHash{}(changed) != KernelKeyHash{}(key));
+    if (i != kActivationField) CHECK(kernel_name(changed) != kernel_name(key));
+  }
+  CHECK(std::get<kActivationField>(key.fields()) == ActivationQuant::kPerTokenI8);
 }
 
 TEST_CASE("unknown ISA and op names are rejected with the accepted list") {
