@@ -21,38 +21,14 @@ namespace {
 
 constexpr int64_t kMaxI2sTokensPerCall = 8;
 
-// Weights of a layer that keeps one typed buffer.
-template <class T>
-class BufferWeights final : public LayerWeights {
- public:
-  BufferWeights(T value, int64_t bytes) : value(std::move(value)) {
-    code_bytes = bytes;
-    stream_bytes = bytes;
-  }
-  std::unique_ptr<LayerWeights> copy() const override;
-  T value;
-};
-
-template <>
-std::unique_ptr<LayerWeights> BufferWeights<TernaryMatrix>::copy() const {
-  return std::make_unique<BufferWeights<TernaryMatrix>>(value, code_bytes);
-}
-
-template <>
-std::unique_ptr<LayerWeights> BufferWeights<AlignedBuffer<uint8_t>>::copy() const {
-  AlignedBuffer<uint8_t> c(value.size());
-  std::memcpy(c.data(), value.data(), value.size());
-  return std::make_unique<BufferWeights<AlignedBuffer<uint8_t>>>(std::move(c), code_bytes);
-}
-
 // The reference backend of both formats: baselines/ternary_reference.h on the unpacked values.
 class TernaryReferenceLinear final : public Linear {
  public:
   TernaryReferenceLinear(TernaryMatrix w, std::string name, int64_t code_bytes)
-      : Linear(w.rows, w.cols), weights_(std::move(w), code_bytes), name_(std::move(name)) {}
+      : Linear(w.rows, w.cols), weights_(std::move(w), code_bytes, code_bytes), name_(std::move(name)) {}
 
   void run_with(const LayerWeights& w, const QuantizedActivations& x, float* y) override {
-    const TernaryMatrix& m = static_cast<const BufferWeights<TernaryMatrix>&>(w).value;
+    const TernaryMatrix& m = static_cast<const OwnedWeights<TernaryMatrix>&>(w).value;
     std::vector<int32_t> acc(static_cast<size_t>(x.tokens * rows_));
     ternary_accumulate_i32(m, x, acc.data());
     ternary_scale_accumulators(m, x, acc.data(), y);
@@ -65,14 +41,14 @@ class TernaryReferenceLinear final : public Linear {
   ir::Isa isa() const override { return ir::Isa::kScalar; }
 
  private:
-  BufferWeights<TernaryMatrix> weights_;
+  OwnedWeights<TernaryMatrix> weights_;
   std::string name_;
 };
 
 // ---- I2_S-style ----
 
 using I2sKernels = std::vector<std::unique_ptr<I2sKernel>>;
-using I2sWeights = BufferWeights<AlignedBuffer<uint8_t>>;
+using I2sWeights = OwnedWeights<AlignedBuffer<uint8_t>>;
 
 // Kernels for 1 .. n_tile tokens per call with one shared layout.
 Result<I2sKernels> i2s_kernels(const I2sKernelKey& base, int64_t n_tile, ir::OutputMode output) {
@@ -95,7 +71,7 @@ class I2sLinear final : public Linear {
         kernels_(std::move(kernels)),
         layout_(kernels_.front()->layout),
         weights_(repack_i2s(w, layout_, kernels_.front()->key.prefetch),
-                 layout_.tiles * layout_.tile_weight_bytes),
+                 layout_.tiles * layout_.tile_weight_bytes, layout_.tiles * layout_.tile_weight_bytes),
         alpha_(w.alpha),
         pool_(pool) {
     const size_t n_tile = kernels_.size();

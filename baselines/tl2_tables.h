@@ -18,7 +18,7 @@ namespace sherry::jit {
 PackedTensor tl2_as_blocks(const Tl2Tensor& w);
 
 // Writes layout.table_bytes bytes: per block b < k_pad/4, the 16 entries of TL2 group b of q
-// (activations past k are 0), in the layout's format (jit/table_builder.h write_tables).
+// (activations past k are 0), in the layout's format (jit/x64/table_builder.h write_tables).
 // `entries` is scratch for k_pad/4 · 16 int16.
 void build_tl2_tables(const x64::KernelLayout& layout, const int8_t* q, int64_t k, int16_t* entries,
                       uint8_t* tables);

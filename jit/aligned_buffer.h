@@ -17,6 +17,16 @@ class AlignedBuffer {
   static constexpr size_t kHugePage = size_t{2} << 20;
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t count) { resize(count); }
+  AlignedBuffer(AlignedBuffer&&) noexcept = default;
+  AlignedBuffer& operator=(AlignedBuffer&&) noexcept = default;
+  // A copy is a new buffer (its own alignment and huge pages) with the same contents.
+  AlignedBuffer(const AlignedBuffer& other) : AlignedBuffer(other.size_) {
+    if (size_ != 0) std::memcpy(data(), other.data(), size_ * sizeof(T));
+  }
+  AlignedBuffer& operator=(const AlignedBuffer& other) {
+    if (this != &other) *this = AlignedBuffer(other);
+    return *this;
+  }
 
   // Discards the contents; the new elements are zero.
   void resize(size_t count) {

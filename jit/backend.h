@@ -34,6 +34,20 @@ class LayerWeights {
   int64_t stream_bytes = 0;  // everything a call reads per row and group: codes, α, biases
 };
 
+// Weights held as one value of a backend's own type (copied by its copy constructor).
+template <class T>
+class OwnedWeights final : public LayerWeights {
+ public:
+  OwnedWeights(T weights, int64_t code, int64_t stream) : value(std::move(weights)) {
+    code_bytes = code;
+    stream_bytes = stream;
+  }
+  std::unique_ptr<LayerWeights> copy() const override {
+    return std::make_unique<OwnedWeights>(*this);
+  }
+  T value;
+};
+
 // Sizes of a kernel's per-call buffers.
 struct CallSizes {
   int64_t activation_bytes = 0;  // one call's prepared activations (n_tile tokens)

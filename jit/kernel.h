@@ -22,7 +22,7 @@ struct Kernel {
   ir::KernelKey key;                 // resolved
   std::string name;                  // ir::kernel_name(key)
   ir::Program program;
-  double jit_ms = 0.0;  // lowering + emission + mapping
+  double jit_ms = 0.0;  // lowering + emission + mapping (measured by build_kernel)
 
   // The machine code and where it runs (perf map, SHERRY_JIT_DUMP, tests).
   virtual std::span<const uint8_t> code_bytes() const = 0;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -92,8 +93,11 @@ Result<ir::LoweringTarget> kernel_lowering_target(const ir::KernelKey& key) {
 Result<std::unique_ptr<Kernel>> build_kernel(const ir::KernelKey& key) {
   Result<const Backend*> backend = backend_of(key);
   if (!backend.ok()) return backend.error();
+  const auto start = std::chrono::steady_clock::now();
   Result<std::unique_ptr<Kernel>> kernel = (*backend)->build(key);
   if (!kernel.ok()) return kernel.error();
+  (*kernel)->jit_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!(*backend)->runs_here()) {
     return make_error(
         "kernel {}: an {} path, whose code runs only on an {} host (sherry-asm --arch lists it "

@@ -15,37 +15,29 @@
 namespace sherry::jit {
 namespace {
 
-// The packed tensor as the reference reads it.
-class ReferenceWeights final : public LayerWeights {
- public:
-  explicit ReferenceWeights(PackedTensor w) : tensor(std::move(w)) {
-    code_bytes = static_cast<int64_t>(tensor.codes.size());
-    stream_bytes = code_bytes + static_cast<int64_t>(tensor.scales.size() * sizeof(uint16_t));
-  }
-  std::unique_ptr<LayerWeights> copy() const override {
-    return std::make_unique<ReferenceWeights>(tensor);
-  }
-  PackedTensor tensor;
-};
+using ReferenceWeights = OwnedWeights<PackedTensor>;
 
 // The reference backend: core's integer semantics (quantize per token, accumulate, scale).
 class ReferenceLinear final : public Linear {
  public:
   explicit ReferenceLinear(const PackedTensorView& w)
       : Linear(w.rows, w.cols),
-        weights_(PackedTensor{
-            w.rows, w.cols, w.layout,
-            std::vector<uint8_t>(w.codes, w.codes + w.rows * w.row_bytes()),
-            std::vector<uint16_t>(w.scales, w.scales + scale_count(w.layout, w.rows, w.cols))}) {}
+        weights_(PackedTensor{w.rows, w.cols, w.layout,
+                              std::vector<uint8_t>(w.codes, w.codes + w.rows * w.row_bytes()),
+                              std::vector<uint16_t>(w.scales, w.scales + scale_count(w.layout,
+                                                                                    w.rows, w.cols))},
+                 w.rows * w.row_bytes(),
+                 w.rows * w.row_bytes() +
+                     scale_count(w.layout, w.rows, w.cols) * static_cast<int64_t>(sizeof(uint16_t))) {}
 
   void run_with(const LayerWeights& weights, const QuantizedActivations& x, float* y) override {
-    const PackedTensorView w = static_cast<const ReferenceWeights&>(weights).tensor.view();
+    const PackedTensorView w = static_cast<const ReferenceWeights&>(weights).value.view();
     acc_.resize(x.tokens * rows_ * scale_groups_per_row(w.layout, cols_));
     reference_accumulate_i32(w, x, acc_.data());
     reference_scale_accumulators(w, x, acc_.data(), y);
   }
   void forward_accumulators(const QuantizedActivations& x, int32_t* acc) override {
-    reference_accumulate_i32(weights_.tensor.view(), x, acc);
+    reference_accumulate_i32(weights_.value.view(), x, acc);
   }
   const LayerWeights& weights() const override { return weights_; }
   std::string kernel_name() const override { return "reference_i8"; }

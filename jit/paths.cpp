@@ -2,28 +2,25 @@
 
 namespace sherry::jit {
 
+namespace {
+
+struct FeatureName {
+  CpuFeature feature;
+  std::string_view name;
+};
+constexpr FeatureName kFeatureNames[] = {
+    {CpuFeature::kSsse3, "ssse3"},           {CpuFeature::kFma, "fma"},
+    {CpuFeature::kAvx2, "avx2"},             {CpuFeature::kAvx512f, "avx512f"},
+    {CpuFeature::kAvx512bw, "avx512bw"},     {CpuFeature::kAvx512vl, "avx512vl"},
+    {CpuFeature::kAvx512vbmi, "avx512vbmi"}, {CpuFeature::kAvx512vnni, "avx512vnni"},
+    {CpuFeature::kAsimd, "asimd"},           {CpuFeature::kDotprod, "dotprod"},
+};
+
+}  // namespace
+
 std::string_view to_string(CpuFeature feature) {
-  switch (feature) {
-    case CpuFeature::kSsse3:
-      return "ssse3";
-    case CpuFeature::kFma:
-      return "fma";
-    case CpuFeature::kAvx2:
-      return "avx2";
-    case CpuFeature::kAvx512f:
-      return "avx512f";
-    case CpuFeature::kAvx512bw:
-      return "avx512bw";
-    case CpuFeature::kAvx512vl:
-      return "avx512vl";
-    case CpuFeature::kAvx512vbmi:
-      return "avx512vbmi";
-    case CpuFeature::kAvx512vnni:
-      return "avx512vnni";
-    case CpuFeature::kAsimd:
-      return "asimd";
-    case CpuFeature::kDotprod:
-      return "dotprod";
+  for (const FeatureName& entry : kFeatureNames) {
+    if (entry.feature == feature) return entry.name;
   }
   return "unknown";
 }

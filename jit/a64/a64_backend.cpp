@@ -1,6 +1,5 @@
 #include "jit/a64/a64_backend.h"
 
-#include <chrono>
 #include <cstring>
 
 #include "ir/tables.h"
@@ -21,18 +20,7 @@ struct A64CachedKernel final : Kernel {
   const void* code_address() const override { return impl->code_address(); }
 };
 
-class A64LayerWeights final : public LayerWeights {
- public:
-  explicit A64LayerWeights(A64Weights weights) : w(std::move(weights)) {
-    code_bytes = static_cast<int64_t>(w.codes.size());
-    stream_bytes = code_bytes + static_cast<int64_t>(w.alpha.size() * sizeof(float));
-  }
-  std::unique_ptr<LayerWeights> copy() const override {
-    return std::make_unique<A64LayerWeights>(w);
-  }
-
-  A64Weights w;
-};
+using A64LayerWeights = OwnedWeights<A64Weights>;
 
 class A64Backend final : public Backend {
  public:
@@ -56,7 +44,6 @@ class A64Backend final : public Backend {
   }
 
   Result<std::unique_ptr<Kernel>> build(const ir::KernelKey& key) const override {
-    const auto start = std::chrono::steady_clock::now();
     Result<ir::KernelKey> resolved = resolve_key(key);
     if (!resolved.ok()) return resolved.error();
     Result<A64Kernel> built = A64Kernel::build(*resolved, path_for(*resolved));
@@ -67,15 +54,15 @@ class A64Backend final : public Backend {
     kernel->name = built->code().name;
     kernel->program = built->program();
     kernel->impl = std::make_shared<const A64Kernel>(std::move(built).value());
-    kernel->jit_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count();
     return std::unique_ptr<Kernel>(std::move(kernel));
   }
 
   std::unique_ptr<LayerWeights> prepare_weights(const Kernel& kernel,
                                                 const PackedTensorView& w) const override {
-    return std::make_unique<A64LayerWeights>(as_a64(kernel).prepare_weights(w));
+    A64Weights prepared = as_a64(kernel).prepare_weights(w);
+    const auto code = static_cast<int64_t>(prepared.codes.size());
+    const auto alpha = static_cast<int64_t>(prepared.alpha.size() * sizeof(float));
+    return std::make_unique<A64LayerWeights>(std::move(prepared), code, code + alpha);
   }
 
   CallSizes call_sizes(const Kernel& kernel) const override {
@@ -94,25 +81,14 @@ class A64Backend final : public Backend {
 
   void run(const Kernel& kernel, const LayerWeights& weights, const CallArgs& call,
            int64_t tile_begin, int64_t tile_end, uint8_t* workspace) const override {
-    as_a64(kernel).run(static_cast<const A64LayerWeights&>(weights).w, call.activations,
+    as_a64(kernel).run(static_cast<const A64LayerWeights&>(weights).value, call.activations,
                        call.scales, call.out, workspace, tile_begin, tile_end);
   }
 
   void read_accumulators(const Kernel& kernel, const void* out, int64_t tokens,
                          int32_t* acc) const override {
-    const ir::ProgramShape& s = as_a64(kernel).program().shape;
-    const auto* src = static_cast<const int32_t*>(out);
-    size_t i = 0;
-    for (int64_t tile = 0; tile < s.tiles(); ++tile) {
-      for (int64_t g = 0; g < s.groups; ++g) {
-        for (int64_t t = 0; t < s.n_tile; ++t) {
-          for (int64_t r = 0; r < s.row_tile; ++r, ++i) {
-            const int64_t row = tile * s.row_tile + r;
-            if (row < s.m && t < tokens) acc[(t * s.m + row) * s.groups + g] = src[i];
-          }
-        }
-      }
-    }
+    accumulators_to_reference(as_a64(kernel).program().shape, static_cast<const int32_t*>(out),
+                              tokens, acc);
   }
 };
 

@@ -118,6 +118,21 @@ void A64Kernel::run(const A64Weights& w, const uint8_t* activations, const float
   executable_->function<A64KernelFn>()(&args);
 }
 
+void accumulators_to_reference(const ir::ProgramShape& s, const int32_t* out, int64_t tokens,
+                               int32_t* acc) {
+  size_t i = 0;
+  for (int64_t tile = 0; tile < s.tiles(); ++tile) {
+    for (int64_t g = 0; g < s.groups; ++g) {
+      for (int64_t t = 0; t < s.n_tile; ++t) {
+        for (int64_t r = 0; r < s.row_tile; ++r, ++i) {
+          const int64_t row = tile * s.row_tile + r;
+          if (row < s.m && t < tokens) acc[(t * s.m + row) * s.groups + g] = out[i];
+        }
+      }
+    }
+  }
+}
+
 Result<ir::InterpreterResult> run_a64_kernel(const A64Kernel& kernel, const PackedTensorView& w,
                                              const QuantizedActivations& x) {
   const ir::Program& p = kernel.program();
@@ -150,17 +165,7 @@ Result<ir::InterpreterResult> run_a64_kernel(const A64Kernel& kernel, const Pack
     kernel.run(weights, activations.data(), x.scales.data(), acc.data(), workspace.data(), 0,
                s.tiles());
     result.acc.resize(static_cast<size_t>(s.n_tile * s.m * s.groups));
-    size_t i = 0;
-    for (int64_t tile = 0; tile < s.tiles(); ++tile) {
-      for (int64_t g = 0; g < s.groups; ++g) {
-        for (int64_t t = 0; t < s.n_tile; ++t) {
-          for (int64_t r = 0; r < s.row_tile; ++r, ++i) {
-            const int64_t row = tile * s.row_tile + r;
-            if (row < s.m) result.acc[(t * s.m + row) * s.groups + g] = acc[i];
-          }
-        }
-      }
-    }
+    accumulators_to_reference(s, acc.data(), s.n_tile, result.acc.data());
   }
   return result;
 }

@@ -74,6 +74,11 @@ class A64Kernel {
   std::shared_ptr<const A64Executable> executable_;
 };
 
+// Accumulator output of a call (tiles × groups × n_tile × row_tile, tile-major) for its first
+// `tokens` tokens into core's reference layout acc[(t·m + row)·groups + g].
+void accumulators_to_reference(const ir::ProgramShape& shape, const int32_t* out, int64_t tokens,
+                               int32_t* acc);
+
 // One whole call of a kernel (x holds n_tile tokens), results in core's reference layouts:
 // what the differential tests compare with ir::interpret and core's reference kernels.
 Result<ir::InterpreterResult> run_a64_kernel(const A64Kernel& kernel, const PackedTensorView& w,

@@ -1,7 +1,7 @@
 // The thin base of every x86-64 generator: preamble/postamble, the general registers by role,
 // the kernel arguments read with offsetof, and the walk over the kernel program that turns its
 // loops into counted loops and its statements into calls of the family's hooks. Families emit
-// their constants after the epilogue. Xbyak reports errors by exception; emit_kernel
+// their constants after the epilogue. Xbyak reports errors by exception; the backend
 // (x64_backend.cpp) catches them at the boundary.
 #pragma once
 

@@ -1,7 +1,6 @@
 #include "jit/x64/x64_backend.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 
 #include "ir/verifier.h"
@@ -122,25 +121,7 @@ Result<size_t> generate(const ir::Program& program, const KernelLayout& layout,
   return make_error("kernel {}: no x86-64 generator", program.name);
 }
 
-class X64Weights final : public LayerWeights {
- public:
-  explicit X64Weights(RepackedWeights weights) : w(std::move(weights)) {}
-  std::unique_ptr<LayerWeights> copy() const override {
-    RepackedWeights c;
-    c.weights.resize(w.weights.size());
-    c.alpha.resize(w.alpha.size());
-    c.nneg.resize(w.nneg.size());
-    std::memcpy(c.weights.data(), w.weights.data(), w.weights.size());
-    std::memcpy(c.alpha.data(), w.alpha.data(), w.alpha.size() * sizeof(float));
-    std::memcpy(c.nneg.data(), w.nneg.data(), w.nneg.size() * sizeof(int32_t));
-    auto out = std::make_unique<X64Weights>(std::move(c));
-    out->code_bytes = code_bytes;
-    out->stream_bytes = stream_bytes;
-    return out;
-  }
-
-  RepackedWeights w;
-};
+using X64Weights = OwnedWeights<RepackedWeights>;
 
 class X64Backend final : public Backend {
  public:
@@ -190,7 +171,6 @@ class X64Backend final : public Backend {
   }
 
   Result<std::unique_ptr<Kernel>> build(const ir::KernelKey& requested) const override {
-    const auto start = std::chrono::steady_clock::now();
     Result<ir::KernelKey> key = resolve_key(requested);
     if (!key.ok()) return key.error();
     Result<ir::LoweringTarget> target = lowering_target(*key);
@@ -212,22 +192,18 @@ class X64Backend final : public Backend {
     if (!code.ok()) return code.error();
     kernel->code = std::move(*code);
     kernel->fn = reinterpret_cast<KernelFn>(const_cast<uint8_t*>(kernel->code.data()));
-    kernel->jit_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count();
     return std::unique_ptr<Kernel>(std::move(kernel));
   }
 
   std::unique_ptr<LayerWeights> prepare_weights(const Kernel& kernel,
                                                 const PackedTensorView& w) const override {
     const KernelLayout& l = as_x64(kernel).layout;
-    auto weights = std::make_unique<X64Weights>(repack_weights(w, l));
-    weights->code_bytes = l.tiles * l.tile_weight_bytes;
+    RepackedWeights repacked = repack_weights(w, l);
+    const int64_t code = l.tiles * l.tile_weight_bytes;
     // Codes, α and the initial accumulators: everything the kernel reads per tile and group.
-    weights->stream_bytes =
-        weights->code_bytes + static_cast<int64_t>(weights->w.alpha.size() * sizeof(float) +
-                                                   weights->w.nneg.size() * sizeof(int32_t));
-    return weights;
+    const auto per_group = static_cast<int64_t>(repacked.alpha.size() * sizeof(float) +
+                                                repacked.nneg.size() * sizeof(int32_t));
+    return std::make_unique<X64Weights>(std::move(repacked), code, code + per_group);
   }
 
   CallSizes call_sizes(const Kernel& kernel) const override {
@@ -245,7 +221,7 @@ class X64Backend final : public Backend {
 
   void run(const Kernel& kernel, const LayerWeights& weights, const CallArgs& call,
            int64_t tile_begin, int64_t tile_end, uint8_t*) const override {
-    const RepackedWeights& w = static_cast<const X64Weights&>(weights).w;
+    const RepackedWeights& w = static_cast<const X64Weights&>(weights).value;
     const KernelArgs args{w.weights.data(), w.alpha.data(), w.nneg.data(), call.activations,
                           call.scales,      call.out,       tile_begin,    tile_end};
     as_x64(kernel).run(args);
