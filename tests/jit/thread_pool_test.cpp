@@ -44,5 +44,24 @@ TEST_CASE("back to back calls and calls after sleeping both complete") {
   pool.parallel_for(0, 1, [&](int64_t, int64_t, int) { FAIL("no tasks, no call"); });
 }
 
+TEST_CASE("a call right after construction waits for workers that have not started yet") {
+  for (int round = 0; round < 200; ++round) {
+    ThreadPool pool(3);
+    check_once(pool, 3, 1);
+  }
+}
+
+TEST_CASE("workers that sleep at once and workers that poll both serve every call") {
+  for (const int64_t spin_us : {int64_t{0}, int64_t{50}, int64_t{5000}}) {
+    ThreadPool pool(2, spin_us);
+    std::atomic<int64_t> sum{0};
+    for (int call = 0; call < 500; ++call) {
+      pool.parallel_for(2, 1, [&](int64_t begin, int64_t end, int) { sum += end - begin; });
+      if (call % 100 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    CHECK(sum == 1000);
+  }
+}
+
 }  // namespace
 }  // namespace sherry
