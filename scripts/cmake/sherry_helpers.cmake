@@ -20,4 +20,27 @@ function(sherry_add_doctest name)
   if(ARG_TIMEOUT)
     set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT})
   endif()
+  # Every test of this folder, this one and the plain add_test entries beside it, without a
+  # tuning file: scheduled once, for when the folder's CMakeLists.txt is done.
+  get_property(scheduled DIRECTORY PROPERTY SHERRY_TUNING_FILE_NONE_SCHEDULED)
+  if(NOT scheduled)
+    set_property(DIRECTORY PROPERTY SHERRY_TUNING_FILE_NONE_SCHEDULED ON)
+    cmake_language(DEFER CALL sherry_tests_without_tuning_file)
+  endif()
+endfunction()
+
+# Gives every CTest entry of the calling folder SHERRY_TUNING_FILE=none, so a developer's
+# ~/.cache/sherry/tuning.json never changes what the tests run (the tests of the tuning file
+# itself point the variable at their own files in-process). An entry whose ENVIRONMENT already
+# names SHERRY_TUNING_FILE keeps its own. sherry_add_doctest schedules it for its folder; a test
+# folder with only plain add_test entries calls it at its end. tests/check_test_environment.cmake
+# (the CTest entry ctest_entries_have_no_tuning_file) fails on any entry left without it.
+function(sherry_tests_without_tuning_file)
+  get_property(tests DIRECTORY PROPERTY TESTS)
+  foreach(test ${tests})
+    get_test_property(${test} ENVIRONMENT environment)
+    if(NOT environment MATCHES "(^|;)SHERRY_TUNING_FILE=")
+      set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT SHERRY_TUNING_FILE=none)
+    endif()
+  endforeach()
 endfunction()
