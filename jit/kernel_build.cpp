@@ -70,10 +70,10 @@ int64_t max_n_tile(ir::Isa isa, int64_t row_tile) {
   return backend == nullptr ? 1 : backend->max_n_tile(isa, row_tile);
 }
 
-Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key) {
+Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key, int threads) {
   // The tuned key has a tuning, so this recurses once at most.
-  if (const std::optional<ir::KernelKey> tuned = tuned_key(key)) {
-    Result<ir::KernelKey> resolved = resolve_kernel_key(*tuned);
+  if (const std::optional<ir::KernelKey> tuned = tuned_key(key, threads)) {
+    Result<ir::KernelKey> resolved = resolve_kernel_key(*tuned, threads);
     if (resolved.ok()) return resolved;
   }
   Result<const Backend*> backend = backend_of(key);

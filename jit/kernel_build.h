@@ -18,8 +18,9 @@ bool has_generated_kernels(ir::Isa isa);
 // Largest tokens per call of the path's kernels at this row tile (0: the default row tile).
 int64_t max_n_tile(ir::Isa isa, int64_t row_tile = 0);
 // The key with its default tuning filled in (what the kernel will be named by); a key asking for
-// the defaults gets this CPU's tuning file entry when it has one (jit/tuning_file.h).
-Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key);
+// the defaults gets this CPU's tuning file entry for a layer run on `threads` threads when it has
+// one (jit/tuning_file.h).
+Result<ir::KernelKey> resolve_kernel_key(const ir::KernelKey& key, int threads = 1);
 Result<ir::LoweringTarget> kernel_lowering_target(const ir::KernelKey& key);
 
 // Builds a kernel that runs on this host. Errors name the kernel.

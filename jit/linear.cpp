@@ -59,10 +59,11 @@ Result<std::unique_ptr<Linear>> path_linear(const PackedTensorView& w, ir::Isa i
   key.layout = w.layout;
   key.table = options.table_precision;
   if (options.tuning) key.tuning = *options.tuning;
-  Result<ir::KernelKey> resolved = resolve_kernel_key(key);
+  const int threads = options.pool == nullptr ? 1 : options.pool->size();
+  Result<ir::KernelKey> resolved = resolve_kernel_key(key, threads);
   if (!resolved.ok() && key.table != ir::TablePrecision::kInt16Exact) {
     key.table = ir::TablePrecision::kInt16Exact;  // the path has no int8 tables: stay exact
-    resolved = resolve_kernel_key(key);
+    resolved = resolve_kernel_key(key, threads);
   }
   if (!resolved.ok()) return resolved.error();
   Result<LayerKernels> kernels = layer_kernels(*resolved, options.max_tokens);

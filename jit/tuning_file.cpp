@@ -148,16 +148,16 @@ std::string to_string(const CpuSignature& cpu) {
                      fmt::join(cpu.features, " "));
 }
 
-const TuningEntry* TuningFile::find(std::string_view key) const {
+const TuningEntry* TuningFile::find(std::string_view key, int threads) const {
   for (const TuningEntry& e : entries) {
-    if (e.key == key) return &e;
+    if (e.key == key && e.threads == threads) return &e;
   }
   return nullptr;
 }
 
 void TuningFile::upsert(TuningEntry entry) {
   for (TuningEntry& e : entries) {
-    if (e.key == entry.key) {
+    if (e.key == entry.key && e.threads == entry.threads) {
       e = std::move(entry);
       return;
     }
@@ -339,11 +339,11 @@ void set_active_tuning(std::optional<TuningFile> file) {
   active_loaded = true;
 }
 
-std::optional<ir::KernelKey> tuned_key(const ir::KernelKey& key) {
+std::optional<ir::KernelKey> tuned_key(const ir::KernelKey& key, int threads) {
   if (!(key.tuning == ir::Tuning{})) return std::nullopt;
   const std::shared_ptr<const TuningFile> file = active_tuning();
   if (!file) return std::nullopt;
-  const TuningEntry* entry = file->find(tuning_key_name(key));
+  const TuningEntry* entry = file->find(tuning_key_name(key), threads);
   if (entry == nullptr || entry->tuning == ir::Tuning{}) return std::nullopt;
   ir::KernelKey tuned = key;
   tuned.tuning = entry->tuning;

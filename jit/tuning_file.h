@@ -52,8 +52,10 @@ struct TuningFile {
   CpuSignature cpu;
   std::vector<TuningEntry> entries;
 
-  const TuningEntry* find(std::string_view key) const;
-  void upsert(TuningEntry entry);  // replaces the entry of the same key
+  // The entry of a key timed at this many threads: a winner at two threads is not applied at
+  // one, where it can be slower.
+  const TuningEntry* find(std::string_view key, int threads) const;
+  void upsert(TuningEntry entry);  // replaces the entry of the same key and threads
 };
 
 // The layer's key with its tuning cleared, op GEMV, one token, float output: what one tuning
@@ -81,8 +83,8 @@ void reload_active_tuning(const TuningWarning& warn = {});
 // Tools and tests: replace the active tuning (nullopt: none) without reading any file.
 void set_active_tuning(std::optional<TuningFile> file);
 
-// The key with the active tuning's entry applied, when the key asks for the defaults
-// (tuning == {}) and an entry exists; nullopt otherwise.
-std::optional<ir::KernelKey> tuned_key(const ir::KernelKey& key);
+// The key with the active tuning's entry for `threads` applied, when the key asks for the
+// defaults (tuning == {}) and such an entry exists; nullopt otherwise.
+std::optional<ir::KernelKey> tuned_key(const ir::KernelKey& key, int threads);
 
 }  // namespace sherry::jit

@@ -186,7 +186,9 @@ int run(const Options& options) {
       key.m = shape.m;
       key.k = shape.k;
       key.layout = sherry_w.layout;
-      if (const jit::TuningEntry* e = tuning_file->find(jit::tuning_key_name(key))) {
+      // The entry timed at the most threads the rows use (sherry-tune --threads).
+      const int max_threads = *std::max_element(options.threads.begin(), options.threads.end());
+      if (const jit::TuningEntry* e = tuning_file->find(jit::tuning_key_name(key), max_threads)) {
         tuned = e->tuning;
         families.insert(families.begin() + 1, "lut_tuned");
       } else {

@@ -98,8 +98,9 @@ TEST_CASE("a tuning file round trips through its JSON text") {
   CHECK(e.regime == "cold");
   CHECK(e.default_us == 100.5);
   CHECK(e.tuned_us == 90.25);
-  CHECK(back.find(e.key) != nullptr);
-  CHECK(back.find("other") == nullptr);
+  CHECK(back.find(e.key, e.threads) != nullptr);
+  CHECK(back.find(e.key, e.threads + 1) == nullptr);
+  CHECK(back.find("other", e.threads) == nullptr);
 }
 
 TEST_CASE("the tuning key of a layer ignores tuning and op and tokens") {
@@ -240,6 +241,22 @@ TEST_CASE("kernel keys asking for defaults take the tuning file entry when it re
   if (linear->kernel_name().find(ir::to_string(isa)) != std::string::npos) {
     CHECK(contains(linear->kernel_name(), "_p768"));
   }
+  // The entry was timed at one thread: a layer on two threads keeps the defaults, and takes an
+  // entry timed at two.
+  ThreadPool two(2);
+  options.pool = &two;
+  CHECK_FALSE(contains(make_linear(w.view(), options).value()->kernel_name(), "_p768"));
+  CHECK(resolve_kernel_key(key, 2).value().tuning == plain.tuning);
+  TuningEntry at_two = entry;
+  at_two.threads = 2;
+  at_two.tuning = {plain.tuning.row_tile, 512};
+  file.upsert(at_two);
+  CHECK(file.entries.size() == 2);
+  set_active_tuning(file);
+  CHECK(resolve_kernel_key(key, 2).value().tuning == ir::Tuning{plain.tuning.row_tile, 512});
+  CHECK(resolve_kernel_key(key, 1).value().tuning == ir::Tuning{plain.tuning.row_tile, 768});
+  file.entries.pop_back();
+  options.pool = nullptr;
   // An entry that no longer resolves (row tile 7) falls back to the defaults.
   file.entries[0].tuning = {7, 0};
   set_active_tuning(file);
