@@ -155,8 +155,8 @@ class I2sLinear final : public Linear {
 class Tl2Linear final : public KernelLinear {
  public:
   Tl2Linear(const Tl2Tensor& w, const PackedTensor& blocks, LayerKernels kernels,
-            int64_t max_tokens, ThreadPool* pool)
-      : KernelLinear(blocks.view(), std::move(kernels), max_tokens, pool,
+            ThreadPool* pool)
+      : KernelLinear(blocks.view(), std::move(kernels), pool,
                      // TL2 entries of one token, int16
                      blocks.cols / kWeightsPerBlock * kSlotCount * 2 + 64 * kSlotCount * 2),
         alpha_(w.alpha) {
@@ -262,8 +262,7 @@ Result<std::unique_ptr<Linear>> make_tl2_linear(const Tl2Tensor& w, const Linear
         rejected.push_back(fmt::format("{}: {}", ir::to_string(isa), kernels.error().message()));
         continue;
       }
-      linear.reset(new Tl2Linear(w, blocks, std::move(*kernels), options.max_tokens,
-                                 options.pool));
+      linear.reset(new Tl2Linear(w, blocks, std::move(*kernels), options.pool));
       break;
     }
   }

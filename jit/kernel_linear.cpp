@@ -24,8 +24,8 @@ Result<LayerKernels> layer_kernels(const ir::KernelKey& resolved, int64_t max_to
   return kernels;
 }
 
-KernelLinear::KernelLinear(const PackedTensorView& w, LayerKernels kernels, int64_t max_tokens,
-                           ThreadPool* pool, int64_t scratch_bytes)
+KernelLinear::KernelLinear(const PackedTensorView& w, LayerKernels kernels, ThreadPool* pool,
+                           int64_t scratch_bytes)
     : Linear(w.rows, w.cols),
       backend_(*kernels.front()->backend),
       kernels_(std::move(kernels)),
@@ -37,7 +37,9 @@ KernelLinear::KernelLinear(const PackedTensorView& w, LayerKernels kernels, int6
                  "{}: not of the layer's backend and row tile ({})", kernel->name,
                  front_kernel().name);
   }
-  reserve(kernels_, std::max<int64_t>(1, max_tokens));
+  // One call's buffers now, so a decode step allocates nothing; a prefill batch grows them on
+  // its first call (to the tokens it has, not to max_tokens: most prompts are shorter).
+  reserve(kernels_, static_cast<int64_t>(kernels_.size()));
 }
 
 void KernelLinear::reserve(const LayerKernels& kernels, int64_t tokens) {

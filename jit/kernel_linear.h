@@ -2,8 +2,8 @@
 // tokens (1 .. n_tile), all sharing one preparation of the weights. A forward of n tokens is
 // ceil(n / n_tile) calls: the per-token prologue first (split over the threads when there are
 // several tokens), then every thread runs its row tiles for all calls, so its weights stay in
-// its cache. Buffers are sized for options.max_tokens up front and the thread pool's bodies are
-// built once, so a decode step allocates nothing.
+// its cache. Buffers are sized for one call up front (and grow to the largest batch seen), so a
+// decode step allocates nothing.
 #pragma once
 
 #include <memory>
@@ -28,8 +28,8 @@ Result<LayerKernels> layer_kernels(const ir::KernelKey& resolved, int64_t max_to
 class KernelLinear : public Linear {
  public:
   // `scratch_bytes`: per-thread prologue scratch beyond what the backend asks for (0: none).
-  KernelLinear(const PackedTensorView& w, LayerKernels kernels, int64_t max_tokens,
-               ThreadPool* pool, int64_t scratch_bytes = 0);
+  KernelLinear(const PackedTensorView& w, LayerKernels kernels, ThreadPool* pool,
+               int64_t scratch_bytes = 0);
 
   void run_with(const LayerWeights& w, const QuantizedActivations& x, float* y) override;
   void forward_accumulators(const QuantizedActivations& x, int32_t* acc) override;

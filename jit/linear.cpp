@@ -69,7 +69,7 @@ Result<std::unique_ptr<Linear>> path_linear(const PackedTensorView& w, ir::Isa i
   Result<LayerKernels> kernels = layer_kernels(*resolved, options.max_tokens);
   if (!kernels.ok()) return kernels.error();
   return std::unique_ptr<Linear>(
-      new KernelLinear(w, std::move(*kernels), options.max_tokens, options.pool));
+      new KernelLinear(w, std::move(*kernels), options.pool));
 }
 
 }  // namespace
