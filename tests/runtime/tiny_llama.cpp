@@ -214,15 +214,8 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
   } else {
     w.output = random_matrix(rng, w.vocab * h, s);
     if (spec.q8_0_output) {
-      std::vector<Q8_0Block> blocks(w.vocab * h / kQ8_0BlockWeights);
-      for (int64_t r = 0; r < w.vocab; ++r) {
-        quantize_q8_0_row(w.output.data() + r * h, h, blocks.data() + r * h / kQ8_0BlockWeights);
-      }
-      const FloatMatrix head{FloatType::kQ8_0, w.vocab, h, blocks.data()};
-      for (int64_t r = 0; r < w.vocab; ++r) head.row_to_float(r, w.output.data() + r * h);
-      const auto* bytes = reinterpret_cast<const uint8_t*>(blocks.data());
-      writer.add_tensor(std::string(names::kOutput), gguf::TensorType::kQ8_0, {h, w.vocab},
-                        std::span<const uint8_t>(bytes, blocks.size() * sizeof(Q8_0Block)));
+      const std::vector<uint8_t> bytes = q8_0_by_hand(w.output, h);
+      writer.add_tensor(std::string(names::kOutput), gguf::TensorType::kQ8_0, {h, w.vocab}, bytes);
     } else {
       gguf::add_float_tensor(writer, std::string(names::kOutput), gguf::TensorType::kF32,
                              {h, w.vocab}, w.output);
@@ -256,6 +249,33 @@ std::vector<double> rmsnorm(const std::vector<double>& x, const std::vector<floa
 }
 
 }  // namespace
+
+std::vector<uint8_t> q8_0_by_hand(std::vector<float>& values, int64_t cols) {
+  constexpr int64_t kBlock = 32;
+  constexpr int64_t kBlockBytes = 2 + kBlock;
+  SHERRY_CHECK(cols % kBlock == 0 && values.size() % cols == 0, "q8_0: {} values of rows of {}",
+               values.size(), cols);
+  const auto blocks = static_cast<int64_t>(values.size()) / kBlock;
+  std::vector<uint8_t> bytes(blocks * kBlockBytes);
+  for (int64_t b = 0; b < blocks; ++b) {
+    float* x = values.data() + b * kBlock;
+    uint8_t* block = bytes.data() + b * kBlockBytes;
+    float amax = 0.0f;
+    for (int64_t i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float d = amax / 127.0f;
+    const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t d_bits = float_to_fp16(d);
+    block[0] = static_cast<uint8_t>(d_bits & 0xff);
+    block[1] = static_cast<uint8_t>(d_bits >> 8);
+    const float stored_d = fp16_to_float(d_bits);
+    for (int64_t i = 0; i < kBlock; ++i) {
+      const auto q = static_cast<int8_t>(std::lround(x[i] * inverse));
+      block[2 + i] = static_cast<uint8_t>(q);
+      x[i] = stored_d * static_cast<float>(q);
+    }
+  }
+  return bytes;
+}
 
 std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t>& tokens) {
   const TinySpec& s = w.spec;

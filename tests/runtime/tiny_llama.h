@@ -55,6 +55,13 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec);
 // Logits (tokens.size() × vocab) of a full causal pass in double precision, no KV cache.
 std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t>& tokens);
 
+// GGUF Q8_0 bytes built by hand from the format's documentation (ggml's block_q8_0:
+// `ggml_half d; int8_t qs[32]`, 34 bytes per 32 weights, d little-endian fp16 = max|x|/127,
+// q = round(x/d), value = d·q), not by the runtime's quantizer, so the runtime's Q8_0 code is
+// checked against an oracle of its own. Rows of `cols` weights; replaces `values` by what the
+// blocks decode to.
+std::vector<uint8_t> q8_0_by_hand(std::vector<float>& values, int64_t cols);
+
 // A fresh path under the system temp dir for this test process.
 std::string temp_path(const std::string& name);
 
