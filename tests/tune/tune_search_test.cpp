@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <doctest/doctest.h>
@@ -94,7 +95,23 @@ TEST_CASE("the search checks and times every accepted tuning and never loses to 
     CHECK(c.samples_us.size() == 3);
     CHECK(c.median_us > 0.0);
   }
-  CHECK(r.candidates[r.best].median_us <= r.candidates[0].median_us);
+  // The winner is the fastest verified candidate, not merely one no slower than the default, and
+  // each candidate's time is the median of its own samples.
+  REQUIRE(r.best < r.candidates.size());
+  CHECK(r.candidates[r.best].verified);
+  for (const Candidate& c : r.candidates) {
+    INFO(c.kernel);
+    std::vector<double> sorted = c.samples_us;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(c.median_us == sorted[1]);
+    CHECK(r.candidates[r.best].median_us <= c.median_us);
+  }
+  // Each tuning is timed once.
+  for (size_t i = 0; i < r.candidates.size(); ++i) {
+    for (size_t j = i + 1; j < r.candidates.size(); ++j) {
+      CHECK_FALSE(r.candidates[i].tuning == r.candidates[j].tuning);
+    }
+  }
   CHECK_FALSE(r.cut_by_budget);
   // No candidate holds fewer prefill tokens per call than the default.
   for (const Candidate& c : r.candidates) {
