@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/trainer/tiny_run.h"
@@ -134,32 +136,47 @@ TEST_CASE(
   REQUIRE(reference.size() == steps);
 
   const std::string killed_dir = dir.path() + "/killed";
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    const std::string log = dir.path() + "/killed.log";
-    freopen(log.c_str(), "w", stdout);
-    freopen(log.c_str(), "a", stderr);
-    execl(kBinary.c_str(), kBinary.c_str(), "train", "--no-progress", "-c", config.c_str(),
-          "--out-dir", killed_dir.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+  // Kill once a checkpoint exists (checkpoint_every is 4); when the run ends first, try again from
+  // scratch and kill earlier. The kill must land mid-run for the test to mean anything.
+  bool killed = false;
+  int64_t latest = 0;  // the last checkpoint's step when killed
+  for (const int wait_for : {16, 8, 4, 4}) {
+    std::filesystem::remove_all(killed_dir);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      const std::string log = dir.path() + "/killed.log";
+      freopen(log.c_str(), "w", stdout);
+      freopen(log.c_str(), "a", stderr);
+      execl(kBinary.c_str(), kBinary.c_str(), "train", "--no-progress", "-c", config.c_str(),
+            "--out-dir", killed_dir.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const std::string wanted = fmt::format("{}/ckpt_{:08d}.bin", killed_dir, wait_for);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline && !std::filesystem::exists(wanted))
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    if (killed) break;
+    MESSAGE("the run ended before the kill (waiting for step ", wait_for, "); again, earlier");
   }
-  // Kill once a few checkpoints exist (checkpoint_every is 4).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline &&
-         !std::filesystem::exists(killed_dir + "/ckpt_00000016.bin"))
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  kill(child, SIGKILL);
-  int status = 0;
-  waitpid(child, &status, 0);
-  const bool killed = WIFSIGNALED(status);
-  if (!killed)
-    WARN_MESSAGE(false, "the run finished before it could be killed; resuming is still checked");
+  REQUIRE_MESSAGE(killed, "every try ended before SIGKILL landed");
+  for (const auto& entry : std::filesystem::directory_iterator(killed_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("ckpt_") && name.ends_with(".bin") && name.size() == 17) {
+      latest = std::max<int64_t>(latest, std::stoll(name.substr(5, 8)));
+    }
+  }
+  REQUIRE(latest > 0);
+  REQUIRE(latest < steps);  // mid-run: the final step's checkpoint is not there
   auto resumed = run_command(
       kBinary + " train --no-progress -c " + config + " --out-dir " + killed_dir, dir.path());
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
-  if (killed) CHECK(resumed.output.find("resuming at step") != std::string::npos);
+  CHECK(resumed.output.find(fmt::format("resuming at step {}\n", latest)) != std::string::npos);
   const std::vector<double> losses = logged_losses(killed_dir + "/metrics.jsonl");
   REQUIRE(losses.size() == reference.size());
   for (size_t i = 0; i < losses.size(); ++i) {
