@@ -25,7 +25,9 @@ constexpr int64_t kMaxI2sTokensPerCall = 8;
 class TernaryReferenceLinear final : public Linear {
  public:
   TernaryReferenceLinear(TernaryMatrix w, std::string name, int64_t code_bytes)
-      : Linear(w.rows, w.cols), weights_(std::move(w), code_bytes, code_bytes), name_(std::move(name)) {}
+      : Linear(w.rows, w.cols),
+        weights_(std::move(w), code_bytes, code_bytes),
+        name_(std::move(name)) {}
 
   void run_with(const LayerWeights& w, const QuantizedActivations& x, float* y) override {
     const TernaryMatrix& m = static_cast<const OwnedWeights<TernaryMatrix>&>(w).value;
@@ -71,7 +73,8 @@ class I2sLinear final : public Linear {
         kernels_(std::move(kernels)),
         layout_(kernels_.front()->layout),
         weights_(repack_i2s(w, layout_, kernels_.front()->key.prefetch),
-                 layout_.tiles * layout_.tile_weight_bytes, layout_.tiles * layout_.tile_weight_bytes),
+                 layout_.tiles * layout_.tile_weight_bytes,
+                 layout_.tiles * layout_.tile_weight_bytes),
         alpha_(w.alpha),
         pool_(pool) {
     const size_t n_tile = kernels_.size();
@@ -154,8 +157,7 @@ class I2sLinear final : public Linear {
 
 class Tl2Linear final : public KernelLinear {
  public:
-  Tl2Linear(const Tl2Tensor& w, const PackedTensor& blocks, LayerKernels kernels,
-            ThreadPool* pool)
+  Tl2Linear(const Tl2Tensor& w, const PackedTensor& blocks, LayerKernels kernels, ThreadPool* pool)
       : KernelLinear(blocks.view(), std::move(kernels), pool,
                      // TL2 entries of one token, int16
                      blocks.cols / kWeightsPerBlock * kSlotCount * 2 + 64 * kSlotCount * 2),
@@ -242,8 +244,8 @@ Result<std::unique_ptr<Linear>> make_tl2_linear(const Tl2Tensor& w, const Linear
         continue;
       }
       if (isa_path(isa).backend != BackendKind::kX64) {
-        rejected.push_back(fmt::format("{}: TL2 tables exist for the x86-64 kernels only",
-                                       ir::to_string(isa)));
+        rejected.push_back(
+            fmt::format("{}: TL2 tables exist for the x86-64 kernels only", ir::to_string(isa)));
         continue;
       }
       ir::KernelKey key;

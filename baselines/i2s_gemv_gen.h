@@ -1,8 +1,8 @@
-// The I2_S-style 2-bit kernel family (baselines/i2s_kernel.h) on x86-64, templated on the ISA traits.
-// Per step of 4V columns and per row of the tile: one V-byte load, three shifts and four masks
-// unpack 4 vectors of 2-bit values t + 1 ∈ {0, 1, 2}; each is multiplied with V int8 activations
-// and summed into int32 lanes (vpdpbusd with VNNI; else vpmaddubsw, int16 adds of the 4 products,
-// at most 4·508 in magnitude, and vpmaddwd by ones). The epilogue reduces 4 rows at once
+// The I2_S-style 2-bit kernel family (baselines/i2s_kernel.h) on x86-64, templated on the ISA
+// traits. Per step of 4V columns and per row of the tile: one V-byte load, three shifts and four
+// masks unpack 4 vectors of 2-bit values t + 1 ∈ {0, 1, 2}; each is multiplied with V int8
+// activations and summed into int32 lanes (vpdpbusd with VNNI; else vpmaddubsw, int16 adds of the 4
+// products, at most 4·508 in magnitude, and vpmaddwd by ones). The epilogue reduces 4 rows at once
 // (extracts, vphaddd), subtracts Σq and writes int32 accumulators or (acc · scale) · α.
 // Not derived from GeneratorBase: that one walks the LUT program, this family has no table.
 #pragma once

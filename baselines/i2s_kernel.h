@@ -14,8 +14,8 @@
 #include <memory>
 #include <string>
 
-#include "core/error.h"
 #include "baselines/i2s_format.h"
+#include "core/error.h"
 #include "ir/kernel_key.h"
 #include "jit/aligned_buffer.h"
 #include "jit/code_memory.h"

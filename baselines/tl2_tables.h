@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "core/packed_tensor.h"
 #include "baselines/tl2_format.h"
+#include "core/packed_tensor.h"
 #include "jit/x64/x64_kernel.h"
 
 namespace sherry::jit {

@@ -36,7 +36,7 @@ Error make_error(fmt::format_string<Args...> format, Args&&... args) {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : state_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }
@@ -56,7 +56,9 @@ class [[nodiscard]] Result {
 
  private:
   T& checked_value() {
-    if (!ok()) abort_wrong_access(("value() on a Result holding an error: " + std::get<1>(state_).message()).c_str());
+    if (!ok())
+      abort_wrong_access(
+          ("value() on a Result holding an error: " + std::get<1>(state_).message()).c_str());
     return std::get<0>(state_);
   }
   [[noreturn]] static void abort_wrong_access(const char* what) {
@@ -90,15 +92,17 @@ class [[nodiscard]] Status {
 }  // namespace sherry
 
 // Always-on invariant check (not for user input: that returns an Error).
-#define SHERRY_CHECK(condition, ...)                                                         \
-  do {                                                                                       \
-    if (!(condition)) [[unlikely]]                                                           \
-      ::sherry::internal_check_failed(__FILE__, __LINE__, #condition,                        \
-                                      ::sherry::detail_check_message(__VA_ARGS__));          \
+#define SHERRY_CHECK(condition, ...)                                                \
+  do {                                                                              \
+    if (!(condition)) [[unlikely]]                                                  \
+      ::sherry::internal_check_failed(__FILE__, __LINE__, #condition,               \
+                                      ::sherry::detail_check_message(__VA_ARGS__)); \
   } while (0)
 
 namespace sherry {
-inline std::string detail_check_message() { return {}; }
+inline std::string detail_check_message() {
+  return {};
+}
 template <class... Args>
 std::string detail_check_message(fmt::format_string<Args...> format, Args&&... args) {
   return fmt::format(format, std::forward<Args>(args)...);
@@ -106,8 +110,8 @@ std::string detail_check_message(fmt::format_string<Args...> format, Args&&... a
 }  // namespace sherry
 
 // Propagates an Error from a Result/Status expression out of the current function.
-#define SHERRY_TRY(expression)                          \
-  do {                                                  \
-    auto&& sherry_try_result_ = (expression);           \
+#define SHERRY_TRY(expression)                                       \
+  do {                                                               \
+    auto&& sherry_try_result_ = (expression);                        \
     if (!sherry_try_result_.ok()) return sherry_try_result_.error(); \
   } while (0)

@@ -21,7 +21,8 @@ void reference_gemm_f32(const PackedTensorView& w, const float* x, int64_t n, fl
 // (c) Integer semantics. Accumulators: acc[t][m][g] = Σ over the blocks b of accumulation group g
 // (in storage order) of Σ_p t[m][col(b,p)] · q[t][col(b,p)], exact in int32.
 // acc has n × rows × scale_groups_per_row(layout, cols) entries.
-void reference_accumulate_i32(const PackedTensorView& w, const QuantizedActivations& x, int32_t* acc);
+void reference_accumulate_i32(const PackedTensorView& w, const QuantizedActivations& x,
+                              int32_t* acc);
 
 // Float output from the accumulators:
 //   y[t][m] = x.scales[t] · Σ_{g ascending} (float)acc[t][m][g] · α[m][g]   (fp32, in that order)

@@ -21,6 +21,7 @@ void sparse_absmean_ternary(const float* w, int64_t rows, int64_t cols, const We
 // not fit the shape, a non-finite weight (message gives row and column), an α that overflows fp16.
 // `what` names the matrix in messages (e.g. "blk.0.attn_q.weight").
 Result<PackedTensor> quantize_sparse_absmean(const float* w, int64_t rows, int64_t cols,
-                                             const WeightLayout& layout, std::string_view what = "matrix");
+                                             const WeightLayout& layout,
+                                             std::string_view what = "matrix");
 
 }  // namespace sherry

@@ -23,10 +23,12 @@ struct Stq1_0Block {
 static_assert(sizeof(Stq1_0Block) == 42, "STQ1_0 block must be 42 bytes");
 
 // The layout a PackedTensor must have to convert losslessly to and from STQ1_0.
-inline constexpr WeightLayout kStq1_0Layout{BlockGrouping::kStride16, ScaleGranularity::kGroup, 256};
+inline constexpr WeightLayout kStq1_0Layout{BlockGrouping::kStride16, ScaleGranularity::kGroup,
+                                            256};
 
 // Lossless conversion. Errors: cols not a multiple of 256, or a layout other than kStq1_0Layout.
-Result<std::vector<Stq1_0Block>> pack_stq1_0(const PackedTensorView& w, std::string_view what = "matrix");
+Result<std::vector<Stq1_0Block>> pack_stq1_0(const PackedTensorView& w,
+                                             std::string_view what = "matrix");
 // `blocks` holds rows × cols/256 blocks, row-major.
 Result<PackedTensor> unpack_stq1_0(const Stq1_0Block* blocks, int64_t rows, int64_t cols,
                                    std::string_view what = "matrix");

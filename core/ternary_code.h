@@ -27,13 +27,19 @@ Result<uint8_t> encode_ternary_block(const TernaryBlock& block);
 // Decodes a code in [0, 32). A larger code is an internal error (codes come from 5-bit fields).
 TernaryBlock decode_ternary_code(uint8_t code);
 
-constexpr uint8_t code_sign(uint8_t code) { return code >> 4; }
-constexpr uint8_t code_slot(uint8_t code) { return code & 0x0F; }
+constexpr uint8_t code_sign(uint8_t code) {
+  return code >> 4;
+}
+constexpr uint8_t code_slot(uint8_t code) {
+  return code & 0x0F;
+}
 constexpr uint8_t make_code(uint8_t sign, uint8_t slot) {
   return static_cast<uint8_t>((sign << 4) | slot);
 }
 // Lane holding the zero of a slot.
-constexpr int slot_zero_lane(uint8_t slot) { return slot >> 2; }
+constexpr int slot_zero_lane(uint8_t slot) {
+  return slot >> 2;
+}
 
 // Sign-0 value of lane p for a slot: the value the table entry of that slot multiplies
 // activation p by. (Sign-1 values are the negation.)

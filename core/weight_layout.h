@@ -37,7 +37,8 @@ Result<ScaleGranularity> parse_scale_granularity(std::string_view text);
 // Checks that a (rows × cols) matrix can use this layout: cols a multiple of 4 (64 for
 // kStride16), group_size a positive multiple of 4 (of 64 for kStride16) dividing cols.
 // `what` names the object in the message (a tensor name, "matrix", ...).
-Status validate_layout(const WeightLayout& layout, int64_t rows, int64_t cols, std::string_view what);
+Status validate_layout(const WeightLayout& layout, int64_t rows, int64_t cols,
+                       std::string_view what);
 
 // Column of weight p (0..3) of block b within a row.
 inline int64_t block_weight_column(BlockGrouping grouping, int64_t block, int lane) {
@@ -55,7 +56,9 @@ inline int64_t accumulation_group_size(const WeightLayout& layout, int64_t cols)
 }
 // Number of stored α for the whole matrix.
 inline int64_t scale_count(const WeightLayout& layout, int64_t rows, int64_t cols) {
-  return layout.granularity == ScaleGranularity::kTensor ? 1 : rows * scale_groups_per_row(layout, cols);
+  return layout.granularity == ScaleGranularity::kTensor
+             ? 1
+             : rows * scale_groups_per_row(layout, cols);
 }
 
 }  // namespace sherry

@@ -30,9 +30,9 @@ struct IsaName {
   std::string_view name;
 };
 inline constexpr IsaName kIsaNames[] = {
-    {Isa::kScalar, "scalar"},         {Isa::kSsse3, "ssse3"}, {Isa::kAvx2, "avx2"},
-    {Isa::kAvx512bw, "avx512bw"},     {Isa::kAvx512vbmi, "avx512vbmi"},
-    {Isa::kNeon, "neon"},             {Isa::kDotprod, "dotprod"},
+    {Isa::kScalar, "scalar"},     {Isa::kSsse3, "ssse3"},           {Isa::kAvx2, "avx2"},
+    {Isa::kAvx512bw, "avx512bw"}, {Isa::kAvx512vbmi, "avx512vbmi"}, {Isa::kNeon, "neon"},
+    {Isa::kDotprod, "dotprod"},
 };
 
 // How activations are quantized before the tables are built (core/activation_quant.h).

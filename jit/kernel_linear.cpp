@@ -9,9 +9,9 @@
 namespace sherry::jit {
 
 Result<LayerKernels> layer_kernels(const ir::KernelKey& resolved, int64_t max_tokens) {
-  const int64_t n_tile = std::max<int64_t>(
-      1, std::min(std::max<int64_t>(1, max_tokens),
-                  max_n_tile(resolved.isa, resolved.tuning.row_tile)));
+  const int64_t n_tile =
+      std::max<int64_t>(1, std::min(std::max<int64_t>(1, max_tokens),
+                                    max_n_tile(resolved.isa, resolved.tuning.row_tile)));
   LayerKernels kernels;
   for (int64_t n = 1; n <= n_tile; ++n) {
     ir::KernelKey key = resolved;
@@ -95,8 +95,7 @@ void KernelLinear::run_calls(const LayerKernels& kernels, const LayerWeights& w,
     uint8_t* workspace = workspace_.data() + thread * sizes_.workspace_bytes;
     for (int64_t call = 0; call < calls; ++call) {
       const CallArgs args{activations_.data() + call * sizes_.activation_bytes,
-                          x.scales.data() + call * n_tile,
-                          out_.data() + call * sizes_.out_bytes};
+                          x.scales.data() + call * n_tile, out_.data() + call * sizes_.out_bytes};
       backend_.run(kernel_of(call), w, args, begin, end, workspace);
     }
   };
@@ -120,7 +119,8 @@ void KernelLinear::run_with(const LayerWeights& w, const QuantizedActivations& x
   const auto n_tile = static_cast<int64_t>(kernels_.size());
   const int64_t m_pad = front_kernel().program.shape.m_pad;
   for (int64_t t = 0; t < x.tokens; ++t) {
-    const auto* call_out = reinterpret_cast<const float*>(out_.data() + t / n_tile * sizes_.out_bytes);
+    const auto* call_out =
+        reinterpret_cast<const float*>(out_.data() + t / n_tile * sizes_.out_bytes);
     std::memcpy(y + t * rows_, call_out + t % n_tile * m_pad,
                 static_cast<size_t>(rows_) * sizeof(float));
   }

@@ -24,11 +24,11 @@ class ReferenceLinear final : public Linear {
       : Linear(w.rows, w.cols),
         weights_(PackedTensor{w.rows, w.cols, w.layout,
                               std::vector<uint8_t>(w.codes, w.codes + w.rows * w.row_bytes()),
-                              std::vector<uint16_t>(w.scales, w.scales + scale_count(w.layout,
-                                                                                    w.rows, w.cols))},
+                              std::vector<uint16_t>(
+                                  w.scales, w.scales + scale_count(w.layout, w.rows, w.cols))},
                  w.rows * w.row_bytes(),
-                 w.rows * w.row_bytes() +
-                     scale_count(w.layout, w.rows, w.cols) * static_cast<int64_t>(sizeof(uint16_t))) {}
+                 w.rows * w.row_bytes() + scale_count(w.layout, w.rows, w.cols) *
+                                              static_cast<int64_t>(sizeof(uint16_t))) {}
 
   void run_with(const LayerWeights& weights, const QuantizedActivations& x, float* y) override {
     const PackedTensorView w = static_cast<const ReferenceWeights&>(weights).value.view();
@@ -68,8 +68,7 @@ Result<std::unique_ptr<Linear>> path_linear(const PackedTensorView& w, ir::Isa i
   if (!resolved.ok()) return resolved.error();
   Result<LayerKernels> kernels = layer_kernels(*resolved, options.max_tokens);
   if (!kernels.ok()) return kernels.error();
-  return std::unique_ptr<Linear>(
-      new KernelLinear(w, std::move(*kernels), options.pool));
+  return std::unique_ptr<Linear>(new KernelLinear(w, std::move(*kernels), options.pool));
 }
 
 }  // namespace

@@ -9,11 +9,16 @@ struct FeatureName {
   std::string_view name;
 };
 constexpr FeatureName kFeatureNames[] = {
-    {CpuFeature::kSsse3, "ssse3"},           {CpuFeature::kFma, "fma"},
-    {CpuFeature::kAvx2, "avx2"},             {CpuFeature::kAvx512f, "avx512f"},
-    {CpuFeature::kAvx512bw, "avx512bw"},     {CpuFeature::kAvx512vl, "avx512vl"},
-    {CpuFeature::kAvx512vbmi, "avx512vbmi"}, {CpuFeature::kAvx512vnni, "avx512vnni"},
-    {CpuFeature::kAsimd, "asimd"},           {CpuFeature::kDotprod, "dotprod"},
+    {CpuFeature::kSsse3, "ssse3"},
+    {CpuFeature::kFma, "fma"},
+    {CpuFeature::kAvx2, "avx2"},
+    {CpuFeature::kAvx512f, "avx512f"},
+    {CpuFeature::kAvx512bw, "avx512bw"},
+    {CpuFeature::kAvx512vl, "avx512vl"},
+    {CpuFeature::kAvx512vbmi, "avx512vbmi"},
+    {CpuFeature::kAvx512vnni, "avx512vnni"},
+    {CpuFeature::kAsimd, "asimd"},
+    {CpuFeature::kDotprod, "dotprod"},
 };
 
 }  // namespace

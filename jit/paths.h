@@ -93,12 +93,12 @@ inline constexpr IsaPath kIsaPaths[] = {
      BackendKind::kX64, WeightFormat::kCodeBytes, 32, 64, 32, 8, 2, false},
     {ir::Isa::kSsse3, path_detail::features(path_detail::F::kSsse3), 1, BackendKind::kX64,
      WeightFormat::kCodeBytes, 16, 32, 16, 8, 2, false},
-    {ir::Isa::kDotprod, path_detail::features(path_detail::F::kAsimd, path_detail::F::kDotprod),
-     2, BackendKind::kA64, WeightFormat::kA64Nibbles, 16, 16, 16, 0, 8, false},
+    {ir::Isa::kDotprod, path_detail::features(path_detail::F::kAsimd, path_detail::F::kDotprod), 2,
+     BackendKind::kA64, WeightFormat::kA64Nibbles, 16, 16, 16, 0, 8, false},
     {ir::Isa::kNeon, path_detail::features(path_detail::F::kAsimd), 1, BackendKind::kA64,
      WeightFormat::kA64Nibbles, 16, 16, 16, 0, 4, false},
-    {ir::Isa::kScalar, path_detail::features(), 0, BackendKind::kReference, WeightFormat::kNone,
-     0, 0, 1, 0, 1, false},
+    {ir::Isa::kScalar, path_detail::features(), 0, BackendKind::kReference, WeightFormat::kNone, 0,
+     0, 1, 0, 1, false},
 };
 
 // The row of an ISA (every ir::Isa has one).

@@ -50,7 +50,7 @@ struct Options {
   int64_t cold_mb = 256;
   int64_t i2s_prefetch = 0;
   bool tuned = false;  // add lut_tuned rows from the tuning file
-  double ghz = 0.0;     // core clock for weights/cycle; 0 = measure
+  double ghz = 0.0;    // core clock for weights/cycle; 0 = measure
 };
 
 // A benchmarked layer: `make(pool)` builds it as jit::Linear for a thread pool (the kernels come
@@ -214,7 +214,9 @@ int run(const Options& options) {
         if (family == "tl2") {
           return make_layer(
               family,
-              [&](ThreadPool* pool) { return jit::make_tl2_linear(tl2, linear_options(pool, max_n)); },
+              [&](ThreadPool* pool) {
+                return jit::make_tl2_linear(tl2, linear_options(pool, max_n));
+              },
               options, cold);
         }
         if (family == "i2s") {
@@ -320,8 +322,9 @@ int main(int argc, char** argv) {
   app.add_option("--modes", options.modes, "hot and/or cold")->delimiter(',');
   app.add_option("--families", options.families, "lut, tl2, i2s")->delimiter(',');
   app.add_option("--min-time", options.min_time, "seconds per measurement");
-  app.add_option("--ghz", options.ghz,
-                 "core clock in GHz for weights/cycle (0: measure; the measurement is wrong under load)");
+  app.add_option(
+      "--ghz", options.ghz,
+      "core clock in GHz for weights/cycle (0: measure; the measurement is wrong under load)");
   app.add_option("--cold-mb", options.cold_mb, "total MB of rotated weight copies (cold)");
   app.add_option("--i2s-prefetch", options.i2s_prefetch, "I2_S weight prefetch distance (bytes)");
   app.add_flag("--tuned", options.tuned,

@@ -119,8 +119,8 @@ struct Layer {
   int64_t stream_bytes = 0;  // bytes read per call: codes, α, initial accumulators
 };
 
-Result<Layer> make_layer(const PackedTensor& w, ir::Isa isa, const Options& options,
-                         int64_t copies, ThreadPool& pool) {
+Result<Layer> make_layer(const PackedTensor& w, ir::Isa isa, const Options& options, int64_t copies,
+                         ThreadPool& pool) {
   ir::KernelKey key;
   key.isa = isa;
   key.m = w.rows;

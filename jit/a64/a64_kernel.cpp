@@ -72,8 +72,8 @@ int64_t A64Kernel::workspace_bytes() const {
 void A64Kernel::prepare_token(const int8_t* q, int64_t index, uint8_t* activations,
                               int8_t* scratch) const {
   const ir::ProgramShape& s = program_.shape;
-  SHERRY_CHECK(0 <= index && index < s.n_tile, "{}: token {} of a call of {}", program_.name,
-               index, s.n_tile);
+  SHERRY_CHECK(0 <= index && index < s.n_tile, "{}: token {} of a call of {}", program_.name, index,
+               s.n_tile);
   int8_t* permuted = scratch;
   constexpr int64_t kStepBytes = kNeonStepBlocks * kWeightsPerBlock;
   ir::permute_to_block_order(program_.key.layout.grouping, q, s.k, s.k_pad, permuted);

@@ -15,7 +15,8 @@ void build_tables(const KernelLayout& layout, BlockGrouping grouping, const int8
 
 // Writes layout.table_bytes bytes from given sign-0 entries (entries[16·b + slot] for each block b
 // < k_pad/4, exact int16) in the layout's format: for tables whose entries are not sums over
-// Sherry blocks (the TL2-style baseline, baselines/tl2_tables.h). Must follow build_tables' layouts.
+// Sherry blocks (the TL2-style baseline, baselines/tl2_tables.h). Must follow build_tables'
+// layouts.
 void write_tables(const KernelLayout& layout, const int16_t* entries, uint8_t* tables);
 
 }  // namespace sherry::jit::x64

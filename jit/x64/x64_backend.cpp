@@ -31,8 +31,7 @@ constexpr bool row_matches_traits() {
   }
   return p.accumulator_budget == code_bytes_accumulator_budget<Traits>() &&
          p.row_tile_quantum == Traits::kVectorBytes &&
-         p.default_row_tile == 2 * Traits::kVectorBytes &&
-         p.max_n_tile == p.accumulator_budget / 4;
+         p.default_row_tile == 2 * Traits::kVectorBytes && p.max_n_tile == p.accumulator_budget / 4;
 }
 static_assert(row_matches_traits<Ssse3Traits>());
 static_assert(row_matches_traits<Avx2Traits>());
@@ -102,8 +101,7 @@ Result<size_t> generate_with(const ir::Program& program, const KernelLayout& lay
 }
 
 // The family generator of each x86-64 path.
-Result<size_t> generate(const ir::Program& program, const KernelLayout& layout,
-                        uint8_t* buffer) {
+Result<size_t> generate(const ir::Program& program, const KernelLayout& layout, uint8_t* buffer) {
   switch (program.key.isa) {
     case Isa::kSsse3:
       return generate_with<LutCodeBytesGenerator<Ssse3Traits>>(program, layout, buffer);
@@ -136,8 +134,7 @@ class X64Backend final : public Backend {
                         ir::kernel_name(key));
     }
     if (path.backend != BackendKind::kX64) {
-      return make_error("kernel {}: an AArch64 path has no x86-64 generator",
-                        ir::kernel_name(key));
+      return make_error("kernel {}: an AArch64 path has no x86-64 generator", ir::kernel_name(key));
     }
     if (key.table == ir::TablePrecision::kInt8Lossy && !path.int8_tables) {
       return make_error("kernel {}: int8 tables are generated for avx512vbmi only",

@@ -276,8 +276,8 @@ class ReaderParser {
     }
     const uint64_t a = std::get<uint64_t>(alignment->data);
     if (!is_power_of_two(a)) {
-      return make_error("{}: key '{}': expected a power of two, found {}", file_,
-                        names::kAlignment, a);
+      return make_error("{}: key '{}': expected a power of two, found {}", file_, names::kAlignment,
+                        a);
     }
     reader_.alignment_ = a;
     return {};

@@ -90,7 +90,8 @@ inline std::string tensor_type_name(TensorType type) {
 
 // Bytes a tensor of this type and shape (ggml order) takes; nullopt on overflow. shape[0] must be
 // a multiple of the block size (checked by the callers).
-std::optional<uint64_t> tensor_bytes(const TensorTypeTraits& traits, std::span<const int64_t> shape);
+std::optional<uint64_t> tensor_bytes(const TensorTypeTraits& traits,
+                                     std::span<const int64_t> shape);
 // "[4096, 32000]".
 std::string shape_string(std::span<const int64_t> shape);
 

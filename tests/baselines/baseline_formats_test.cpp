@@ -5,9 +5,9 @@
 #include <doctest/doctest.h>
 
 #include "baselines/i2s_format.h"
-#include "core/ternary_absmean.h"
 #include "baselines/ternary_reference.h"
 #include "baselines/tl2_format.h"
+#include "core/ternary_absmean.h"
 #include "tests/core/test_util.h"
 
 namespace sherry {

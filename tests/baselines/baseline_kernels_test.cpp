@@ -7,9 +7,9 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "baselines/ternary_reference.h"
 #include "baselines/baseline_linear.h"
 #include "baselines/i2s_kernel.h"
+#include "baselines/ternary_reference.h"
 #include "tests/jit/jit_test_util.h"
 
 namespace sherry::jit {
@@ -29,8 +29,8 @@ TernaryMatrix random_ternary(int64_t rows, int64_t cols, uint32_t seed, int bias
 }
 
 Result<std::unique_ptr<Linear>> make_layer(Format format, const TernaryMatrix& m,
-                                                   const LinearOptions& options,
-                                                   const ir::Tuning& tuning = {}) {
+                                           const LinearOptions& options,
+                                           const ir::Tuning& tuning = {}) {
   if (format == Format::kI2s) return make_i2s_linear(pack_i2s(m).value(), options, tuning);
   return make_tl2_linear(pack_tl2(m).value(), options, tuning);
 }

@@ -248,9 +248,9 @@ TEST_CASE("kernels are named in the perf map and dumped when asked") {
   std::ifstream map(fmt::format("/tmp/perf-{}.map", getpid()));
   std::stringstream text;
   text << map.rdbuf();
-  CHECK(text.str().find(fmt::format("{:x} {:x} {}",
-                                    reinterpret_cast<uintptr_t>((*kernel)->code_address()),
-                                    (*kernel)->code_bytes().size(), (*kernel)->name)) != std::string::npos);
+  CHECK(text.str().find(
+            fmt::format("{:x} {:x} {}", reinterpret_cast<uintptr_t>((*kernel)->code_address()),
+                        (*kernel)->code_bytes().size(), (*kernel)->name)) != std::string::npos);
   std::ifstream dump(dir + "/" + (*kernel)->name + ".bin", std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(dump)), std::istreambuf_iterator<char>());
   CHECK(bytes.size() == (*kernel)->code_bytes().size());

@@ -108,13 +108,17 @@ void* __wrap_mmap64(void* address, size_t length, int prot, int flags, int fd, o
 }
 constexpr bool kCountsMallocAndMmap = true;
 // operator new takes its memory from the real functions, so one new counts once.
-void* raw_malloc(size_t size) { return __real_malloc(size); }
+void* raw_malloc(size_t size) {
+  return __real_malloc(size);
+}
 int raw_posix_memalign(void** p, size_t alignment, size_t size) {
   return __real_posix_memalign(p, alignment, size);
 }
 #else
 constexpr bool kCountsMallocAndMmap = false;
-void* raw_malloc(size_t size) { return std::malloc(size); }
+void* raw_malloc(size_t size) {
+  return std::malloc(size);
+}
 int raw_posix_memalign(void** p, size_t alignment, size_t size) {
   return posix_memalign(p, alignment, size);
 }
@@ -203,8 +207,9 @@ namespace {
 // Says once, in the test output, when malloc and mmap are not counted.
 void note_what_is_counted() {
   if (!kCountsMallocAndMmap) {
-    MESSAGE("this build counts only operator new (no --wrap): malloc, posix_memalign, "
-            "aligned_alloc and mmap during decode are NOT counted");
+    MESSAGE(
+        "this build counts only operator new (no --wrap): malloc, posix_memalign, "
+        "aligned_alloc and mmap during decode are NOT counted");
   }
 }
 

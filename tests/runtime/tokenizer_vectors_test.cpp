@@ -137,8 +137,8 @@ TEST_CASE("detokenizer streams whole UTF-8 sequences and matches decode") {
   std::vector<std::string> texts;
   for (int32_t id : ids) texts.push_back(detokenizer.push(id));
   const std::string rest = detokenizer.finish();
-  CHECK(texts == std::vector<std::string>{"hi", "", "\xC3\xA9", " hi", "", "", "\xE2\x82\xAC",
-                                          "!", ""});
+  CHECK(texts ==
+        std::vector<std::string>{"hi", "", "\xC3\xA9", " hi", "", "", "\xE2\x82\xAC", "!", ""});
   CHECK(rest == "\xE2");  // an incomplete sequence at the end comes out as it is
   std::string streamed;
   for (const std::string& text : texts) streamed += text;
