@@ -190,3 +190,63 @@ TEST_CASE("int8 table layers follow the interpreter and stay exact elsewhere") {
 
 }  // namespace
 }  // namespace sherry::jit
+
+namespace sherry::jit {
+namespace {
+
+// Tuned kernels are other code: other row tiles change the register plan and the tile loop,
+// prefetch adds loads ahead. Every runnable path, with non-default row tiles (the quantum, an
+// odd multiple of it, twice the default) and prefetch distances, over three layouts and token
+// counts up to past the kernels' tokens per call: accumulators bit-exact against the reference,
+// floats within check_outputs' bound, and the layer named with the tuning it was asked for.
+TEST_CASE("tuned kernels match the reference on every path, layout and token count") {
+  const std::vector<WeightLayout> layouts = {
+      {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 64},
+      {BlockGrouping::kStride16, ScaleGranularity::kGroup, 128},
+      {BlockGrouping::kContiguous, ScaleGranularity::kChannel, 128},
+  };
+  int checked = 0;
+  for (const ir::Isa isa : test::runnable_isas()) {
+    const IsaPath& path = isa_path(isa);
+    const int64_t q = path.row_tile_quantum;
+    for (const int64_t row_tile : {q, 3 * q, 2 * path.default_row_tile}) {
+      for (const int64_t prefetch : {int64_t{64}, int64_t{512}}) {
+        const ir::Tuning tuning{row_tile, prefetch};
+        uint32_t seed = static_cast<uint32_t>(100 + row_tile + prefetch);
+        for (const WeightLayout& layout : layouts) {
+          // Rows: a partial last tile of every tuning.
+          const int64_t m = 2 * row_tile + 5, k = 384;
+          const PackedTensor w = sherry::test::random_packed(m, k, layout, ++seed);
+          LinearOptions options;
+          options.max_tokens = 9;
+          options.isa = isa;
+          options.tuning = tuning;
+          options.name = "blk.0.tuned.weight";
+          Result<std::unique_ptr<Linear>> linear = make_linear(w.view(), options);
+          REQUIRE_MESSAGE(linear.ok(), linear.error().message());
+          const std::string name = (*linear)->kernel_name();
+          CHECK_MESSAGE(name.find(fmt::format("_t{}", row_tile)) != std::string::npos, name);
+          CHECK_MESSAGE(name.find(fmt::format("_p{}", prefetch)) != std::string::npos, name);
+          const int64_t groups = scale_groups_per_row(layout, k);
+          for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{9}}) {
+            const QuantizedActivations x = test::random_activations(n, k, seed + n);
+            std::vector<int32_t> want(static_cast<size_t>(n * m * groups));
+            reference_accumulate_i32(w.view(), x, want.data());
+            std::vector<int32_t> got(want.size(), -1);
+            (*linear)->forward_accumulators(x, got.data());
+            const std::string what = fmt::format("kernel {} n {} seed {}", name, n, seed);
+            CHECK_MESSAGE(got == want, what);
+            std::vector<float> y(static_cast<size_t>(n * m), -1.0f);
+            (*linear)->forward_quantized(x, y.data());
+            check_outputs(w, x, y.data(), what);
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  if (!test::runnable_isas().empty()) CHECK(checked > 0);
+}
+
+}  // namespace
+}  // namespace sherry::jit
