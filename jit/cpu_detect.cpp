@@ -29,6 +29,7 @@ constexpr auto kPreference = [] {
 std::mutex cap_mutex;
 std::optional<Isa> api_cap;
 bool api_cap_set = false;
+std::atomic<uint64_t> cap_generation{0};
 
 CpuInfo detect() {
   CpuInfo info;
@@ -82,6 +83,11 @@ void set_max_isa(std::optional<Isa> isa) {
   std::lock_guard lock(cap_mutex);
   api_cap = isa;
   api_cap_set = isa.has_value();
+  cap_generation.fetch_add(1, std::memory_order_release);
+}
+
+uint64_t max_isa_generation() {
+  return cap_generation.load(std::memory_order_acquire);
 }
 
 Result<std::optional<Isa>> max_isa() {

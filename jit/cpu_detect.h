@@ -35,6 +35,10 @@ std::span<const ir::Isa> isa_preference();
 // variable applies again). Errors: SHERRY_MAX_ISA holding an unknown name.
 void set_max_isa(std::optional<ir::Isa> isa);
 Result<std::optional<ir::Isa>> max_isa();
+// Changes on every set_max_isa call: a cheap key for a choice cached from max_isa() (the float
+// kernels' path). Such a cache reads SHERRY_MAX_ISA once per key: a setenv is seen by it only
+// after the next set_max_isa.
+uint64_t max_isa_generation();
 
 // Whether a path may run here; when not, `why` says which feature is missing or which cap applies.
 bool isa_allowed(ir::Isa isa, const CpuInfo& cpu, std::string* why = nullptr);
