@@ -1,17 +1,14 @@
+// The float kernels' dispatch, their portable versions and the primitives without SIMD versions;
+// the AVX2 and AVX-512 versions are in float_kernels_avx2.cpp and float_kernels_avx512.cpp.
 #include "runtime/float_kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "core/half.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-// GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_*(): false positives.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#define SHERRY_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
-#endif
+#include "jit/cpu_detect.h"
+#include "runtime/float_kernels_impl.h"
 
 namespace sherry::runtime {
 namespace {
@@ -97,236 +94,109 @@ void to_fp16_generic(const float* x, int64_t n, uint16_t* out) {
   for (int64_t k = 0; k < n; ++k) out[k] = float_to_fp16(x[k]);
 }
 
+void gemm_rows_any_generic(const FloatMatrix& w, const float* x, int64_t n, float* y, int64_t r0,
+                           int64_t r1) {
+  switch (w.type) {
+    case FloatType::kF32:
+      return gemm_rows_generic<FloatType::kF32>(w, x, n, y, r0, r1);
+    case FloatType::kF16:
+      return gemm_rows_generic<FloatType::kF16>(w, x, n, y, r0, r1);
+    case FloatType::kBF16:
+      return gemm_rows_generic<FloatType::kBF16>(w, x, n, y, r0, r1);
+    case FloatType::kQ8_0:
+      return gemm_rows_q8_0_generic(w, x, n, y, r0, r1);
+  }
+}
+
+}  // namespace
+
+const float_impl::FloatKernelTable float_impl::kGenericKernels = {
+    gemm_rows_any_generic, dot_generic,      dot_f16_generic,
+    axpy_generic,          axpy_f16_generic, to_fp16_generic,
+};
+
+namespace {
+
+// ---- choosing the path ----
+
+bool cpu_runs(FloatIsa isa) {
+  switch (isa) {
+    case FloatIsa::kGeneric:
+      return true;
+    case FloatIsa::kAvx2:
 #if defined(__x86_64__)
-// ---- AVX-512 versions ----
-
-template <FloatType kType>
-SHERRY_AVX512 inline __m512 load16(const void* base, int64_t i) {
-  if constexpr (kType == FloatType::kF32) {
-    return _mm512_loadu_ps(static_cast<const float*>(base) + i);
-  } else {
-    const __m256i h = _mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i));
-    if constexpr (kType == FloatType::kF16) return _mm512_cvtph_ps(h);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  }
-}
-
-template <FloatType kType>
-SHERRY_AVX512 inline __m512 load16_masked(const void* base, int64_t i, __mmask16 mask) {
-  if constexpr (kType == FloatType::kF32) {
-    return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(base) + i);
-  } else {
-    const __m256i h = _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(base) + i);
-    if constexpr (kType == FloatType::kF16) return _mm512_cvtph_ps(h);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  }
-}
-
-// One row against kTokens tokens: the row is loaded once per 16 columns for all tokens.
-template <FloatType kType, int kTokens>
-SHERRY_AVX512 void gemm_row_avx512(const void* row, const float* x, int64_t cols, float* out,
-                                   int64_t out_stride) {
-  __m512 acc[kTokens];
-  for (int j = 0; j < kTokens; ++j) acc[j] = _mm512_setzero_ps();
-  int64_t k = 0;
-  if constexpr (kTokens == 1) {
-    // Decode: four independent chains hide the FMA latency.
-    __m512 extra[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (; k + 64 <= cols; k += 64) {
-      acc[0] = _mm512_fmadd_ps(load16<kType>(row, k), _mm512_loadu_ps(x + k), acc[0]);
-      extra[0] = _mm512_fmadd_ps(load16<kType>(row, k + 16), _mm512_loadu_ps(x + k + 16), extra[0]);
-      extra[1] = _mm512_fmadd_ps(load16<kType>(row, k + 32), _mm512_loadu_ps(x + k + 32), extra[1]);
-      extra[2] = _mm512_fmadd_ps(load16<kType>(row, k + 48), _mm512_loadu_ps(x + k + 48), extra[2]);
-    }
-    acc[0] = _mm512_add_ps(_mm512_add_ps(acc[0], extra[0]), _mm512_add_ps(extra[1], extra[2]));
-  }
-  for (; k + 16 <= cols; k += 16) {
-    const __m512 wv = load16<kType>(row, k);
-    for (int j = 0; j < kTokens; ++j) {
-      acc[j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + j * cols + k), acc[j]);
-    }
-  }
-  if (k < cols) {
-    const __mmask16 mask = static_cast<__mmask16>((1u << (cols - k)) - 1);
-    const __m512 wv = load16_masked<kType>(row, k, mask);
-    for (int j = 0; j < kTokens; ++j) {
-      acc[j] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, x + j * cols + k), acc[j]);
-    }
-  }
-  for (int j = 0; j < kTokens; ++j) out[j * out_stride] = _mm512_reduce_add_ps(acc[j]);
-}
-
-template <FloatType kType>
-SHERRY_AVX512 void gemm_rows_avx512(const FloatMatrix& w, const float* x, int64_t n, float* y,
-                                    int64_t r0, int64_t r1) {
-  const auto* base = static_cast<const uint8_t*>(w.data);
-  const int64_t row_bytes = w.row_bytes();
-  for (int64_t m = r0; m < r1; ++m) {
-    const void* row = base + m * row_bytes;
-    int64_t t = 0;
-    for (; t + 4 <= n; t += 4)
-      gemm_row_avx512<kType, 4>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
-    switch (n - t) {
-      case 3:
-        gemm_row_avx512<kType, 3>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
-        break;
-      case 2:
-        gemm_row_avx512<kType, 2>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
-        break;
-      case 1:
-        gemm_row_avx512<kType, 1>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
-        break;
-      default:
-        break;
-    }
-  }
-}
-
-// One Q8_0 row against kTokens tokens: each block's 32 int8 are widened once for all tokens.
-template <int kTokens>
-SHERRY_AVX512 void gemm_row_q8_0_avx512(const Q8_0Block* row, const float* x, int64_t cols,
-                                        float* out, int64_t out_stride) {
-  __m512 acc[kTokens];
-  for (int j = 0; j < kTokens; ++j) acc[j] = _mm512_setzero_ps();
-  const int64_t blocks = cols / kQ8_0BlockWeights;
-  for (int64_t b = 0; b < blocks; ++b) {
-    const __m512 d = _mm512_set1_ps(_cvtsh_ss(row[b].d));
-    const __m128i* q = reinterpret_cast<const __m128i*>(row[b].q);
-    const __m512 w0 =
-        _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q))));
-    const __m512 w1 =
-        _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 1))));
-    for (int j = 0; j < kTokens; ++j) {
-      const float* xb = x + j * cols + b * 32;
-      acc[j] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb), acc[j]);
-      acc[j] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + 16), acc[j]);
-    }
-  }
-  for (int j = 0; j < kTokens; ++j) out[j * out_stride] = _mm512_reduce_add_ps(acc[j]);
-}
-
-SHERRY_AVX512 void gemm_rows_q8_0_avx512(const FloatMatrix& w, const float* x, int64_t n, float* y,
-                                         int64_t r0, int64_t r1) {
-  const int64_t blocks = w.cols / kQ8_0BlockWeights;
-  const auto* base = static_cast<const Q8_0Block*>(w.data);
-  for (int64_t m = r0; m < r1; ++m) {
-    const Q8_0Block* row = base + m * blocks;
-    int64_t t = 0;
-    for (; t + 4 <= n; t += 4) {
-      gemm_row_q8_0_avx512<4>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
-    }
-    switch (n - t) {
-      case 3:
-        gemm_row_q8_0_avx512<3>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
-        break;
-      case 2:
-        gemm_row_q8_0_avx512<2>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
-        break;
-      case 1:
-        gemm_row_q8_0_avx512<1>(row, x + t * w.cols, w.cols, y + t * w.rows + m, w.rows);
-        break;
-      default:
-        break;
-    }
-  }
-}
-
-SHERRY_AVX512 float dot_avx512(const float* a, const float* b, int64_t n) {
-  __m512 acc0 = _mm512_setzero_ps();
-  __m512 acc1 = _mm512_setzero_ps();
-  int64_t k = 0;
-  for (; k + 32 <= n; k += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 16), _mm512_loadu_ps(b + k + 16), acc1);
-  }
-  for (; k + 16 <= n; k += 16)
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), acc0);
-  if (k < n) {
-    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
-    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + k), _mm512_maskz_loadu_ps(mask, b + k),
-                           acc1);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-}
-
-SHERRY_AVX512 float dot_f16_avx512(const float* a, const uint16_t* b, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16) {
-    acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), load16<FloatType::kF16>(b, k), acc);
-  }
-  if (k < n) {
-    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
-    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + k),
-                          load16_masked<FloatType::kF16>(b, k, mask), acc);
-  }
-  return _mm512_reduce_add_ps(acc);
-}
-
-SHERRY_AVX512 void axpy_avx512(float alpha, const float* x, int64_t n, float* y) {
-  const __m512 a = _mm512_set1_ps(alpha);
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16) {
-    _mm512_storeu_ps(y + k, _mm512_fmadd_ps(a, _mm512_loadu_ps(x + k), _mm512_loadu_ps(y + k)));
-  }
-  if (k < n) {
-    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
-    _mm512_mask_storeu_ps(
-        y + k, mask,
-        _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(mask, x + k), _mm512_maskz_loadu_ps(mask, y + k)));
-  }
-}
-
-SHERRY_AVX512 void axpy_f16_avx512(float alpha, const uint16_t* x, int64_t n, float* y) {
-  const __m512 a = _mm512_set1_ps(alpha);
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16) {
-    _mm512_storeu_ps(y + k,
-                     _mm512_fmadd_ps(a, load16<FloatType::kF16>(x, k), _mm512_loadu_ps(y + k)));
-  }
-  if (k < n) {
-    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
-    _mm512_mask_storeu_ps(y + k, mask,
-                          _mm512_fmadd_ps(a, load16_masked<FloatType::kF16>(x, k, mask),
-                                          _mm512_maskz_loadu_ps(mask, y + k)));
-  }
-}
-
-SHERRY_AVX512 void to_fp16_avx512(const float* x, int64_t n, uint16_t* out) {
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k),
-                        _mm512_cvtps_ph(_mm512_loadu_ps(x + k), _MM_FROUND_TO_NEAREST_INT));
-  }
-  for (; k < n; ++k) out[k] = float_to_fp16(x[k]);
-}
-
-bool cpu_has_avx512() {
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-}
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("f16c");
 #else
-bool cpu_has_avx512() {
+      return false;
+#endif
+    case FloatIsa::kAvx512:
+#if defined(__x86_64__)
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+      return false;
+#endif
+  }
   return false;
 }
-#endif
 
-bool& use_avx512() {
-  static bool value = cpu_has_avx512();
-  return value;
+// The best path at or below `limit` that the CPU runs (best first: avx512, avx2, generic).
+FloatIsa best_runnable(FloatIsa limit) {
+  static const bool runs[] = {true, cpu_runs(FloatIsa::kAvx2), cpu_runs(FloatIsa::kAvx512)};
+  for (int isa = static_cast<int>(limit); isa > 0; --isa) {
+    if (runs[isa]) return static_cast<FloatIsa>(isa);
+  }
+  return FloatIsa::kGeneric;
 }
 
-template <FloatType kType>
-void gemm_rows(const FloatMatrix& w, const float* x, int64_t n, float* y, int64_t r0, int64_t r1) {
+// The best path the JIT's cap allows, before asking the CPU (float_kernels.h says why an
+// unreadable cap gives the portable path).
+FloatIsa cap_limit() {
+  Result<std::optional<ir::Isa>> cap = jit::max_isa();
+  if (!cap.ok()) return FloatIsa::kGeneric;
+  if (!cap->has_value()) return FloatIsa::kAvx512;
+  switch (**cap) {
+    case ir::Isa::kScalar:
+    case ir::Isa::kSsse3:
+    case ir::Isa::kNeon:
+    case ir::Isa::kDotprod:
+      return FloatIsa::kGeneric;
+    case ir::Isa::kAvx2:
+      return FloatIsa::kAvx2;
+    case ir::Isa::kAvx512bw:
+    case ir::Isa::kAvx512vbmi:
+      return FloatIsa::kAvx512;
+  }
+  return FloatIsa::kGeneric;
+}
+
+constexpr int kNotForced = -1;
+std::atomic<int> forced_isa{kNotForced};
+// The automatic choice: (jit::max_isa_generation() + 1) << 8 | FloatIsa, 0 before the first.
+std::atomic<uint64_t> automatic_isa{0};
+
+const float_impl::FloatKernelTable& kernels() {
+  switch (active_float_isa()) {
+    case FloatIsa::kGeneric:
+      return float_impl::kGenericKernels;
 #if defined(__x86_64__)
-  if (use_avx512()) return gemm_rows_avx512<kType>(w, x, n, y, r0, r1);
+    case FloatIsa::kAvx2:
+      return float_impl::kAvx2Kernels;
+    case FloatIsa::kAvx512:
+      return float_impl::kAvx512Kernels;
+#else
+    case FloatIsa::kAvx2:
+    case FloatIsa::kAvx512:
+      break;  // never chosen: cpu_runs says no
 #endif
-  gemm_rows_generic<kType>(w, x, n, y, r0, r1);
+  }
+  return float_impl::kGenericKernels;
 }
 
 struct GemmArgs {
+  decltype(float_impl::FloatKernelTable::gemm_rows) gemm_rows;
   const FloatMatrix* w;
   const float* x;
   int64_t n;
@@ -334,19 +204,7 @@ struct GemmArgs {
 };
 
 void gemm_range(const GemmArgs& a, int64_t r0, int64_t r1) {
-  switch (a.w->type) {
-    case FloatType::kF32:
-      return gemm_rows<FloatType::kF32>(*a.w, a.x, a.n, a.y, r0, r1);
-    case FloatType::kF16:
-      return gemm_rows<FloatType::kF16>(*a.w, a.x, a.n, a.y, r0, r1);
-    case FloatType::kBF16:
-      return gemm_rows<FloatType::kBF16>(*a.w, a.x, a.n, a.y, r0, r1);
-    case FloatType::kQ8_0:
-#if defined(__x86_64__)
-      if (use_avx512()) return gemm_rows_q8_0_avx512(*a.w, a.x, a.n, a.y, r0, r1);
-#endif
-      return gemm_rows_q8_0_generic(*a.w, a.x, a.n, a.y, r0, r1);
-  }
+  a.gemm_rows(*a.w, a.x, a.n, a.y, r0, r1);
 }
 
 }  // namespace
@@ -420,7 +278,7 @@ void FloatMatrix::row_to_float(int64_t row, float* out) const {
 }
 
 void float_gemm(const FloatMatrix& w, const float* x, int64_t n, float* y, ThreadPool* pool) {
-  const GemmArgs args{&w, x, n, y};
+  const GemmArgs args{kernels().gemm_rows, &w, x, n, y};
   if (pool == nullptr || pool->size() == 1 || w.rows < 64) {
     gemm_range(args, 0, w.rows);
     return;
@@ -432,38 +290,23 @@ void float_gemm(const FloatMatrix& w, const float* x, int64_t n, float* y, Threa
 }
 
 float dot(const float* a, const float* b, int64_t n) {
-#if defined(__x86_64__)
-  if (use_avx512()) return dot_avx512(a, b, n);
-#endif
-  return dot_generic(a, b, n);
+  return kernels().dot(a, b, n);
 }
 
 float dot_f16(const float* a, const uint16_t* b, int64_t n) {
-#if defined(__x86_64__)
-  if (use_avx512()) return dot_f16_avx512(a, b, n);
-#endif
-  return dot_f16_generic(a, b, n);
+  return kernels().dot_f16(a, b, n);
 }
 
 void axpy(float alpha, const float* x, int64_t n, float* y) {
-#if defined(__x86_64__)
-  if (use_avx512()) return axpy_avx512(alpha, x, n, y);
-#endif
-  axpy_generic(alpha, x, n, y);
+  return kernels().axpy(alpha, x, n, y);
 }
 
 void axpy_f16(float alpha, const uint16_t* x, int64_t n, float* y) {
-#if defined(__x86_64__)
-  if (use_avx512()) return axpy_f16_avx512(alpha, x, n, y);
-#endif
-  axpy_f16_generic(alpha, x, n, y);
+  return kernels().axpy_f16(alpha, x, n, y);
 }
 
 void to_fp16(const float* x, int64_t n, uint16_t* out) {
-#if defined(__x86_64__)
-  if (use_avx512()) return to_fp16_avx512(x, n, out);
-#endif
-  to_fp16_generic(x, n, out);
+  return kernels().to_fp16(x, n, out);
 }
 
 void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {
@@ -491,12 +334,42 @@ void softmax(float* x, int64_t n) {
   for (int64_t k = 0; k < n; ++k) x[k] *= inv;
 }
 
-const char* float_kernels_isa() {
-  return use_avx512() ? "avx512" : "generic";
+const char* to_string(FloatIsa isa) {
+  switch (isa) {
+    case FloatIsa::kGeneric:
+      return "generic";
+    case FloatIsa::kAvx2:
+      return "avx2";
+    case FloatIsa::kAvx512:
+      return "avx512";
+  }
+  return "generic";
 }
 
-void set_float_kernels_generic(bool generic) {
-  use_avx512() = !generic && cpu_has_avx512();
+bool float_isa_runs_here(FloatIsa isa) {
+  return best_runnable(isa) == isa;
+}
+
+FloatIsa active_float_isa() {
+  const int forced = forced_isa.load(std::memory_order_relaxed);
+  if (forced != kNotForced) return static_cast<FloatIsa>(forced);
+  // A racing set_max_isa at worst stores a choice under the old generation, which the next call
+  // sees as stale.
+  const uint64_t key = jit::max_isa_generation() + 1;
+  const uint64_t cached = automatic_isa.load(std::memory_order_relaxed);
+  if (cached >> 8 == key) return static_cast<FloatIsa>(cached & 0xff);
+  const FloatIsa isa = best_runnable(cap_limit());
+  automatic_isa.store(key << 8 | static_cast<uint64_t>(isa), std::memory_order_relaxed);
+  return isa;
+}
+
+const char* float_kernels_isa() {
+  return to_string(active_float_isa());
+}
+
+void set_float_kernels_isa(std::optional<FloatIsa> isa) {
+  forced_isa.store(isa ? static_cast<int>(best_runnable(*isa)) : kNotForced,
+                   std::memory_order_relaxed);
 }
 
 }  // namespace sherry::runtime

@@ -1,7 +1,8 @@
 // The float work of the transformer outside the quantized linear layers: a GEMM over F32, F16 or
 // BF16 weights left in the mapped file (the float path and the LM head), and the vector
-// primitives of norms, attention and the MLP. Each has a portable version and an AVX-512 one,
-// chosen once from the CPU's features.
+// primitives of norms, attention and the MLP. Each has a portable version, an AVX2 one and an
+// AVX-512 one (runtime/float_kernels_impl.h), chosen from the CPU's features within the JIT's
+// ISA cap (SHERRY_MAX_ISA), so one AVX-512 machine runs every float path below its best too.
 #pragma once
 
 #include <cstdint>
@@ -62,9 +63,28 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out);
 // In place, numerically stable.
 void softmax(float* x, int64_t n);
 
-// "avx512" or "generic": which versions run (for tool output).
+// The versions of the primitives above, each accepted when the CPU has every feature it lists.
+enum class FloatIsa : uint8_t {
+  kGeneric,  // portable C++
+  kAvx2,     // AVX2, FMA, F16C
+  kAvx512,   // AVX-512 F/BW/VL/DQ, FMA, F16C
+};
+// "generic", "avx2", "avx512".
+const char* to_string(FloatIsa isa);
+// Whether this build and CPU run the path (kGeneric always does).
+bool float_isa_runs_here(FloatIsa isa);
+
+// The path that runs. Unless forced, the best one the CPU runs within jit::max_isa()'s cap: a cap
+// of scalar, ssse3 or an AArch64 path gives kGeneric, avx2 at most kAvx2, avx512bw and
+// avx512vbmi at most kAvx512. An unknown SHERRY_MAX_ISA gives kGeneric: the JIT reports it as an
+// error at dispatch and then runs its safest path, and the float primitives, which return no
+// errors, take their safest path too. Cached per jit::max_isa_generation(), so it follows
+// jit::set_max_isa at the cost of two atomic loads per call.
+FloatIsa active_float_isa();
+// to_string(active_float_isa()), for tool output and kernel names.
 const char* float_kernels_isa();
-// Tests force the portable versions to compare them with the AVX-512 ones.
-void set_float_kernels_generic(bool generic);
+// Tests force a path (nullopt: the automatic choice again). The cap does not apply to a forced
+// path; one the CPU lacks falls back to the best path below it that the CPU runs.
+void set_float_kernels_isa(std::optional<FloatIsa> isa);
 
 }  // namespace sherry::runtime

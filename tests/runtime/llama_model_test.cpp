@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "runtime/float_kernels.h"
 #include "runtime/llama_model.h"
 #include "tiny_llama.h"
 
@@ -160,17 +161,21 @@ TEST_CASE("float kernels agree between the portable and the vectorised versions"
   const std::string path = testing::temp_path("generic.gguf");
   const auto weights = testing::write_tiny_llama(path, spec);
   const auto tokens = sample_tokens(20, weights.vocab, 5);
-  for (bool q8 : {false, true}) {
-    ModelOptions options;
-    options.head_q8_0 = q8;
-    auto fast = load_ok(path, options);
-    const auto a = run(*fast, tokens, 0, true);
-    set_float_kernels_generic(true);
-    auto slow = load_ok(path, options);
-    const auto b = run(*slow, tokens, 0, true);
-    set_float_kernels_generic(false);
-    INFO("q8_0 head=", q8);
-    CHECK(relative_error(a, b) < 1e-4);
+  for (FloatIsa isa : {FloatIsa::kAvx2, FloatIsa::kAvx512}) {
+    if (!float_isa_runs_here(isa)) continue;
+    for (bool q8 : {false, true}) {
+      ModelOptions options;
+      options.head_q8_0 = q8;
+      set_float_kernels_isa(isa);
+      auto fast = load_ok(path, options);
+      const auto a = run(*fast, tokens, 0, true);
+      set_float_kernels_isa(FloatIsa::kGeneric);
+      auto slow = load_ok(path, options);
+      const auto b = run(*slow, tokens, 0, true);
+      set_float_kernels_isa(std::nullopt);
+      INFO("float path ", std::string(to_string(isa)), " q8_0 head=", q8);
+      CHECK(relative_error(a, b) < 1e-4);
+    }
   }
 }
 

@@ -1,0 +1,191 @@
+// The AVX-512 float kernels (F/BW/VL/DQ with FMA and F16C): 16 floats per vector, tails through
+// masked loads and stores.
+#include "runtime/float_kernels_impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "core/half.h"
+
+// GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_*(): false positives.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define SHERRY_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+
+namespace sherry::runtime::float_impl {
+namespace {
+
+template <FloatType kType>
+SHERRY_AVX512 inline __m512 load16(const void* base, int64_t i) {
+  if constexpr (kType == FloatType::kF32) {
+    return _mm512_loadu_ps(static_cast<const float*>(base) + i);
+  } else {
+    const __m256i h = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i));
+    if constexpr (kType == FloatType::kF16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+}
+
+template <FloatType kType>
+SHERRY_AVX512 inline __m512 load16_masked(const void* base, int64_t i, __mmask16 mask) {
+  if constexpr (kType == FloatType::kF32) {
+    return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(base) + i);
+  } else {
+    const __m256i h = _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(base) + i);
+    if constexpr (kType == FloatType::kF16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+}
+
+// One F32/F16/BF16 row against kTokens tokens: the row is loaded once per 16 columns for all
+// tokens.
+template <FloatType kType>
+struct GemmRow {
+  template <int kTokens>
+  SHERRY_AVX512 static void run(const void* row, const float* x, int64_t cols, float* out,
+                                int64_t out_stride) {
+    __m512 acc[kTokens];
+    for (int j = 0; j < kTokens; ++j) acc[j] = _mm512_setzero_ps();
+    int64_t k = 0;
+    if constexpr (kTokens == 1) {
+      // Decode: four independent chains hide the FMA latency.
+      __m512 extra[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+      for (; k + 64 <= cols; k += 64) {
+        acc[0] = _mm512_fmadd_ps(load16<kType>(row, k), _mm512_loadu_ps(x + k), acc[0]);
+        extra[0] =
+            _mm512_fmadd_ps(load16<kType>(row, k + 16), _mm512_loadu_ps(x + k + 16), extra[0]);
+        extra[1] =
+            _mm512_fmadd_ps(load16<kType>(row, k + 32), _mm512_loadu_ps(x + k + 32), extra[1]);
+        extra[2] =
+            _mm512_fmadd_ps(load16<kType>(row, k + 48), _mm512_loadu_ps(x + k + 48), extra[2]);
+      }
+      acc[0] = _mm512_add_ps(_mm512_add_ps(acc[0], extra[0]), _mm512_add_ps(extra[1], extra[2]));
+    }
+    for (; k + 16 <= cols; k += 16) {
+      const __m512 wv = load16<kType>(row, k);
+      for (int j = 0; j < kTokens; ++j) {
+        acc[j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + j * cols + k), acc[j]);
+      }
+    }
+    if (k < cols) {
+      const __mmask16 mask = static_cast<__mmask16>((1u << (cols - k)) - 1);
+      const __m512 wv = load16_masked<kType>(row, k, mask);
+      for (int j = 0; j < kTokens; ++j) {
+        acc[j] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, x + j * cols + k), acc[j]);
+      }
+    }
+    for (int j = 0; j < kTokens; ++j) out[j * out_stride] = _mm512_reduce_add_ps(acc[j]);
+  }
+};
+
+// One Q8_0 row against kTokens tokens: each block's 32 int8 are widened once for all tokens.
+struct GemmRowQ8_0 {
+  template <int kTokens>
+  SHERRY_AVX512 static void run(const void* row_bytes, const float* x, int64_t cols, float* out,
+                                int64_t out_stride) {
+    const auto* row = static_cast<const Q8_0Block*>(row_bytes);
+    __m512 acc[kTokens];
+    for (int j = 0; j < kTokens; ++j) acc[j] = _mm512_setzero_ps();
+    const int64_t blocks = cols / kQ8_0BlockWeights;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const __m512 d = _mm512_set1_ps(_cvtsh_ss(row[b].d));
+      const __m128i* q = reinterpret_cast<const __m128i*>(row[b].q);
+      const __m512 w0 =
+          _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q))));
+      const __m512 w1 =
+          _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 1))));
+      for (int j = 0; j < kTokens; ++j) {
+        const float* xb = x + j * cols + b * 32;
+        acc[j] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb), acc[j]);
+        acc[j] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + 16), acc[j]);
+      }
+    }
+    for (int j = 0; j < kTokens; ++j) out[j * out_stride] = _mm512_reduce_add_ps(acc[j]);
+  }
+};
+
+SHERRY_AVX512 float dot_avx512(const float* a, const float* b, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps();
+  __m512 acc1 = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 32 <= n; k += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k + 16), _mm512_loadu_ps(b + k + 16), acc1);
+  }
+  for (; k + 16 <= n; k += 16)
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), acc0);
+  if (k < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
+    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + k), _mm512_maskz_loadu_ps(mask, b + k),
+                           acc1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+SHERRY_AVX512 float dot_f16_avx512(const float* a, const uint16_t* b, int64_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), load16<FloatType::kF16>(b, k), acc);
+  }
+  if (k < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + k),
+                          load16_masked<FloatType::kF16>(b, k, mask), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+SHERRY_AVX512 void axpy_avx512(float alpha, const float* x, int64_t n, float* y) {
+  const __m512 a = _mm512_set1_ps(alpha);
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    _mm512_storeu_ps(y + k, _mm512_fmadd_ps(a, _mm512_loadu_ps(x + k), _mm512_loadu_ps(y + k)));
+  }
+  if (k < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
+    _mm512_mask_storeu_ps(
+        y + k, mask,
+        _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(mask, x + k), _mm512_maskz_loadu_ps(mask, y + k)));
+  }
+}
+
+SHERRY_AVX512 void axpy_f16_avx512(float alpha, const uint16_t* x, int64_t n, float* y) {
+  const __m512 a = _mm512_set1_ps(alpha);
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    _mm512_storeu_ps(y + k,
+                     _mm512_fmadd_ps(a, load16<FloatType::kF16>(x, k), _mm512_loadu_ps(y + k)));
+  }
+  if (k < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
+    _mm512_mask_storeu_ps(y + k, mask,
+                          _mm512_fmadd_ps(a, load16_masked<FloatType::kF16>(x, k, mask),
+                                          _mm512_maskz_loadu_ps(mask, y + k)));
+  }
+}
+
+SHERRY_AVX512 void to_fp16_avx512(const float* x, int64_t n, uint16_t* out) {
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k),
+                        _mm512_cvtps_ph(_mm512_loadu_ps(x + k), _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; k < n; ++k) out[k] = float_to_fp16(x[k]);
+}
+
+}  // namespace
+
+const FloatKernelTable kAvx512Kernels = {
+    gemm_rows_of_every_type<GemmRow, GemmRowQ8_0>,
+    dot_avx512,
+    dot_f16_avx512,
+    axpy_avx512,
+    axpy_f16_avx512,
+    to_fp16_avx512,
+};
+
+}  // namespace sherry::runtime::float_impl
+
+#endif  // __x86_64__
