@@ -8,6 +8,7 @@
 
 #include "core/half.h"
 #include "jit/cpu_detect.h"
+#include "jit/path_log.h"
 #include "runtime/float_kernels_impl.h"
 
 namespace sherry::runtime {
@@ -359,6 +360,7 @@ FloatIsa active_float_isa() {
   const uint64_t cached = automatic_isa.load(std::memory_order_relaxed);
   if (cached >> 8 == key) return static_cast<FloatIsa>(cached & 0xff);
   const FloatIsa isa = best_runnable(cap_limit());
+  jit::log_path_used("float", to_string(isa));  // rare: only when the cap changed
   automatic_isa.store(key << 8 | static_cast<uint64_t>(isa), std::memory_order_relaxed);
   return isa;
 }
@@ -368,6 +370,7 @@ const char* float_kernels_isa() {
 }
 
 void set_float_kernels_isa(std::optional<FloatIsa> isa) {
+  if (isa) jit::log_path_used("float", to_string(best_runnable(*isa)));
   forced_isa.store(isa ? static_cast<int>(best_runnable(*isa)) : kNotForced,
                    std::memory_order_relaxed);
 }
