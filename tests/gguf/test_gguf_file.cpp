@@ -10,11 +10,14 @@
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "tests/gguf/gguf_test_util.h"
+#include "tests/gguf/walk_check.h"
 
 namespace sherry::gguf {
 namespace {
 
+using testing::check_walk;
 using testing::TempPath;
+using testing::WrittenFile;
 
 // Every value type, plus arrays of each scalar type, an empty array and an array of arrays.
 std::vector<std::pair<std::string, Value>> all_values() {
@@ -133,6 +136,11 @@ TEST_CASE("every value type and every tensor type survive a write and a read") {
     check_round_trip(**mapped, expected_values, tensors);
 
     const std::vector<uint8_t> bytes = testing::read_file(path.str());
+    WrittenFile written{expected_values, {}};
+    for (const auto& t : tensors)
+      written.tensors.push_back(
+          {t.name, static_cast<uint32_t>(t.type), {t.shape.begin(), t.shape.end()}, t.bytes});
+    check_walk(bytes, written);
     auto parsed = Reader::parse(bytes, "memory");
     REQUIRE_MESSAGE(parsed.ok(), parsed.error().message());
     check_round_trip(**parsed, expected_values, tensors);
@@ -179,6 +187,19 @@ TEST_CASE("typed look-ups convert what fits and name the key when they fail") {
   writer.set_uint32("u", 8);  // replaces, keeps the position
   TempPath path("lookups.gguf");
   REQUIRE(writer.write(path.str()).ok());
+  check_walk(path.str(),
+             {{{"s", make_string("text")},
+               {"u", make_uint(ValueType::kUint32, 8)},
+               {"big", make_uint(ValueType::kUint64, UINT64_MAX)},
+               {"f", make_float(ValueType::kFloat32, 1.5)},
+               {"sa", make_array(ValueType::kString, {make_string("a"), make_string("b")})},
+               {"fa", make_array(ValueType::kFloat32, {make_float(ValueType::kFloat32, 1.0),
+                                                       make_float(ValueType::kFloat32, 2.0)})},
+               {"ia", make_array(ValueType::kInt32, {make_int(ValueType::kInt32, -1),
+                                                     make_int(ValueType::kInt32, 2)})},
+               {"b", make_bool(true)},
+               {"i", make_int(ValueType::kInt32, -3)}},
+              {}});
   auto reader = Reader::open(path.str());
   REQUIRE(reader.ok());
   const Reader& r = **reader;
@@ -225,6 +246,7 @@ TEST_CASE("require_tensor checks presence shape and type") {
   writer.add_tensor("w", TensorType::kF16, {4, 3}, bytes);
   TempPath path("require.gguf");
   REQUIRE(writer.write(path.str()).ok());
+  check_walk(path.str(), {{}, {{"w", 1, {4, 3}, bytes}}});
   auto reader = Reader::open(path.str());
   REQUIRE(reader.ok());
   const Reader& r = **reader;
@@ -257,6 +279,7 @@ TEST_CASE("writes replace the target atomically and leave no temporary file") {
   Writer writer;
   writer.set_string(std::string(names::kArchitecture), "llama");
   REQUIRE(writer.write(path.str()).ok());
+  check_walk(path.str(), {{{std::string(names::kArchitecture), make_string("llama")}}, {}});
   CHECK(count_entries_starting_with(dir, name) == 1);  // the target, no ".tmp-" sibling
   auto reader = Reader::open(path.str());
   REQUIRE(reader.ok());

@@ -9,11 +9,23 @@
 #include "core/stq1_0.h"
 #include "runtime/gguf/sherry_tensors.h"
 #include "tests/gguf/gguf_test_util.h"
+#include "tests/gguf/walk_check.h"
 
 namespace sherry::gguf {
 namespace {
 
+using testing::bytes_of;
+using testing::check_walk;
 using testing::TempPath;
+using testing::WrittenFile;
+
+// What add_sherry_tensor must put in a file of its own.
+WrittenFile sherry_file(const std::string& weight_name, const std::string& scale_name,
+                        const PackedTensor& packed) {
+  WrittenFile file;
+  testing::add_sherry_written(file, weight_name, scale_name, packed);
+  return file;
+}
 
 std::vector<float> random_weights(int64_t rows, int64_t cols, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -68,6 +80,7 @@ TEST_CASE("sherry tensors of every granularity and grouping survive a file") {
     REQUIRE(add_sherry_tensor(writer, "blk.0.attn_q.weight", packed.view()).ok());
     TempPath path("sherry.gguf");
     const auto reader = write_and_open(writer, path);
+    check_walk(path.str(), sherry_file("blk.0.attn_q.weight", "blk.0.attn_q.scale", packed));
     CHECK(reader->get_int(kSherryFormatVersionKey).value() == 1);
     CHECK(reader->get_string(kSherryBlockGroupingKey).value() == to_string(layout.grouping));
     const TensorInfo* weight = reader->find_tensor("blk.0.attn_q.weight");
@@ -97,6 +110,7 @@ TEST_CASE("a group as wide as the row reads back as channel granularity") {
   REQUIRE(add_sherry_tensor(writer, "w.weight", packed.view()).ok());
   TempPath path("wide_group.gguf");
   const auto reader = write_and_open(writer, path);
+  check_walk(path.str(), sherry_file("w.weight", "w.scale", packed));
   auto view = read_sherry_tensor(*reader, "w.weight");
   REQUIRE(view.ok());
   CHECK(view->layout.granularity == ScaleGranularity::kChannel);
@@ -110,6 +124,13 @@ TEST_CASE("STQ1_0 tensors round-trip under both type ids") {
     REQUIRE(add_stq1_0_tensor(writer, "blk.0.ffn_up.weight", packed.view(), type).ok());
     TempPath path("stq.gguf");
     const auto reader = write_and_open(writer, path);
+    const auto blocks = pack_stq1_0(packed.view());
+    REQUIRE(blocks.ok());
+    check_walk(path.str(), {{},
+                            {{"blk.0.ffn_up.weight",
+                              static_cast<uint32_t>(type == TensorType::kSTQ1_0 ? 43 : 42),
+                              {512, 4},
+                              bytes_of(blocks->data(), blocks->size())}}});
     const TensorInfo* info = reader->find_tensor("blk.0.ffn_up.weight");
     REQUIRE(info != nullptr);
     CHECK(info->type == type);
@@ -129,6 +150,15 @@ TEST_CASE("float tensors are stored as F32 F16 or BF16 and read back as floats")
   add_float_tensor(writer, "bf16", TensorType::kBF16, {2, 3}, values);
   TempPath path("floats.gguf");
   const auto reader = write_and_open(writer, path);
+  std::vector<uint16_t> halves, bhalves;
+  for (float v : values) {
+    halves.push_back(float_to_fp16(v));
+    bhalves.push_back(float_to_bf16(v));
+  }
+  check_walk(path.str(), {{},
+                          {{"f32", 0, {3, 2}, bytes_of(values.data(), values.size())},
+                           {"f16", 1, {6}, bytes_of(halves.data(), halves.size())},
+                           {"bf16", 30, {2, 3}, bytes_of(bhalves.data(), bhalves.size())}}});
   const auto f32 = read_float_tensor(*reader, "f32");
   const auto f16 = read_float_tensor(*reader, "f16");
   const auto bf16 = read_float_tensor(*reader, "bf16");
@@ -186,6 +216,7 @@ TEST_CASE("adding an STQ1_0 tensor needs the STQ1_0 layout and a new name") {
 struct RawFile {
   Writer writer;
   TempPath path{"raw.gguf"};
+  WrittenFile written{{}, {}, WrittenFile::Metadata::kSubset};
 
   RawFile(bool with_metadata = true) {
     if (with_metadata) {
@@ -198,10 +229,17 @@ struct RawFile {
     int64_t blocks = shape[0] / traits.block_weights;
     for (size_t i = 1; i < shape.size(); ++i) blocks *= shape[i];
     const std::vector<uint8_t> bytes(static_cast<size_t>(blocks * traits.block_bytes), fill);
+    written.tensors.push_back(
+        {name, static_cast<uint32_t>(type), {shape.begin(), shape.end()}, bytes});
     writer.add_tensor(name, type, std::move(shape), bytes);
   }
-  std::string sherry_error(std::string_view name = "w.weight") {
+  // Writes the file and walks its tensors (the tests set the metadata on `writer` directly).
+  void write() {
     REQUIRE(writer.write(path.str()).ok());
+    check_walk(path.str(), written);
+  }
+  std::string sherry_error(std::string_view name = "w.weight") {
+    write();
     auto reader = Reader::open(path.str());
     REQUIRE(reader.ok());
     auto view = read_sherry_tensor(**reader, name);
@@ -317,7 +355,7 @@ TEST_CASE("reading a sherry tensor validates metadata weight and scales") {
     RawFile f;
     f.add("w.weight", TensorType::kSherry, {64, 2});
     f.add("w.scale", TensorType::kF16, {2, 2});
-    REQUIRE(f.writer.write(f.path.str()).ok());
+    f.write();
     // The same bytes at an odd address (parse over memory) put the scales at an odd address.
     std::vector<uint8_t> shifted(1);
     const auto bytes = testing::read_file(f.path.str());
@@ -333,7 +371,7 @@ TEST_CASE("reading an STQ1_0 tensor checks type shape and scales") {
   {
     RawFile f;
     f.add("s", TensorType::kQ4_0, {256, 1});
-    REQUIRE(f.writer.write(f.path.str()).ok());
+    f.write();
     auto reader = Reader::open(f.path.str());
     REQUIRE(reader.ok());
     CHECK(read_stq1_0_tensor(**reader, "s").error().message() ==
@@ -346,7 +384,7 @@ TEST_CASE("reading an STQ1_0 tensor checks type shape and scales") {
   {
     RawFile f;
     f.add("s", TensorType::kSTQ1_0, {256});
-    REQUIRE(f.writer.write(f.path.str()).ok());
+    f.write();
     auto reader = Reader::open(f.path.str());
     REQUIRE(reader.ok());
     CHECK(read_stq1_0_tensor(**reader, "s").error().message() ==
@@ -355,7 +393,7 @@ TEST_CASE("reading an STQ1_0 tensor checks type shape and scales") {
   {
     RawFile f;
     f.add("s", TensorType::kSTQ1_0_Released, {256, 1}, 0x7C);  // d = 0x7C7C: NaN
-    REQUIRE(f.writer.write(f.path.str()).ok());
+    f.write();
     auto reader = Reader::open(f.path.str());
     REQUIRE(reader.ok());
     CHECK(read_stq1_0_tensor(**reader, "s").error().message() ==

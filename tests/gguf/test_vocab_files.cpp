@@ -11,6 +11,7 @@
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "tests/gguf/gguf_test_util.h"
+#include "tests/gguf/mini_walker.h"
 
 namespace sherry::gguf {
 namespace {
@@ -26,78 +27,6 @@ const std::map<std::string, size_t> kPublishedVocabSizes = {
     {"mpt", 50432},        {"nomic-bert-moe", 250048}, {"phi-3", 32064},
     {"qwen2", 151936},     {"qwen35", 151936},         {"refact", 49216},
     {"starcoder", 49152},
-};
-
-// The smallest walk over the format that finds key names and the token array length: no
-// validation beyond staying inside the buffer (it throws on overrun; the files are trusted here).
-struct MiniWalk {
-  std::vector<std::string> keys;
-  uint64_t tensor_count = 0;
-  uint64_t token_count = 0;
-  uint64_t end_of_infos = 0;
-};
-
-class MiniWalker {
- public:
-  explicit MiniWalker(const std::vector<uint8_t>& bytes) : b_(bytes) {}
-
-  MiniWalk walk() {
-    MiniWalk out;
-    REQUIRE(take<uint32_t>() == 0x46554747);
-    take<uint32_t>();  // version
-    out.tensor_count = take<uint64_t>();
-    const uint64_t kv_count = take<uint64_t>();
-    for (uint64_t i = 0; i < kv_count; ++i) {
-      out.keys.push_back(text());
-      const uint32_t type = take<uint32_t>();
-      if (out.keys.back() == names::kTokenizerTokens) {
-        REQUIRE(type == 9);
-        const size_t at = p_;
-        take<uint32_t>();
-        out.token_count = take<uint64_t>();
-        p_ = at;
-      }
-      skip(type);
-    }
-    for (uint64_t t = 0; t < out.tensor_count; ++t) {
-      text();
-      const uint32_t dims = take<uint32_t>();
-      p_ += 8 * dims + 4 + 8;
-    }
-    out.end_of_infos = p_;
-    return out;
-  }
-
- private:
-  template <class T>
-  T take() {
-    if (p_ + sizeof(T) > b_.size()) throw std::runtime_error("overrun");
-    T v;
-    std::memcpy(&v, b_.data() + p_, sizeof(T));
-    p_ += sizeof(T);
-    return v;
-  }
-  std::string text() {
-    const uint64_t n = take<uint64_t>();
-    if (n > b_.size() - p_) throw std::runtime_error("overrun");
-    std::string s(reinterpret_cast<const char*>(b_.data() + p_), n);
-    p_ += n;
-    return s;
-  }
-  void skip(uint32_t type) {
-    static const int kSizes[] = {1, 1, 2, 2, 4, 4, 4, 1, -1, -1, 8, 8, 8};
-    if (type == 8) {
-      text();
-    } else if (type == 9) {
-      const uint32_t element = take<uint32_t>();
-      const uint64_t n = take<uint64_t>();
-      for (uint64_t i = 0; i < n; ++i) skip(element);
-    } else {
-      p_ += static_cast<size_t>(kSizes[type]);
-    }
-  }
-  const std::vector<uint8_t>& b_;
-  size_t p_ = 0;
 };
 
 fs::path vocab_dir() {
@@ -123,15 +52,24 @@ TEST_CASE("llama.cpp vocab files parse and agree with an independent walk" * doc
     const Reader& r = **reader;
 
     const std::vector<uint8_t> bytes = testing::read_file(entry.path().string());
-    const MiniWalk walk = MiniWalker(bytes).walk();
-    REQUIRE(r.metadata().size() == walk.keys.size());
-    for (size_t i = 0; i < walk.keys.size(); ++i) CHECK(r.metadata()[i].first == walk.keys[i]);
-    CHECK(r.tensors().size() == walk.tensor_count);
+    const testing::MiniWalk walk = testing::MiniWalker(bytes).walk();
+    REQUIRE(r.metadata().size() == walk.metadata.size());
+    for (size_t i = 0; i < walk.metadata.size(); ++i)
+      CHECK(r.metadata()[i].first == walk.metadata[i].first);
+    REQUIRE(r.tensors().size() == walk.tensors.size());
+    for (size_t i = 0; i < walk.tensors.size(); ++i) {
+      CHECK(r.tensors()[i].name == walk.tensors[i].name);
+      CHECK(r.tensors()[i].offset == walk.tensors[i].offset);
+    }
     CHECK(walk.end_of_infos <= bytes.size());
+    const testing::WalkValue* walked_tokens = walk.find(names::kTokenizerTokens);
+    REQUIRE(walked_tokens != nullptr);
+    CHECK(walked_tokens->type == testing::kWalkArray);
+    CHECK(walked_tokens->element_type == testing::kWalkString);
 
     auto tokens = r.get_string_array(names::kTokenizerTokens);
     REQUIRE_MESSAGE(tokens.ok(), tokens.error().message());
-    CHECK(tokens->size() == walk.token_count);
+    CHECK(tokens->size() == walked_tokens->elements.size());
     const auto published = kPublishedVocabSizes.find(name);
     if (published != kPublishedVocabSizes.end()) CHECK(tokens->size() == published->second);
     CHECK(r.get_string(names::kTokenizerModel).ok());

@@ -5,7 +5,9 @@
 
 #include <cmath>
 
+#include "core/sparse_absmean.h"
 #include "runtime/llama_model.h"
+#include "tests/gguf/walk_check.h"
 #include "tests/trainer/tiny_run.h"
 #include "trainer/qat/export_gguf.h"
 #include "trainer/qat/trainer.h"
@@ -25,6 +27,52 @@ TrainConfig export_config(QuantMethod method, const std::string& dir) {
   c.checkpoint_every = 0;
   c.eval_every = 0;
   return c;
+}
+
+// The file export_gguf must have written, from docs/training.md ("Export") and docs/gguf.md: the
+// llama keys of the config, the training method, and every slot in order: F32 [cols, rows]
+// ([cols] for a vector) holding the eval-mode forward weight, or for a linear in the sherry
+// format the Sparse-AbsMean packing of its latent weight. Checked with the independent MiniWalker.
+void check_exported_file(const std::string& path, LlamaModel<float>& model,
+                         const TrainConfig& config, ExportFormat format) {
+  using gguf::make_float;
+  using gguf::make_string;
+  using gguf::make_uint;
+  using gguf::ValueType;
+  const ModelConfig& c = model.config();
+  auto u32 = [](int64_t v) { return make_uint(ValueType::kUint32, static_cast<uint64_t>(v)); };
+  gguf::testing::WrittenFile file;
+  file.metadata = {
+      {"general.architecture", make_string("llama")},
+      {"general.name", make_string("sherry-default")},
+      {"llama.context_length", u32(c.seq_len)},
+      {"llama.embedding_length", u32(c.dim)},
+      {"llama.block_count", u32(c.n_layers)},
+      {"llama.feed_forward_length", u32(c.hidden_dim)},
+      {"llama.attention.head_count", u32(c.n_heads)},
+      {"llama.attention.head_count_kv", u32(c.n_kv_heads)},
+      {"llama.attention.layer_norm_rms_epsilon", make_float(ValueType::kFloat32, c.norm_eps)},
+      {"llama.rope.freq_base", make_float(ValueType::kFloat32, c.rope_theta)},
+      {"llama.rope.dimension_count", u32(c.dim / c.n_heads)},
+      {"llama.vocab_size", u32(c.vocab_size)},
+      {"sherry.training.method", make_string(std::string(to_string(config.method)))},
+  };
+  for (const TensorSlot& s : model.slots()) {
+    if (s.role == TensorRole::kLinear && format == ExportFormat::kSherry) {
+      auto packed = quantize_sparse_absmean(model.params().data() + s.offset, s.rows, s.cols,
+                                            config.layout());
+      REQUIRE(packed.ok());
+      const std::string base = s.name.substr(0, s.name.size() - std::string(".weight").size());
+      gguf::testing::add_sherry_written(file, s.name, base + ".scale", *packed);
+      continue;
+    }
+    std::vector<uint64_t> dims = {static_cast<uint64_t>(s.cols)};
+    if (s.rows > 1) dims.push_back(static_cast<uint64_t>(s.rows));
+    file.tensors.push_back(
+        {s.name, 0, dims,
+         gguf::testing::bytes_of(model.forward_weight(s), static_cast<size_t>(s.size()))});
+  }
+  gguf::testing::check_walk(path, file);
 }
 
 // Largest |a − b| relative to the largest |a|.
@@ -51,6 +99,7 @@ void check_round_trip(QuantMethod method, ExportFormat format, jit::KernelBacken
   ExportOptions options;
   options.format = format;
   REQUIRE_MESSAGE(export_gguf(model, config, options, path).ok(), "export failed");
+  check_exported_file(path, model, config, format);
   const std::vector<int32_t> tokens = {1, 4, 9, 17, 3, 3, 20, 11, 0, 7, 23, 5};
   const int64_t n = static_cast<int64_t>(tokens.size()), vocab = config.model.vocab_size;
   model.forward(tokens.data(), nullptr, 1, n);  // export left the model in eval mode
@@ -58,6 +107,7 @@ void check_round_trip(QuantMethod method, ExportFormat format, jit::KernelBacken
 
   runtime::ModelOptions runtime_options;
   runtime_options.backend = backend;
+  runtime_options.kv_type = runtime::KvType::kF32;
   runtime_options.need_tokenizer = false;
   runtime_options.threads = 2;
   auto loaded = runtime::LlamaModel::load(path, runtime_options);
@@ -68,6 +118,7 @@ void check_round_trip(QuantMethod method, ExportFormat format, jit::KernelBacken
   const double error = relative_max_error(expected.data(), logits->data(), n * vocab);
   INFO("method " << to_string(method) << " format " << to_string(format) << " tied " << tied
                  << ": max |trainer - runtime| / max |trainer| = " << error);
+  MESSAGE("MEASURE export " << to_string(method) << " " << error);
   CHECK(error < tolerance);
   // The prediction at every position agrees.
   int64_t agree = 0;
