@@ -57,8 +57,11 @@ void check_same(const PackedTensorView& got, const PackedTensor& want) {
     REQUIRE(got.scales[i] == want.scales[static_cast<size_t>(i)]);
 }
 
-std::unique_ptr<Reader> write_and_open(const Writer& writer, const TempPath& path) {
+// Writes, walks the file with MiniWalker against `written` (before the reader sees it), opens it.
+std::unique_ptr<Reader> write_and_open(const Writer& writer, const TempPath& path,
+                                       const WrittenFile& written) {
   REQUIRE(writer.write(path.str()).ok());
+  check_walk(path.str(), written);
   auto reader = Reader::open(path.str());
   REQUIRE_MESSAGE(reader.ok(), reader.error().message());
   return std::move(reader).value();
@@ -79,8 +82,8 @@ TEST_CASE("sherry tensors of every granularity and grouping survive a file") {
     Writer writer;
     REQUIRE(add_sherry_tensor(writer, "blk.0.attn_q.weight", packed.view()).ok());
     TempPath path("sherry.gguf");
-    const auto reader = write_and_open(writer, path);
-    check_walk(path.str(), sherry_file("blk.0.attn_q.weight", "blk.0.attn_q.scale", packed));
+    const auto reader = write_and_open(
+        writer, path, sherry_file("blk.0.attn_q.weight", "blk.0.attn_q.scale", packed));
     CHECK(reader->get_int(kSherryFormatVersionKey).value() == 1);
     CHECK(reader->get_string(kSherryBlockGroupingKey).value() == to_string(layout.grouping));
     const TensorInfo* weight = reader->find_tensor("blk.0.attn_q.weight");
@@ -109,8 +112,7 @@ TEST_CASE("a group as wide as the row reads back as channel granularity") {
   Writer writer;
   REQUIRE(add_sherry_tensor(writer, "w.weight", packed.view()).ok());
   TempPath path("wide_group.gguf");
-  const auto reader = write_and_open(writer, path);
-  check_walk(path.str(), sherry_file("w.weight", "w.scale", packed));
+  const auto reader = write_and_open(writer, path, sherry_file("w.weight", "w.scale", packed));
   auto view = read_sherry_tensor(*reader, "w.weight");
   REQUIRE(view.ok());
   CHECK(view->layout.granularity == ScaleGranularity::kChannel);
@@ -123,14 +125,15 @@ TEST_CASE("STQ1_0 tensors round-trip under both type ids") {
     Writer writer;
     REQUIRE(add_stq1_0_tensor(writer, "blk.0.ffn_up.weight", packed.view(), type).ok());
     TempPath path("stq.gguf");
-    const auto reader = write_and_open(writer, path);
     const auto blocks = pack_stq1_0(packed.view());
     REQUIRE(blocks.ok());
-    check_walk(path.str(), {{},
-                            {{"blk.0.ffn_up.weight",
-                              static_cast<uint32_t>(type == TensorType::kSTQ1_0 ? 43 : 42),
-                              {512, 4},
-                              bytes_of(blocks->data(), blocks->size())}}});
+    const auto reader =
+        write_and_open(writer, path,
+                       {{},
+                        {{"blk.0.ffn_up.weight",
+                          static_cast<uint32_t>(type == TensorType::kSTQ1_0 ? 43 : 42),
+                          {512, 4},
+                          bytes_of(blocks->data(), blocks->size())}}});
     const TensorInfo* info = reader->find_tensor("blk.0.ffn_up.weight");
     REQUIRE(info != nullptr);
     CHECK(info->type == type);
@@ -149,16 +152,17 @@ TEST_CASE("float tensors are stored as F32 F16 or BF16 and read back as floats")
   add_float_tensor(writer, "f16", TensorType::kF16, {6}, values);
   add_float_tensor(writer, "bf16", TensorType::kBF16, {2, 3}, values);
   TempPath path("floats.gguf");
-  const auto reader = write_and_open(writer, path);
   std::vector<uint16_t> halves, bhalves;
   for (float v : values) {
     halves.push_back(float_to_fp16(v));
     bhalves.push_back(float_to_bf16(v));
   }
-  check_walk(path.str(), {{},
-                          {{"f32", 0, {3, 2}, bytes_of(values.data(), values.size())},
-                           {"f16", 1, {6}, bytes_of(halves.data(), halves.size())},
-                           {"bf16", 30, {2, 3}, bytes_of(bhalves.data(), bhalves.size())}}});
+  const auto reader =
+      write_and_open(writer, path,
+                     {{},
+                      {{"f32", 0, {3, 2}, bytes_of(values.data(), values.size())},
+                       {"f16", 1, {6}, bytes_of(halves.data(), halves.size())},
+                       {"bf16", 30, {2, 3}, bytes_of(bhalves.data(), bhalves.size())}}});
   const auto f32 = read_float_tensor(*reader, "f32");
   const auto f16 = read_float_tensor(*reader, "f16");
   const auto bf16 = read_float_tensor(*reader, "bf16");

@@ -129,7 +129,7 @@ inline void check_walk(const std::vector<uint8_t>& bytes, const WrittenFile& wan
   try {
     walk = MiniWalker(bytes).walk();
   } catch (const std::exception& e) {
-    FAIL("MiniWalker: ", e.what());
+    FAIL("MiniWalker: ", std::string(e.what()));
   }
   CHECK(walk.version == 3);
   uint64_t alignment = 32;
