@@ -28,6 +28,9 @@ std::vector<float> run(LlamaModel& model, const std::vector<int32_t>& tokens, in
   return {logits->begin(), logits->end()};
 }
 
+// JIT kernels against the reference kernels, whole model (see "jit logits match reference").
+constexpr double kJitScalingTolerance = 1e-5;
+
 // Largest |a − b| relative to the largest |b|.
 double relative_error(const std::vector<float>& a, const std::vector<float>& b) {
   REQUIRE(a.size() == b.size());
@@ -199,9 +202,12 @@ void check_quantized_model(LinearFormat format) {
   auto ref_model = load_ok(path, ref_options);
 
   SUBCASE("jit logits match reference logits") {
+    // The kernels' int32 accumulators are exact; only the fp32 scaling of G scale groups may be
+    // ordered differently (the AArch64 kernels scale inside the kernel): (G + 2)·2⁻²⁴ relative per
+    // layer output, ~1e-6 through the model. On x86-64 the logits are identical (measured 0).
     const auto a = run(*jit_model, tokens, 0);
     const auto b = run(*ref_model, tokens, 0);
-    CHECK(relative_error(a, b) < 1e-3);
+    CHECK(relative_error(a, b) < kJitScalingTolerance);
   }
   SUBCASE("greedy tokens are identical on both backends") {
     std::vector<int32_t> seq_a{tokens[0]}, seq_b{tokens[0]};
@@ -235,7 +241,7 @@ void check_quantized_model(LinearFormat format) {
       const std::vector<float> at_t(batched.begin() + t * vocab, batched.begin() + (t + 1) * vocab);
       INFO("position ", t);
       CHECK(relative_error(step, at_t) < 1e-4);
-      CHECK(relative_error(ref_step, step) < 1e-3);
+      CHECK(relative_error(ref_step, step) < kJitScalingTolerance);
     }
     CHECK(relative_error(last, step) < 1e-4);
   }
