@@ -13,7 +13,9 @@ asm=$2
 [ -f "$log" ] || { echo "isa_coverage: $log: no path log (was SHERRY_PATH_LOG set for the tests?)" >&2; exit 1; }
 [ -x "$asm" ] || { echo "isa_coverage: $asm: not built" >&2; exit 1; }
 
+paths=$("$asm" --list-paths)  # "<isa> <arch> runs-here|lacks <features>|other-arch" per path
 ran() { grep -qx "$1 $2" "$log"; }
+path_line() { awk -v i="$1" '$1 == i { found = 1; $1 = ""; print substr($0, 2) } END { exit !found }' <<<"$paths"; }
 kernels_ran=() lacking=() gaps=() other_arch_ran=() other_arch_missing=()
 while read -r isa arch state features; do
   if ran kernel "$isa"; then
@@ -25,7 +27,7 @@ while read -r isa arch state features; do
       other-arch) other_arch_missing+=("$isa ($arch)") ;;
     esac
   fi
-done < <("$asm" --list-paths)
+done <<<"$paths"
 floats_ran=$(awk '$1 == "float" { print $2 }' "$log" | sort -u | tr '\n' ' ')
 
 join() { local IFS=' '; echo "${*:-none}"; }
@@ -44,13 +46,12 @@ fi
 IFS=',' read -r -a required <<<"${SHERRY_REQUIRE_ISA:-}"
 for isa in "${required[@]}"; do
   [ -n "$isa" ] || continue
-  if ! "$asm" --list-paths | awk -v i="$isa" '$1 == i { found = 1 } END { exit !found }'; then
+  if ! state=$(path_line "$isa"); then
     echo "isa_coverage: FAILED: SHERRY_REQUIRE_ISA names '$isa', not an ISA path (expected one of:" \
-      "$("$asm" --list-paths | awk '{ printf "%s ", $1 }'))" >&2
+      "$(awk '{ printf "%s ", $1 }' <<<"$paths"))" >&2
     status=1
   elif ! ran kernel "$isa"; then
-    echo "isa_coverage: FAILED: SHERRY_REQUIRE_ISA names $isa, which did not run" \
-      "($("$asm" --list-paths | awk -v i="$isa" '$1 == i { $1 = ""; print substr($0, 2) }'))" >&2
+    echo "isa_coverage: FAILED: SHERRY_REQUIRE_ISA names $isa, which did not run ($state)" >&2
     status=1
   fi
 done
