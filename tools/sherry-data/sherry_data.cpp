@@ -55,6 +55,8 @@ std::vector<std::string> split_list(const std::string& list) {
 
 // `fetch`: the sources' packages into the cache (apt-get download + dpkg -x, once), one line each.
 int fetch_packages(const std::vector<std::string>& sources, const std::string& cache_dir) {
+  // Every name is checked before anything is downloaded.
+  std::vector<std::string> packages;
   for (const std::string& source : sources) {
     const auto& known = sherry::corpus::known_sources();
     const auto info =
@@ -64,7 +66,10 @@ int fetch_packages(const std::vector<std::string>& sources, const std::string& c
                    source.c_str());
       return 1;
     }
-    auto package = sherry::corpus::ensure_package(cache_dir, info->package, /*fetch=*/true);
+    packages.push_back(info->package);
+  }
+  for (const std::string& name : packages) {
+    auto package = sherry::corpus::ensure_package(cache_dir, name, /*fetch=*/true);
     if (!package) {
       std::fprintf(stderr, "error: %s\n", package.error().message().c_str());
       return 1;
