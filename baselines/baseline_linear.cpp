@@ -205,7 +205,11 @@ Result<std::unique_ptr<Linear>> make_i2s_linear(const I2sTensor& w, const Linear
         rejected.push_back(fmt::format("{}: {}", ir::to_string(isa), why));
         continue;
       }
-      I2sKernelKey key{isa, w.rows, w.cols, 1, tuning.row_tile, tuning.prefetch};
+      // The path's measured prefetch default serves the I2_S stream too (docs/jit.md).
+      const int64_t prefetch = tuning.prefetch == ir::kPathDefaultPrefetch
+                                   ? isa_path(isa).default_prefetch
+                                   : tuning.prefetch;
+      I2sKernelKey key{isa, w.rows, w.cols, 1, tuning.row_tile, prefetch};
       Result<I2sKernelKey> resolved = resolve_i2s_key(key);
       if (!resolved.ok()) {
         rejected.push_back(fmt::format("{}: {}", ir::to_string(isa), resolved.error().message()));

@@ -41,11 +41,12 @@ struct PackedTensorView {
     const uint8_t sign = (chunk[4] >> j) & 1;
     return make_code(sign, slot);
   }
-  // α of the accumulation group `group` of `row`.
-  float scale(int64_t row, int64_t group) const {
-    if (layout.granularity == ScaleGranularity::kTensor) return fp16_to_float(scales[0]);
-    return fp16_to_float(scales[row * scale_groups_per_row(layout, cols) + group]);
+  // α of the accumulation group `group` of `row`, as stored (fp16 bits) and as a float.
+  uint16_t scale_bits(int64_t row, int64_t group) const {
+    if (layout.granularity == ScaleGranularity::kTensor) return scales[0];
+    return scales[row * scale_groups_per_row(layout, cols) + group];
   }
+  float scale(int64_t row, int64_t group) const { return fp16_to_float(scale_bits(row, group)); }
 };
 
 struct PackedTensor {

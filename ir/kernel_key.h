@@ -47,9 +47,14 @@ enum class TablePrecision : uint8_t { kInt16Exact, kInt8Lossy };
 // (the testing entry: compared bit-exactly with core's reference_accumulate_i32).
 enum class OutputMode : uint8_t { kFloat, kAccumulators };
 
+// Tuning::prefetch of a key that takes its path's measured default (jit/paths.h).
+inline constexpr int64_t kPathDefaultPrefetch = -1;
+
 struct Tuning {
   int64_t row_tile = 0;  // rows per tile (0: the ISA's default)
-  int64_t prefetch = 0;  // weight prefetch distance in bytes ahead of the stream (0: none)
+  // Weight prefetch distance in bytes ahead of the stream (0: none; kPathDefaultPrefetch: the
+  // path's default, which resolving a key fills in).
+  int64_t prefetch = kPathDefaultPrefetch;
 
   bool operator==(const Tuning&) const = default;
 };

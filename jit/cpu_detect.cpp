@@ -46,6 +46,7 @@ CpuInfo detect() {
   set(CpuFeature::kAvx512vl, x86.features.avx512vl);
   set(CpuFeature::kAvx512vbmi, x86.features.avx512vbmi);
   set(CpuFeature::kAvx512vnni, x86.features.avx512vnni);
+  set(CpuFeature::kF16c, x86.features.f16c);
   info.brand = x86.brand_string;
 #elif defined(__aarch64__)
   const cpu_features::Aarch64Info arm = cpu_features::GetAarch64Info();

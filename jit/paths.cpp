@@ -17,6 +17,7 @@ constexpr FeatureName kFeatureNames[] = {
     {CpuFeature::kAvx512vl, "avx512vl"},
     {CpuFeature::kAvx512vbmi, "avx512vbmi"},
     {CpuFeature::kAvx512vnni, "avx512vnni"},
+    {CpuFeature::kF16c, "f16c"},
     {CpuFeature::kAsimd, "asimd"},
     {CpuFeature::kDotprod, "dotprod"},
 };

@@ -23,6 +23,7 @@ enum class CpuFeature : uint8_t {
   kAvx512vl,
   kAvx512vbmi,
   kAvx512vnni,
+  kF16c,     // x86-64 half-precision conversions (vcvtph2ps)
   kAsimd,    // AArch64 Advanced SIMD (NEON)
   kDotprod,  // AArch64 FEAT_DotProd (sdot)
 };
@@ -41,6 +42,11 @@ enum class WeightFormat : uint8_t {
   // x86-64: one byte per (row, block) holding the 5-bit code; 16-entry tables per block as lo/hi
   // byte planes looked up with (v)pshufb, the sign applied after the lookup.
   kCodeBytes,
+  // x86-64 AVX2: 1.25 bits/weight for the same pshufb kernels: per step of 4 blocks the slots of
+  // two code vectors per vector of nibbles (low, high) and the signs as bit planes (8 code
+  // vectors per vector of sign bytes); α (fp16) and the negative-block counts in a record ahead
+  // of each group, so a row tile is one sequential stream (x64_kernel.h).
+  kNibblePlanes,
   // x86-64 AVX-512 VBMI: per step of 4 blocks and 32 rows, 64 bytes of slot nibbles and two
   // 64-bit sign masks; 64-entry tables per step looked up with vpermi2b (x64_kernel.h).
   kNibblesSignMasks,
@@ -61,6 +67,9 @@ struct IsaPath {
   int64_t accumulator_budget;  // kCodeBytes: vector registers left for int16 accumulators
   int64_t max_n_tile;          // tokens per call the kernels hold at the default row tile
   bool int8_tables;            // implements the lossy int8 tables (ir/tables.h)
+  // Weight prefetch distance in bytes a key gets unless tuned: measured per path (docs/jit.md,
+  // "Prefetch"); 0 where no measurement showed a gain.
+  int64_t default_prefetch;
 
   std::span<const CpuFeature> features() const {
     return {feature_storage.data(), static_cast<size_t>(feature_count)};
@@ -79,26 +88,27 @@ constexpr std::array<CpuFeature, 6> features(Fs... fs) {
 // own register plans by static_asserts in jit/x64/x64_backend.cpp.
 inline constexpr IsaPath kIsaPaths[] = {
     // isa, features, backend, format, vector bytes, default row tile, row quantum,
-    // accumulator budget, max n_tile, int8 tables
+    // accumulator budget, max n_tile, int8 tables, default prefetch
     {ir::Isa::kAvx512vbmi,
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kAvx512vbmi,
                            path_detail::F::kAvx512vnni, path_detail::F::kFma),
-     6, BackendKind::kX64, WeightFormat::kNibblesSignMasks, 64, 64, 32, 0, 2, true},
+     6, BackendKind::kX64, WeightFormat::kNibblesSignMasks, 64, 64, 32, 0, 2, true, 0},
     {ir::Isa::kAvx512bw,
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kFma),
-     4, BackendKind::kX64, WeightFormat::kCodeBytes, 64, 128, 64, 24, 6, false},
-    {ir::Isa::kAvx2, path_detail::features(path_detail::F::kAvx2, path_detail::F::kFma), 2,
-     BackendKind::kX64, WeightFormat::kCodeBytes, 32, 64, 32, 8, 2, false},
+     4, BackendKind::kX64, WeightFormat::kCodeBytes, 64, 128, 64, 24, 6, false, 0},
+    {ir::Isa::kAvx2,
+     path_detail::features(path_detail::F::kAvx2, path_detail::F::kFma, path_detail::F::kF16c), 3,
+     BackendKind::kX64, WeightFormat::kNibblePlanes, 32, 64, 32, 8, 2, false, 2048},
     {ir::Isa::kSsse3, path_detail::features(path_detail::F::kSsse3), 1, BackendKind::kX64,
-     WeightFormat::kCodeBytes, 16, 32, 16, 8, 2, false},
+     WeightFormat::kCodeBytes, 16, 32, 16, 8, 2, false, 0},
     {ir::Isa::kDotprod, path_detail::features(path_detail::F::kAsimd, path_detail::F::kDotprod), 2,
-     BackendKind::kA64, WeightFormat::kA64Nibbles, 16, 16, 16, 0, 8, false},
+     BackendKind::kA64, WeightFormat::kA64Nibbles, 16, 16, 16, 0, 8, false, 0},
     {ir::Isa::kNeon, path_detail::features(path_detail::F::kAsimd), 1, BackendKind::kA64,
-     WeightFormat::kA64Nibbles, 16, 16, 16, 0, 4, false},
+     WeightFormat::kA64Nibbles, 16, 16, 16, 0, 4, false, 0},
     {ir::Isa::kScalar, path_detail::features(), 0, BackendKind::kReference, WeightFormat::kNone, 0,
-     0, 1, 0, 1, false},
+     0, 1, 0, 1, false, 0},
 };
 
 // The row of an ISA (every ir::Isa has one).

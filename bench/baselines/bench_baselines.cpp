@@ -48,7 +48,7 @@ struct Options {
   std::vector<std::string> families = {"lut", "tl2", "i2s"};
   double min_time = 0.2;
   int64_t cold_mb = 256;
-  int64_t i2s_prefetch = 0;
+  int64_t i2s_prefetch = ir::kPathDefaultPrefetch;
   bool tuned = false;  // add lut_tuned rows from the tuning file
   double ghz = 0.0;    // core clock for weights/cycle; 0 = measure
 };
@@ -61,7 +61,7 @@ struct BenchLayer {
   std::string name;    // kernel name for N = 1
   std::string name_n;  // kernel name for N > 1 (the largest n_tile)
   ir::Isa isa = ir::Isa::kScalar;
-  int64_t stream_bytes = 0;  // weight code bytes read per call
+  int64_t stream_bytes = 0;  // bytes read per call: codes, α, initial accumulators, padding
   std::function<Result<std::unique_ptr<jit::Linear>>(ThreadPool*)> make;
   std::vector<std::unique_ptr<jit::LayerWeights>> copies;
 };
@@ -83,7 +83,7 @@ Result<BenchLayer> make_layer(const std::string& family,
   layer.name = names.substr(0, space);
   layer.name_n = space == std::string::npos ? names : names.substr(space + 1);
   layer.isa = (*linear)->isa();
-  layer.stream_bytes = (*linear)->weights().code_bytes;
+  layer.stream_bytes = (*linear)->weights().stream_bytes;
   const int64_t copies = copies_for(layer.stream_bytes, options, cold);
   for (int64_t c = 0; c < copies; ++c) layer.copies.push_back((*linear)->copy_weights());
   return layer;
@@ -326,7 +326,8 @@ int main(int argc, char** argv) {
       "--ghz", options.ghz,
       "core clock in GHz for weights/cycle (0: measure; the measurement is wrong under load)");
   app.add_option("--cold-mb", options.cold_mb, "total MB of rotated weight copies (cold)");
-  app.add_option("--i2s-prefetch", options.i2s_prefetch, "I2_S weight prefetch distance (bytes)");
+  app.add_option("--i2s-prefetch", options.i2s_prefetch,
+                 "I2_S weight prefetch distance in bytes (0: none; default: the path's)");
   app.add_flag("--tuned", options.tuned,
                "also time the Sherry kernels with the tuning file's entries (family lut_tuned)");
   CLI11_PARSE(app, argc, argv);

@@ -100,7 +100,7 @@ struct Options {
   bool reference = true;
   bool bandwidth = true;
   int64_t row_tile = 0;
-  int64_t prefetch = 0;
+  int64_t prefetch = ir::kPathDefaultPrefetch;
   double ghz = 0.0;  // core clock for weights/cycle (0: measured)
   std::string table = "i16";
 };
@@ -173,11 +173,12 @@ void print_row(const Context& ctx, const std::string& kernel, ir::Isa isa, const
   fmt::print(
       "{{\"kind\":\"kernel\",\"kernel\":\"{}\",\"m\":{},\"k\":{},\"n\":{},\"threads\":{},"
       "\"mode\":\"{}\",\"us\":{:.2f},\"weights_per_cycle_per_core\":{:.2f},"
-      "\"packed_gbps\":{:.2f},\"gflops\":{:.1f},\"cpu\":\"{}\",\"ghz\":{:.2f},"
-      "\"isa\":\"{}\",\"commit\":\"{}\"}}\n",
+      "\"packed_gbps\":{:.2f},\"bits_per_weight\":{:.4f},\"gflops\":{:.1f},\"cpu\":\"{}\","
+      "\"ghz\":{:.2f},\"isa\":\"{}\",\"commit\":\"{}\"}}\n",
       kernel, s.m, s.k, n, threads, mode, seconds * 1e6,
       weights / (seconds * ctx.ghz * 1e9 * threads), packed_bytes / seconds / 1e9,
-      2.0 * weights / seconds / 1e9, ctx.cpu, ctx.ghz, ir::to_string(isa), SHERRY_COMMIT);
+      8.0 * packed_bytes / (static_cast<double>(s.m) * s.k), 2.0 * weights / seconds / 1e9,
+      ctx.cpu, ctx.ghz, ir::to_string(isa), SHERRY_COMMIT);
   std::fflush(stdout);
 }
 
@@ -288,7 +289,8 @@ int main(int argc, char** argv) {
   app.add_option("--cold-mb", options.cold_mb, "total MB of rotated weight copies (cold)");
   app.add_option("--group-size", options.group_size, "scale group size");
   app.add_option("--row-tile", options.row_tile, "row tile (0: the ISA default)");
-  app.add_option("--prefetch", options.prefetch, "weight prefetch distance in bytes");
+  app.add_option("--prefetch", options.prefetch,
+                 "weight prefetch distance in bytes (0: none; default: the path's)");
   app.add_option("--ghz", options.ghz, "core clock for weights/cycle (default: measured)");
   app.add_option("--table", options.table, "table precision: i16 (exact) or i8")
       ->check(CLI::IsMember({"i16", "i8"}));

@@ -20,6 +20,9 @@ int64_t max_n_tile(ir::Isa isa, int64_t row_tile) {
 
 Result<ir::KernelKey> resolve_key(const ir::KernelKey& key) {
   ir::KernelKey resolved = key;
+  if (resolved.tuning.prefetch == ir::kPathDefaultPrefetch) {
+    resolved.tuning.prefetch = isa_path(resolved.isa).default_prefetch;
+  }
   if (resolved.tuning.row_tile == 0) {
     resolved.tuning.row_tile = isa_path(resolved.isa).default_row_tile;
   }

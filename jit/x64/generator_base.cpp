@@ -85,7 +85,7 @@ void GeneratorBase::emit_loop(const ir::Loop& loop) {
       for (const ir::Stmt& stmt : loop.body) {
         if (const auto* lookup = std::get_if<ir::LookupAccumulate>(&stmt)) {
           emit_lookup_accumulate(*lookup);
-          add(reg_weights, static_cast<uint32_t>(layout_.step_weight_bytes));
+          emit_step_end();
           add(reg_tables, static_cast<uint32_t>(layout_.step_table_bytes));
         }
       }
@@ -97,12 +97,12 @@ void GeneratorBase::emit_loop(const ir::Loop& loop) {
       Xbyak::Label top;
       mov(reg_group, loop.extent);
       L(top);
+      emit_group_begin();
       walk(loop.body);
       if (layout_.group_tail_bytes > 0) {
         add(reg_tables, static_cast<uint32_t>(layout_.group_tail_bytes));
       }
-      add(reg_alpha, static_cast<uint32_t>(row_tile() * 4));
-      add(reg_nneg, static_cast<uint32_t>(row_tile() * 4));
+      emit_group_end();
       add(reg_acc_out, static_cast<uint32_t>(layout_.m_pad * 4));
       dec(reg_group);
       jnz(top, T_NEAR);
@@ -117,6 +117,28 @@ void GeneratorBase::emit_loop(const ir::Loop& loop) {
   }
 }
 
+void GeneratorBase::start_stream(const Xbyak::Reg64& reg, size_t offset, int64_t bytes_per_tile) {
+  mov(reg, arg(offset));
+  mov(reg_tmp, reg_tile);
+  imul(reg_tmp, reg_tmp, static_cast<uint32_t>(bytes_per_tile));
+  add(reg, reg_tmp);
+}
+
+void GeneratorBase::emit_tile_streams() {
+  start_stream(reg_weights, offsetof(KernelArgs, weights), layout_.tile_weight_bytes);
+  start_stream(reg_alpha, offsetof(KernelArgs, alpha), layout_.groups * row_tile() * 4);
+  start_stream(reg_nneg, offsetof(KernelArgs, nneg), layout_.groups * row_tile() * 4);
+}
+
+void GeneratorBase::emit_group_end() {
+  add(reg_alpha, static_cast<uint32_t>(row_tile() * 4));
+  add(reg_nneg, static_cast<uint32_t>(row_tile() * 4));
+}
+
+void GeneratorBase::emit_step_end() {
+  add(reg_weights, static_cast<uint32_t>(layout_.step_weight_bytes));
+}
+
 void GeneratorBase::emit_tile_loop(const ir::Loop& loop) {
   Xbyak::Label top, done;
   mov(reg_tile, arg(offsetof(KernelArgs, tile_begin)));
@@ -124,16 +146,8 @@ void GeneratorBase::emit_tile_loop(const ir::Loop& loop) {
   cmp(reg_tile, reg_tile_end);
   jge(done, T_NEAR);
   // Stream pointers of the first tile: the streams are tile-major, so they then just advance.
-  auto start = [&](const Xbyak::Reg64& reg, size_t offset, int64_t bytes_per_tile) {
-    mov(reg, arg(offset));
-    mov(reg_tmp, reg_tile);
-    imul(reg_tmp, reg_tmp, static_cast<uint32_t>(bytes_per_tile));
-    add(reg, reg_tmp);
-  };
-  start(reg_weights, offsetof(KernelArgs, weights), layout_.tile_weight_bytes);
-  start(reg_alpha, offsetof(KernelArgs, alpha), layout_.groups * row_tile() * 4);
-  start(reg_nneg, offsetof(KernelArgs, nneg), layout_.groups * row_tile() * 4);
-  start(reg_out, offsetof(KernelArgs, out), row_tile() * 4);
+  emit_tile_streams();
+  start_stream(reg_out, offsetof(KernelArgs, out), row_tile() * 4);
   L(top);
   mov(reg_tables, arg(offsetof(KernelArgs, tables)));
   mov(reg_acc_out, reg_out);

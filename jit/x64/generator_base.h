@@ -35,11 +35,20 @@ class GeneratorBase : public Xbyak::CodeGenerator {
   virtual void emit_store_accumulators() = 0;
   virtual void emit_finish() = 0;
   virtual void emit_constants() = 0;  // data after the epilogue
+  // Stream pointers: at the first tile of a call (reg_tile holds it), at a group's start and
+  // end, after each step. The defaults walk three tile-major arrays: the weights (one step at a
+  // time), α and the initial accumulators (one row tile per group).
+  virtual void emit_tile_streams();
+  virtual void emit_group_begin() {}
+  virtual void emit_group_end();
+  virtual void emit_step_end();
   // Bytes of 64-byte aligned stack scratch the family needs, addressed from reg_scratch.
   virtual int64_t scratch_bytes() const { return 0; }
   virtual bool uses_vex() const = 0;
 
   Xbyak::Address arg(size_t offset) { return ptr[reg_args + static_cast<int>(offset)]; }
+  // reg = the KernelArgs pointer at `offset` + reg_tile · bytes_per_tile.
+  void start_stream(const Xbyak::Reg64& reg, size_t offset, int64_t bytes_per_tile);
   int64_t tokens() const { return program_.shape.n_tile; }
   int64_t row_tile() const { return layout_.row_tile; }
   bool float_output() const { return program_.key.output == ir::OutputMode::kFloat; }

@@ -8,7 +8,11 @@ template <class Traits>
 LutCodeBytesGenerator<Traits>::LutCodeBytesGenerator(const ir::Program& program,
                                                      const KernelLayout& layout, uint8_t* buffer,
                                                      size_t capacity)
-    : GeneratorBase(program, layout, buffer, capacity), row_groups_(layout.row_tile / kW) {
+    : GeneratorBase(program, layout, buffer, capacity),
+      row_groups_(layout.row_tile / kW),
+      planes_(layout.format == WeightFormat::kNibblePlanes) {
+  SHERRY_CHECK(!planes_ || (Traits::kHasAvx && !Traits::kHasAvx512),
+               "{}: nibble planes are generated for AVX2 only", program.name);
   SHERRY_CHECK(layout.row_tile % kW == 0 &&
                    2 * row_groups_ * tokens() <= code_bytes_accumulator_budget<Traits>(),
                "{}: row tile {} x {} tokens exceeds the register budget", program.name,
@@ -55,6 +59,31 @@ void LutCodeBytesGenerator<Traits>::emit_setup() {
 }
 
 template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_tile_streams() {
+  if (!planes_) {
+    GeneratorBase::emit_tile_streams();
+    return;
+  }
+  start_stream(reg_weights, offsetof(KernelArgs, weights), layout_.tile_weight_bytes);
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_group_begin() {
+  if (!planes_) return;
+  mov(reg_record, reg_weights);
+  add(reg_weights, static_cast<uint32_t>(layout_.header_bytes));
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::emit_group_end() {
+  if (!planes_) {
+    GeneratorBase::emit_group_end();
+    return;
+  }
+  lea(reg_weights, ptr[reg_record + static_cast<int>(layout_.group_weight_bytes)]);
+}
+
+template <class Traits>
 void LutCodeBytesGenerator<Traits>::emit_zero_output() {
   if (!float_output()) return;  // the accumulator stores overwrite every row
   xor_into(vmm_tmp, vmm_tmp, vmm_tmp);
@@ -79,7 +108,15 @@ void LutCodeBytesGenerator<Traits>::emit_init_accumulators() {
   // The int32 accumulators start at the number of negative blocks (the xor's missing +1s).
   for (int64_t g = 0; g < row_groups_; ++g) {
     for (int v = 0; v < 4; ++v) {
-      load(vmm_tmp, ptr[reg_nneg + row_offset(g, v)]);
+      if (!planes_) {
+        load(vmm_tmp, ptr[reg_nneg + row_offset(g, v)]);
+      } else if constexpr (Traits::kHasAvx && !Traits::kHasAvx512) {
+        if (layout_.count_bytes == 1) {
+          vpmovzxbd(vmm_tmp, record_counts(g, v));
+        } else {
+          vpmovzxwd(vmm_tmp, record_counts(g, v));
+        }
+      }
       for (int64_t t = 0; t < tokens(); ++t) store(scratch(t, g, v), vmm_tmp);
     }
   }
@@ -106,15 +143,10 @@ void LutCodeBytesGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccum
         vbroadcasti128(vmm_table_hi, ptr[reg_tables + table + 16]);
       }
       for (int64_t g = 0; g < row_groups_; ++g) {
-        load(vmm_codes, ptr[reg_weights + static_cast<int>(j * row_tile() + g * kW)]);
-        if constexpr (Traits::kHasAvx512) {
-          vpcmpgtb(k_sign, vmm_codes, vmm_c15);
-          vpmovm2b(vmm_sign, k_sign);
-        } else if constexpr (Traits::kHasAvx) {
-          vpcmpgtb(vmm_sign, vmm_codes, vmm_c15);
+        if (planes_) {
+          load_plane_codes(j, g);
         } else {
-          movdqa(vmm_sign, vmm_codes);
-          pcmpgtb(vmm_sign, vmm_c15);
+          load_byte_codes(j, g);
         }
         if constexpr (Traits::kHasAvx) {
           vpshufb(vmm_lo, vmm_table_lo, vmm_codes);
@@ -142,6 +174,41 @@ void LutCodeBytesGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccum
         }
       }
     }
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::load_byte_codes(int j, int64_t g) {
+  load(vmm_codes, ptr[reg_weights + static_cast<int>(j * row_tile() + g * kW)]);
+  // 0xFF where the code's sign bit (16) is set: codes above 15.
+  if constexpr (Traits::kHasAvx512) {
+    vpcmpgtb(k_sign, vmm_codes, vmm_c15);
+    vpmovm2b(vmm_sign, k_sign);
+  } else if constexpr (Traits::kHasAvx) {
+    vpcmpgtb(vmm_sign, vmm_codes, vmm_c15);
+  } else {
+    movdqa(vmm_sign, vmm_codes);
+    pcmpgtb(vmm_sign, vmm_c15);
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::load_plane_codes(int j, int64_t g) {
+  if constexpr (Traits::kHasAvx && !Traits::kHasAvx512) {
+    const int64_t c = j * row_groups_ + g;  // code vector of the step
+    const auto nibbles = ptr[reg_weights + static_cast<int>(c / 2 * kW)];
+    if (c % 2 == 0) {
+      vpand(vmm_codes, vmm_c15, nibbles);  // the low nibbles: slots (bit 7 clear for pshufb)
+    } else {
+      vmovdqu(vmm_codes, nibbles);
+      vpsrlw(vmm_codes, vmm_codes, 4);
+      vpand(vmm_codes, vmm_codes, vmm_c15);
+    }
+    // 0xFF where bit c % 8 of the sign byte is set.
+    const auto bit = ptr[rip + sign_bits_ + static_cast<int>(c % 8 * kW)];
+    vmovdqu(vmm_sign, ptr[reg_weights + static_cast<int>(layout_.step_sign_offset + c / 8 * kW)]);
+    vpand(vmm_sign, vmm_sign, bit);
+    vpcmpeqb(vmm_sign, vmm_sign, bit);
   }
 }
 
@@ -194,7 +261,12 @@ void LutCodeBytesGenerator<Traits>::emit_scale_group() {
         if constexpr (Traits::kHasAvx) {
           vcvtdq2ps(vmm_tmp, scratch(t, g, v));
           vmovups(vmm_lo, out);
-          vfmadd231ps(vmm_lo, vmm_tmp, alpha);
+          if (planes_) {
+            vcvtph2ps(vmm_hi, record_alpha(g, v));  // fp16 α: exact in fp32
+            vfmadd231ps(vmm_lo, vmm_tmp, vmm_hi);
+          } else {
+            vfmadd231ps(vmm_lo, vmm_tmp, alpha);
+          }
           vmovups(out, vmm_lo);
         } else {
           movdqu(vmm_tmp, scratch(t, g, v));
@@ -258,6 +330,11 @@ void LutCodeBytesGenerator<Traits>::emit_constants() {
   align(64);
   L(constants_);
   for (int i = 0; i < kW; ++i) db(15);
+  if (!planes_) return;
+  L(sign_bits_);
+  for (int b = 0; b < 8; ++b) {
+    for (int i = 0; i < kW; ++i) db(1 << b);
+  }
 }
 
 template class LutCodeBytesGenerator<Ssse3Traits>;

@@ -3,6 +3,10 @@
 // after the lookup as an xor with the sign mask (-v = ~v + 1: the +1s, one per negative block,
 // are precomputed per row and group and preload the int32 accumulators), int16 accumulation
 // widened to int32 in stack scratch before it can overflow, fp32 scaling per group.
+// With WeightFormat::kNibblePlanes (AVX2) the same kernel reads 1.25-bit weights: each code
+// vector's slots come from one nibble of a vector of nibbles, its sign mask from one bit of a
+// vector of sign bytes (and + compare with that bit), and α and the counts from the group's
+// record in the same stream (x64_kernel.h).
 #pragma once
 
 #include <cstdint>
@@ -36,6 +40,9 @@ class LutCodeBytesGenerator final : public GeneratorBase {
   void emit_store_accumulators() override;
   void emit_finish() override;
   void emit_constants() override;
+  void emit_tile_streams() override;
+  void emit_group_begin() override;
+  void emit_group_end() override;
   int64_t scratch_bytes() const override { return tokens() * row_groups_ * 4 * kW; }
   bool uses_vex() const override { return Traits::kHasAvx; }
 
@@ -52,9 +59,23 @@ class LutCodeBytesGenerator final : public GeneratorBase {
   }
   // Offset of rows [group·W + v·W/4, +W/4) of the tile in a float/int32 row array.
   static int row_offset(int64_t group, int v) { return static_cast<int>(group * 4 * kW + v * kW); }
+  // The codes (slots for pshufb) and sign mask of block j, row vector g of the current step into
+  // vmm_codes and vmm_sign: from code bytes, or (kNibblePlanes) from a nibble and a sign bit.
+  void load_byte_codes(int j, int64_t g);
+  void load_plane_codes(int j, int64_t g);
+  // The record's α (fp16) and negative-block counts of those rows.
+  Xbyak::Address record_alpha(int64_t group, int v) {
+    return ptr[reg_record + row_offset(group, v) / 2];
+  }
+  Xbyak::Address record_counts(int64_t group, int v) {
+    return ptr[reg_record +
+               static_cast<int>(2 * row_tile() + row_offset(group, v) / 4 * layout_.count_bytes)];
+  }
 
   int64_t row_groups_;  // row vectors per tile
+  bool planes_;         // kNibblePlanes
   Xbyak::Label constants_;
+  Xbyak::Label sign_bits_;  // kNibblePlanes: 8 vectors, vector b holding 1 << b in every byte
 
   // Vector registers by role (accumulators take the lowest numbers).
   const Vmm vmm_c15 = Vmm(Traits::kVectorRegisters - 1);  // 15 in every byte: sign test
@@ -66,6 +87,8 @@ class LutCodeBytesGenerator final : public GeneratorBase {
   const Vmm vmm_hi = Vmm(Traits::kVectorRegisters - 7);
   const Vmm vmm_tmp = Vmm(Traits::kVectorRegisters - 8);
   const Xbyak::Opmask k_sign = Xbyak::Opmask(1);
+  // kNibblePlanes: the current group's record (the α and count arrays' register: unused then).
+  const Xbyak::Reg64 reg_record = reg_alpha;
 };
 
 }  // namespace sherry::jit::x64

@@ -72,7 +72,7 @@ void build_tables(const KernelLayout& layout, BlockGrouping grouping, const int8
   ir::permute_to_block_order(grouping, q, k, layout.k_pad, scratch);
   const int64_t blocks = layout.k_pad / kWeightsPerBlock;
   int16_t v[kSlotCount];
-  if (layout.format == WeightFormat::kCodeBytes) {
+  if (layout.format != WeightFormat::kNibblesSignMasks) {  // kCodeBytes' per-block planes
     for (int64_t b = 0; b < blocks; ++b) {
       block_entries(scratch + b * kWeightsPerBlock, v);
       uint8_t* out = tables + b * 32;
@@ -108,7 +108,7 @@ void write_tables(const KernelLayout& layout, const int16_t* entries, uint8_t* t
   const int64_t blocks = layout.k_pad / kWeightsPerBlock;
   for (int64_t b = 0; b < blocks; ++b) {
     const int16_t* v = entries + b * kSlotCount;
-    if (layout.format == WeightFormat::kCodeBytes) {
+    if (layout.format != WeightFormat::kNibblesSignMasks) {
       uint8_t* out = tables + b * 32;
       for (int slot = 0; slot < kSlotCount; ++slot) {
         out[slot] = static_cast<uint8_t>(v[slot] & 0xFF);

@@ -16,6 +16,58 @@ std::vector<uint8_t> unpack_codes(const PackedTensorView& w, const KernelLayout&
   return codes;
 }
 
+int32_t negative_blocks(const std::vector<uint8_t>& codes, int64_t blocks, int64_t row,
+                        int64_t first, int64_t count) {
+  int32_t negatives = 0;
+  for (int64_t b = first; b < first + count; ++b) negatives += code_sign(codes[row * blocks + b]);
+  return negatives;
+}
+
+// kNibblePlanes: per tile, per group, the record of x64_kernel.h.
+void repack_planes(const PackedTensorView& w, const KernelLayout& layout,
+                   const std::vector<uint8_t>& codes, uint8_t* out) {
+  const int64_t blocks = layout.k_pad / kWeightsPerBlock;
+  const int64_t rows = layout.row_tile;
+  const int64_t vb = layout.vector_bytes;
+  const int64_t row_vectors = rows / vb;
+  const int64_t blocks_per_group = blocks / layout.groups;
+  for (int64_t tile = 0; tile < layout.tiles; ++tile) {
+    const int64_t row0 = tile * rows;
+    for (int64_t g = 0; g < layout.groups; ++g) {
+      uint8_t* record = out + (tile * layout.groups + g) * layout.group_weight_bytes;
+      for (int64_t r = 0; r < rows && row0 + r < w.rows; ++r) {  // padding rows: 0
+        const uint16_t alpha = w.scale_bits(row0 + r, g);  // fp16 as stored: exact
+        std::memcpy(record + 2 * r, &alpha, 2);
+        const int32_t negatives =
+            negative_blocks(codes, blocks, row0 + r, g * blocks_per_group, blocks_per_group);
+        uint8_t* count = record + 2 * rows + r * layout.count_bytes;
+        if (layout.count_bytes == 1) {
+          *count = static_cast<uint8_t>(negatives);
+        } else {
+          const auto wide = static_cast<uint16_t>(negatives);
+          std::memcpy(count, &wide, 2);
+        }
+      }
+      for (int64_t s = 0; s < blocks_per_group / 4; ++s) {
+        uint8_t* step = record + layout.header_bytes + s * layout.step_weight_bytes;
+        for (int64_t j = 0; j < 4; ++j) {
+          for (int64_t rv = 0; rv < row_vectors; ++rv) {
+            const int64_t c = j * row_vectors + rv;
+            uint8_t* nibbles = step + c / 2 * vb;
+            uint8_t* signs = step + layout.step_sign_offset + c / 8 * vb;
+            for (int64_t i = 0; i < vb; ++i) {
+              const uint8_t code = codes[(row0 + rv * vb + code_byte_row(vb, i)) * blocks +
+                                         g * blocks_per_group + 4 * s + j];
+              nibbles[i] |= static_cast<uint8_t>(code_slot(code) << (4 * (c % 2)));
+              signs[i] |= static_cast<uint8_t>(code_sign(code) << (c % 8));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& layout) {
@@ -30,6 +82,10 @@ RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& la
   RepackedWeights r;
   r.weights.resize(static_cast<size_t>(layout.tiles * layout.tile_weight_bytes +
                                        layout.step_weight_bytes + 4096));
+  if (layout.format == WeightFormat::kNibblePlanes) {
+    repack_planes(w, layout, codes, r.weights.data());  // the buffer starts zeroed
+    return r;
+  }
   r.alpha.resize(static_cast<size_t>(layout.tiles * layout.groups * rows));
   r.nneg.resize(static_cast<size_t>(layout.tiles * layout.groups * rows));
   uint8_t* out = r.weights.data();
@@ -67,10 +123,8 @@ RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& la
         const size_t at = static_cast<size_t>((tile * layout.groups + g) * rows + r_in);
         if (row >= w.rows) continue;  // padding rows: α 0, never read back
         r.alpha[at] = w.scale(row, g);
-        int32_t negatives = 0;
-        for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
-          negatives += code_sign(code(row, b));
-        }
+        const int32_t negatives =
+            negative_blocks(codes, blocks, row, g * blocks_per_group, blocks_per_group);
         // Σ signs = blocks − 2·negatives; the biased planes start at −bias·Σ signs.
         const int32_t sign_sum = static_cast<int32_t>(blocks_per_group - 2 * negatives);
         if (layout.format == WeightFormat::kCodeBytes) {

@@ -1,5 +1,6 @@
-// Weight repacking into a kernel family's tile layout (kernel.h, WeightFormat), done once at load,
-// apart from compute: the codes, α per row and group, and (kCodeBytes) negative-block counts.
+// Weight repacking into a kernel family's tile layout (x64_kernel.h, WeightFormat), done once at
+// load, apart from compute: the codes, α per row and group, and (kCodeBytes, kNibblePlanes)
+// negative-block counts.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,8 @@ namespace sherry::jit::x64 {
 
 struct RepackedWeights {
   AlignedBuffer<uint8_t> weights;  // tiles × tile_weight_bytes (+ one step of prefetch slack)
-  AlignedBuffer<float> alpha;      // [tile][group][row of tile]
+  // Empty for kNibblePlanes, whose weight stream carries α and the counts:
+  AlignedBuffer<float> alpha;  // [tile][group][row of tile]
   // Initial int32 accumulator per [tile][group][row of tile]. kCodeBytes: the number of
   // negative blocks (the +1s of ~v + 1); kNibblesSignMasks: the bias of the biased plane,
   // −2·Σ signs (int16 tables, hi + 2) or −128·Σ signs (int8 tables, e + 128), over the group's

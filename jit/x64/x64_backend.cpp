@@ -18,6 +18,7 @@ namespace {
 using ir::Isa;
 
 constexpr size_t kCodeCapacity = 256 * 1024;
+constexpr int64_t kMaxPrefetch = 16 * 1024;  // a displacement; beyond this no gain was measured
 
 // The path table's numbers are the generators' register plans.
 template <class Traits>
@@ -29,6 +30,9 @@ constexpr bool row_matches_traits() {
            p.default_row_tile == 2 * kNibbleRowsPerPair &&
            p.max_n_tile == kNibbleAccumulatorQuads / 2;
   }
+  if (p.format == WeightFormat::kNibblePlanes && !(Traits::kHasAvx && !Traits::kHasAvx512)) {
+    return false;  // generated for AVX2 only
+  }
   return p.accumulator_budget == code_bytes_accumulator_budget<Traits>() &&
          p.row_tile_quantum == Traits::kVectorBytes &&
          p.default_row_tile == 2 * Traits::kVectorBytes && p.max_n_tile == p.accumulator_budget / 4;
@@ -37,6 +41,10 @@ static_assert(row_matches_traits<Ssse3Traits>());
 static_assert(row_matches_traits<Avx2Traits>());
 static_assert(row_matches_traits<Avx512bwTraits>());
 static_assert(row_matches_traits<Avx512vbmiTraits>());
+
+int64_t round_up_64(int64_t bytes) {
+  return (bytes + 63) / 64 * 64;
+}
 
 bool nibbles(const IsaPath& path) {
   return path.format == WeightFormat::kNibblesSignMasks;
@@ -77,11 +85,22 @@ KernelLayout layout_of(const ir::Program& program) {
     const bool int8 = program.key.table == ir::TablePrecision::kInt8Lossy;
     layout.step_table_bytes = int8 ? 64 : 2 * 64;
     layout.group_tail_bytes = int8 ? 64 : 0;
+  } else if (path.format == WeightFormat::kNibblePlanes) {
+    // 4·G code vectors per step: 2·G vectors of nibbles, ⌈G/2⌉ of sign bits.
+    const int64_t code_vectors = s.blocks_per_step * (s.row_tile / path.vector_bytes);
+    layout.step_sign_offset = code_vectors / 2 * path.vector_bytes;
+    layout.step_weight_bytes = layout.step_sign_offset + (code_vectors + 7) / 8 * path.vector_bytes;
+    layout.step_table_bytes = s.blocks_per_step * 32;
+    layout.count_bytes = s.blocks_per_group() <= 255 ? 1 : 2;
+    layout.header_bytes = round_up_64(s.row_tile * (2 + layout.count_bytes));
+    layout.group_weight_bytes =
+        round_up_64(layout.header_bytes + steps / s.groups * layout.step_weight_bytes);
   } else {
     layout.step_weight_bytes = s.blocks_per_step * s.row_tile;
     layout.step_table_bytes = s.blocks_per_step * 32;
   }
-  layout.tile_weight_bytes = steps * layout.step_weight_bytes;
+  layout.tile_weight_bytes = layout.group_weight_bytes > 0 ? s.groups * layout.group_weight_bytes
+                                                            : steps * layout.step_weight_bytes;
   layout.table_bytes = steps * layout.step_table_bytes + s.groups * layout.group_tail_bytes;
   layout.out_token_bytes =
       program.key.output == ir::OutputMode::kFloat ? s.m_pad * 4 : s.groups * s.m_pad * 4;
@@ -141,6 +160,13 @@ class X64Backend final : public Backend {
                         ir::kernel_name(key));
     }
     if (key.tuning.row_tile == 0) key.tuning.row_tile = path.default_row_tile;
+    if (key.tuning.prefetch == ir::kPathDefaultPrefetch) {
+      key.tuning.prefetch = path.default_prefetch;
+    }
+    if (key.tuning.prefetch < 0 || key.tuning.prefetch > kMaxPrefetch) {
+      return make_error("kernel {}: prefetch distance {} must be 0 to {} bytes",
+                        ir::kernel_name(key), key.tuning.prefetch, kMaxPrefetch);
+    }
     if (key.tuning.row_tile % path.row_tile_quantum != 0 ||
         key.tuning.row_tile > max_row_tile(path, key.n_tile)) {
       return make_error(
@@ -196,11 +222,14 @@ class X64Backend final : public Backend {
                                                 const PackedTensorView& w) const override {
     const KernelLayout& l = as_x64(kernel).layout;
     RepackedWeights repacked = repack_weights(w, l);
-    const int64_t code = l.tiles * l.tile_weight_bytes;
-    // Codes, α and the initial accumulators: everything the kernel reads per tile and group.
-    const auto per_group = static_cast<int64_t>(repacked.alpha.size() * sizeof(float) +
+    // Stream: every byte a call reads per tile and group (codes, α, initial accumulators,
+    // padding); codes: the weight codes alone.
+    const int64_t stream = l.tiles * l.tile_weight_bytes +
+                           static_cast<int64_t>(repacked.alpha.size() * sizeof(float) +
                                                 repacked.nneg.size() * sizeof(int32_t));
-    return std::make_unique<X64Weights>(std::move(repacked), code, code + per_group);
+    const int64_t code = l.group_weight_bytes > 0 ? l.tiles * (l.k_pad / 16) * l.step_weight_bytes
+                                                  : l.tiles * l.tile_weight_bytes;
+    return std::make_unique<X64Weights>(std::move(repacked), code, stream);
   }
 
   CallSizes call_sizes(const Kernel& kernel) const override {

@@ -17,8 +17,9 @@ namespace sherry::jit::x64 {
 // The one argument of every generated kernel (read by the code with offsetof).
 struct KernelArgs {
   const uint8_t* weights;  // repacked weight stream, tile-major (weight_repack.h)
-  const float* alpha;      // α per [tile][group][row of tile], 0 for padding rows
-  const int32_t* nneg;     // initial int32 accumulator per [tile][group][row] (weight_repack.h)
+  // Not read by kNibblePlanes kernels, whose stream carries both (null there):
+  const float* alpha;   // α per [tile][group][row of tile], 0 for padding rows
+  const int32_t* nneg;  // initial int32 accumulator per [tile][group][row] (weight_repack.h)
   const uint8_t* tables;   // n_tile token tables, table_bytes apart (table_builder.h)
   const float* scales;     // n_tile activation scales
   void* out;               // float [token][m_pad], or int32 [token][group][m_pad]
@@ -30,6 +31,13 @@ using KernelFn = void (*)(const KernelArgs*);
 
 // How the weights and tables of a kernel family are laid out (the formats: jit/paths.h).
 //  kCodeBytes: one byte per (row, block); rows of a vector are ordered for the in-lane unpacks.
+//  kNibblePlanes: per row tile, one 64-byte aligned record per group:
+//    header  α of each row as fp16, then each row's negative-block count as u8 (u16 when a
+//            group has more than 255 blocks), padded to 64 bytes;
+//    steps   per step of 4 blocks, code vector c = j·G + g (block j, row vector g of G): the
+//            slots of c in the low (c even) or high (c odd) nibbles of nibble vector c/2, then
+//            its signs in bit c % 8 of sign vector c/8; lanes in kCodeBytes's row order.
+//  Nothing else is read per group; the tables are kCodeBytes's.
 //  kNibblesSignMasks: per step of 4 blocks and 32 rows, 64 bytes of slot nibbles (rows 0-15
 //  low, 16-31 high; byte 4r + j is row r, block j) and two 64-bit sign masks; 64-entry tables
 //  per step (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi plane (hi + 2), or,
@@ -44,6 +52,11 @@ struct KernelLayout {
   int64_t tiles = 0;
   int64_t tile_weight_bytes = 0;  // repacked bytes per row tile
   int64_t step_weight_bytes = 0;  // per tile per step
+  // kNibblePlanes (see above), in bytes:
+  int64_t group_weight_bytes = 0;  // a group's record, a multiple of 64
+  int64_t header_bytes = 0;        // α and counts, padded: the first step starts here
+  int64_t count_bytes = 0;         // one row's negative-block count (1 or 2)
+  int64_t step_sign_offset = 0;    // the sign vectors within a step
   int64_t step_table_bytes = 0;   // per token per step
   int64_t group_tail_bytes = 0;   // per token after each group's steps (int8 tables: τ)
   int64_t table_bytes = 0;        // per token

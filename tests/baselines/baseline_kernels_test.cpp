@@ -154,8 +154,8 @@ TEST_CASE("the stream of each format has its bits per weight") {
   auto i2s = make_layer(Format::kI2s, w, {}).value();
   auto tl2 = make_layer(Format::kTl2, w, {}).value();
   CHECK(i2s->stream_bits_per_weight() == doctest::Approx(2.0));
-  if (tl2->isa() == ir::Isa::kAvx512vbmi) {
-    // Nibbles and sign masks: 5 bits per group of 3.
+  if (tl2->isa() == ir::Isa::kAvx512vbmi || tl2->isa() == ir::Isa::kAvx2) {
+    // Nibbles and sign masks or sign planes: 5 bits per group of 3.
     CHECK(tl2->stream_bits_per_weight() == doctest::Approx(5.0 / 3.0));
   } else if (tl2->isa() != ir::Isa::kScalar) {
     // Code bytes: 8 bits per group of 3.

@@ -159,6 +159,53 @@ TEST_CASE("extreme activations over long per-channel rows stay exact") {
   }
 }
 
+TEST_CASE("per-group counts at the limits of the record fields stay exact") {
+  // Records hold a group's negative-block count in a u8 up to 255 blocks (AVX2 planes), its
+  // Σ signs in an int8 up to 127 blocks (VBMI); wider groups take 16 bits. Groups of 124/128
+  // and 252/256 blocks sit on both sides of each limit; rows of all-positive and all-negative
+  // blocks reach the ends of the range. Every path runs them.
+  for (const int64_t group : {int64_t{496}, int64_t{512}, int64_t{1008}, int64_t{1024}}) {
+    const WeightLayout layout{BlockGrouping::kContiguous, ScaleGranularity::kGroup, group};
+    const int64_t m = 70, k = 2 * group;
+    PackedTensor w = sherry::test::random_packed(m, k, layout, 11);
+    for (int64_t b = 0; b < k / 4; ++b) {
+      w.set_code(0, b, 0);   // sign +1
+      w.set_code(1, b, 16);  // sign −1
+      w.set_code(69, b, b < group / 4 ? 16 : 0);
+    }
+    for (const ir::Isa isa : test::runnable_isas()) {
+      for (int64_t n = 1; n <= 2; ++n) {
+        CHECK(check_accumulators(acc_key(isa, m, k, layout, n), w,
+                                 test::extreme_activations(n, k, 6), 6));
+      }
+    }
+  }
+}
+
+TEST_CASE("every row tile a path allows gives the reference's accumulators") {
+  // The tile sets the record layout (header, sign-mask padding) and the register plan.
+  const WeightLayout layout{BlockGrouping::kStride16, ScaleGranularity::kGroup, 64};
+  const int64_t k = 192;
+  for (const ir::Isa isa : test::runnable_isas()) {
+    const IsaPath& path = isa_path(isa);
+    int64_t checked = 0;
+    for (int64_t n = 1; n <= 2; ++n) {
+      for (int64_t tile = path.row_tile_quantum; tile <= 4 * path.row_tile_quantum;
+           tile += path.row_tile_quantum) {
+        ir::KernelKey key = acc_key(isa, 2 * tile + 5, k, layout, n);
+        key.tuning.row_tile = tile;
+        if (!resolve_kernel_key(key).ok()) continue;  // beyond the registers for n tokens
+        const PackedTensor w = sherry::test::random_packed(key.m, k, layout, 13 + tile);
+        CHECK(check_accumulators(key, w, test::random_activations(n, k, 14), 14));
+        ++checked;
+      }
+    }
+    // Every x86-64 path fits four tiles for one token and two for two tokens.
+    INFO(ir::to_string(isa));
+    CHECK(checked >= 6);
+  }
+}
+
 TEST_CASE("a tile range split over two calls gives the same accumulators") {
   const WeightLayout layout{BlockGrouping::kStride16, ScaleGranularity::kGroup, 128};
   const PackedTensor w = sherry::test::random_packed(300, 256, layout, 9);

@@ -44,7 +44,8 @@ void list_paths() {
 int main(int argc, char** argv) {
   using namespace sherry;
   CLI::App app("sherry-asm: kernel name, IR and disassembly of a generated LUT kernel");
-  int64_t m = 2048, k = 2048, n = 1, group_size = 128, row_tile = 0, prefetch = 0;
+  int64_t m = 2048, k = 2048, n = 1, group_size = 128, row_tile = 0,
+          prefetch = ir::kPathDefaultPrefetch;
   std::string arch, isa_name, grouping_name = "contiguous", scale_name = "group", output = "float";
   std::string model, tensor;
   tools::AsmRequest request;
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
   app.add_option("--scale", scale_name, "group, channel or tensor");
   app.add_option("--group-size", group_size, "weights per scale group");
   app.add_option("--row-tile", row_tile, "rows per tile (0: the path's default)");
-  app.add_option("--prefetch", prefetch, "weight prefetch distance in bytes (0: none)");
+  app.add_option("--prefetch", prefetch,
+                 "weight prefetch distance in bytes (0: none; default: the path's)");
   app.add_option("--output", output, "float or acc (int32 accumulators)");
   app.add_option("--model", model, "GGUF model file (with --tensor: its shape and layout)");
   app.add_option("--tensor", tensor, "sherry tensor name in --model");
