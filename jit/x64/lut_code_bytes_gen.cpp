@@ -132,48 +132,71 @@ void LutCodeBytesGenerator<Traits>::emit_lookup_accumulate(const ir::LookupAccum
       prefetcht0(ptr[reg_weights + static_cast<int>(prefetch + line)]);
     }
   }
-  for (int j = 0; j < 4; ++j) {
-    for (int64_t t = 0; t < tokens(); ++t) {
-      const int table = static_cast<int>(t * layout_.table_bytes + j * 32);
-      if constexpr (Traits::kHasAvx512) {
-        vbroadcasti32x4(vmm_table_lo, ptr[reg_tables + table]);
-        vbroadcasti32x4(vmm_table_hi, ptr[reg_tables + table + 16]);
-      } else if constexpr (Traits::kHasAvx) {
-        vbroadcasti128(vmm_table_lo, ptr[reg_tables + table]);
-        vbroadcasti128(vmm_table_hi, ptr[reg_tables + table + 16]);
-      }
+  if (planes_) {
+    // Nibble planes: a code vector costs more to unpack than its table lookups, so each is
+    // unpacked once for all tokens (the tables are re-broadcast per token instead: loads).
+    for (int j = 0; j < 4; ++j) {
+      if (tokens() == 1) broadcast_tables(0, j);
       for (int64_t g = 0; g < row_groups_; ++g) {
-        if (planes_) {
-          load_plane_codes(j, g);
-        } else {
-          load_byte_codes(j, g);
-        }
-        if constexpr (Traits::kHasAvx) {
-          vpshufb(vmm_lo, vmm_table_lo, vmm_codes);
-          vpshufb(vmm_hi, vmm_table_hi, vmm_codes);
-        } else {
-          movdqu(vmm_lo, ptr[reg_tables + table]);
-          pshufb(vmm_lo, vmm_codes);
-          movdqu(vmm_hi, ptr[reg_tables + table + 16]);
-          pshufb(vmm_hi, vmm_codes);
-        }
-        // ~v for negative codes; the +1 is in the preloaded counts.
-        xor_into(vmm_lo, vmm_lo, vmm_sign);
-        xor_into(vmm_hi, vmm_hi, vmm_sign);
-        if constexpr (Traits::kHasAvx) {
-          vpunpcklbw(vmm_tmp, vmm_lo, vmm_hi);
-          vpunpckhbw(vmm_lo, vmm_lo, vmm_hi);
-          vpaddw(acc(t, g, 0), acc(t, g, 0), vmm_tmp);
-          vpaddw(acc(t, g, 1), acc(t, g, 1), vmm_lo);
-        } else {
-          movdqa(vmm_tmp, vmm_lo);
-          punpcklbw(vmm_tmp, vmm_hi);
-          punpckhbw(vmm_lo, vmm_hi);
-          paddw(acc(t, g, 0), vmm_tmp);
-          paddw(acc(t, g, 1), vmm_lo);
+        load_plane_codes(j, g);
+        for (int64_t t = 0; t < tokens(); ++t) {
+          if (tokens() > 1) broadcast_tables(t, j);
+          lookup_accumulate(t, j, g);
         }
       }
     }
+    return;
+  }
+  for (int j = 0; j < 4; ++j) {
+    for (int64_t t = 0; t < tokens(); ++t) {
+      broadcast_tables(t, j);
+      for (int64_t g = 0; g < row_groups_; ++g) {
+        load_byte_codes(j, g);
+        lookup_accumulate(t, j, g);
+      }
+    }
+  }
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::broadcast_tables(int64_t t, int j) {
+  const int table = table_offset(t, j);
+  if constexpr (Traits::kHasAvx512) {
+    vbroadcasti32x4(vmm_table_lo, ptr[reg_tables + table]);
+    vbroadcasti32x4(vmm_table_hi, ptr[reg_tables + table + 16]);
+  } else if constexpr (Traits::kHasAvx) {
+    vbroadcasti128(vmm_table_lo, ptr[reg_tables + table]);
+    vbroadcasti128(vmm_table_hi, ptr[reg_tables + table + 16]);
+  }
+  // SSE: pshufb reads the tables from memory in lookup_accumulate.
+}
+
+template <class Traits>
+void LutCodeBytesGenerator<Traits>::lookup_accumulate(int64_t t, int j, int64_t g) {
+  const int table = table_offset(t, j);
+  if constexpr (Traits::kHasAvx) {
+    vpshufb(vmm_lo, vmm_table_lo, vmm_codes);
+    vpshufb(vmm_hi, vmm_table_hi, vmm_codes);
+  } else {
+    movdqu(vmm_lo, ptr[reg_tables + table]);
+    pshufb(vmm_lo, vmm_codes);
+    movdqu(vmm_hi, ptr[reg_tables + table + 16]);
+    pshufb(vmm_hi, vmm_codes);
+  }
+  // ~v for negative codes; the +1 is in the preloaded counts.
+  xor_into(vmm_lo, vmm_lo, vmm_sign);
+  xor_into(vmm_hi, vmm_hi, vmm_sign);
+  if constexpr (Traits::kHasAvx) {
+    vpunpcklbw(vmm_tmp, vmm_lo, vmm_hi);
+    vpunpckhbw(vmm_lo, vmm_lo, vmm_hi);
+    vpaddw(acc(t, g, 0), acc(t, g, 0), vmm_tmp);
+    vpaddw(acc(t, g, 1), acc(t, g, 1), vmm_lo);
+  } else {
+    movdqa(vmm_tmp, vmm_lo);
+    punpcklbw(vmm_tmp, vmm_hi);
+    punpckhbw(vmm_lo, vmm_hi);
+    paddw(acc(t, g, 0), vmm_tmp);
+    paddw(acc(t, g, 1), vmm_lo);
   }
 }
 

@@ -59,6 +59,13 @@ class LutCodeBytesGenerator final : public GeneratorBase {
   }
   // Offset of rows [group·W + v·W/4, +W/4) of the tile in a float/int32 row array.
   static int row_offset(int64_t group, int v) { return static_cast<int>(group * 4 * kW + v * kW); }
+  // Token t's tables of block j of the current step into vmm_table_lo/hi (AVX paths).
+  void broadcast_tables(int64_t t, int j);
+  // Looks vmm_codes up in token t's tables, applies vmm_sign, adds into row vector g.
+  void lookup_accumulate(int64_t t, int j, int64_t g);
+  int table_offset(int64_t t, int j) const {
+    return static_cast<int>(t * layout_.table_bytes + j * 32);
+  }
   // The codes (slots for pshufb) and sign mask of block j, row vector g of the current step into
   // vmm_codes and vmm_sign: from code bytes, or (kNibblePlanes) from a nibble and a sign bit.
   void load_byte_codes(int j, int64_t g);
