@@ -48,7 +48,8 @@ enum class WeightFormat : uint8_t {
   // of each group, so a row tile is one sequential stream (x64_kernel.h).
   kNibblePlanes,
   // x86-64 AVX-512 VBMI: per step of 4 blocks and 32 rows, 64 bytes of slot nibbles and two
-  // 64-bit sign masks; 64-entry tables per step looked up with vpermi2b (x64_kernel.h).
+  // 64-bit sign masks; 64-entry tables per step looked up with vpermb; α (fp16) and −Σ signs
+  // per row and group in a small header stream beside the weights (x64_kernel.h).
   kNibblesSignMasks,
   // AArch64: 4-bit slots and sign bits per row tile, one layout for the NEON tbl and the sdot
   // kernels (jit/a64/a64_lut_layout.h).
@@ -93,7 +94,7 @@ inline constexpr IsaPath kIsaPaths[] = {
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kAvx512vbmi,
                            path_detail::F::kAvx512vnni, path_detail::F::kFma),
-     6, BackendKind::kX64, WeightFormat::kNibblesSignMasks, 64, 64, 32, 0, 2, true, 0},
+     6, BackendKind::kX64, WeightFormat::kNibblesSignMasks, 64, 64, 32, 0, 2, true, 2048},
     {ir::Isa::kAvx512bw,
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kFma),

@@ -38,20 +38,35 @@ void LutNibbleGenerator<Traits>::emit_zero_output() {
 }
 
 template <class Traits>
+void LutNibbleGenerator<Traits>::emit_tile_streams() {
+  start_stream(reg_weights, offsetof(KernelArgs, weights), layout_.tile_weight_bytes);
+  start_stream(reg_header, offsetof(KernelArgs, headers), layout_.groups * layout_.header_bytes);
+}
+
+template <class Traits>
+void LutNibbleGenerator<Traits>::emit_group_end() {
+  add(reg_header, static_cast<uint32_t>(layout_.header_bytes));
+}
+
+template <class Traits>
 void LutNibbleGenerator<Traits>::emit_init_accumulators() {
-  // int16 tables: lo planes start at 0, hi planes at the group's bias (−2·Σ signs of the row);
-  // int8 tables: the one plane starts at −128·Σ signs.
-  for (int64_t t = 0; t < tokens(); ++t) {
-    for (int64_t p = 0; p < pairs_; ++p) {
-      for (int h = 0; h < 2; ++h) {
-        // The bias −k·Σ signs of the biased plane (the hi plane, or the int8 plane).
-        const auto bias = ptr[reg_nneg + static_cast<int>((32 * p + 16 * h) * 4)];
+  // int16 tables: lo planes start at 0, hi planes at the group's bias −2·Σ signs of the row;
+  // int8 tables: the one plane starts at −128·Σ signs. The header holds −Σ signs.
+  for (int64_t p = 0; p < pairs_; ++p) {
+    for (int h = 0; h < 2; ++h) {
+      if (layout_.count_bytes == 1) {
+        vpmovsxbd(vmm_tmp, header_sums(p, h));
+      } else {
+        vpmovsxwd(vmm_tmp, header_sums(p, h));
+      }
+      vpslld(vmm_tmp, vmm_tmp, int8_ ? 7 : 1);
+      for (int64_t t = 0; t < tokens(); ++t) {
         const Vmm lo = acc(t, p, h, 0);
         if (int8_) {
-          vmovdqu32(lo, bias);
+          vmovdqa32(lo, vmm_tmp);
         } else {
           vpxord(lo, lo, lo);
-          vmovdqu32(acc(t, p, h, 1), bias);
+          vmovdqa32(acc(t, p, h, 1), vmm_tmp);
         }
       }
     }
@@ -138,8 +153,9 @@ void LutNibbleGenerator<Traits>::emit_scale_group() {
           // τ of this token and group sits right after the group's tables.
           vmulps(lo, lo, ptr_b[reg_tables + static_cast<int>(t * layout_.table_bytes)]);
         }
+        vcvtph2ps(vmm_hi, header_alpha(p, h));  // fp16 α: exact in fp32
         vmovups(vmm_tmp, out(reg_out, t, p, h));
-        vfmadd231ps(vmm_tmp, lo, ptr[reg_alpha + static_cast<int>((32 * p + 16 * h) * 4)]);
+        vfmadd231ps(vmm_tmp, lo, vmm_hi);
         vmovups(out(reg_out, t, p, h), vmm_tmp);
       }
     }

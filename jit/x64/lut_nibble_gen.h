@@ -5,7 +5,8 @@
 // byte plane of the exact int16 entries v = lo + 256·(hi' − 2) (lo: u8, hi' = (v >> 8) + 2: u8
 // in 0..3). vpdpbusd multiplies each plane by the signs and sums the 4 blocks of a row straight
 // into int32: the sign is applied after the lookup, by the dot product. The hi accumulator
-// starts at −2·Σ signs of the row's group (precomputed), so lo + 256·hi is the exact sum.
+// starts at −2·Σ signs of the row's group, so lo + 256·hi is the exact sum. α (fp16) and −Σ
+// signs come from a header per row tile and group, a second small stream (x64_kernel.h).
 // With int8 tables (TablePrecision::kInt8Lossy) one plane of biased entries e + 128 is looked
 // up, its accumulator starts at −128·Σ signs, and the group's sum is scaled by τ.
 #pragma once
@@ -52,6 +53,16 @@ class LutNibbleGenerator final : public GeneratorBase {
     return ptr[base + static_cast<int>(t * layout_.out_token_bytes + (32 * p + 16 * h) * 4)];
   }
   void combine(int64_t t, int64_t p, int h);  // lo += hi << 8
+  void emit_tile_streams() override;
+  void emit_group_end() override;
+  // The group header's α (fp16) and −Σ signs of rows [32p + 16h, +16).
+  Xbyak::Address header_alpha(int64_t p, int h) {
+    return ptr[reg_header + static_cast<int>((32 * p + 16 * h) * 2)];
+  }
+  Xbyak::Address header_sums(int64_t p, int h) {
+    return ptr[reg_header +
+               static_cast<int>(2 * row_tile() + (32 * p + 16 * h) * layout_.count_bytes)];
+  }
 
   int64_t pairs_;
   bool int8_;  // int8 tables: one biased plane, scaled by τ per group
@@ -65,6 +76,8 @@ class LutNibbleGenerator final : public GeneratorBase {
   const Vmm vmm_lo = Vmm(26);  // looked-up bytes
   const Vmm vmm_hi = Vmm(25);
   const Vmm vmm_tmp = Vmm(24);
+  // The current group's header (in the α array's register: this family reads no α array).
+  const Xbyak::Reg64 reg_header = reg_alpha;
 };
 
 }  // namespace sherry::jit::x64

@@ -23,6 +23,36 @@ int32_t negative_blocks(const std::vector<uint8_t>& codes, int64_t blocks, int64
   return negatives;
 }
 
+// A header's 1- or 2-byte count field (the layout chose the width that holds the value).
+void store_count(uint8_t* at, int64_t bytes, int32_t value) {
+  if (bytes == 1) {
+    *at = static_cast<uint8_t>(value);
+  } else {
+    const auto wide = static_cast<uint16_t>(value);
+    std::memcpy(at, &wide, 2);
+  }
+}
+
+// The header of group g of a tile: α (fp16) per row, then count(negatives) per row; padding
+// rows stay 0.
+template <class Count>
+void write_group_header(const PackedTensorView& w, const KernelLayout& layout,
+                         const std::vector<uint8_t>& codes, int64_t tile, int64_t g,
+                         uint8_t* header, Count count) {
+  const int64_t blocks = layout.k_pad / kWeightsPerBlock;
+  const int64_t blocks_per_group = blocks / layout.groups;
+  const int64_t rows = layout.row_tile;
+  for (int64_t r = 0; r < rows && tile * rows + r < w.rows; ++r) {
+    const int64_t row = tile * rows + r;
+    const uint16_t alpha = w.scale_bits(row, g);  // fp16 as stored: exact
+    std::memcpy(header + 2 * r, &alpha, 2);
+    const int32_t negatives =
+        negative_blocks(codes, blocks, row, g * blocks_per_group, blocks_per_group);
+    store_count(header + 2 * rows + r * layout.count_bytes, layout.count_bytes,
+                count(negatives, blocks_per_group));
+  }
+}
+
 // kNibblePlanes: per tile, per group, the record of x64_kernel.h.
 void repack_planes(const PackedTensorView& w, const KernelLayout& layout,
                    const std::vector<uint8_t>& codes, uint8_t* out) {
@@ -35,19 +65,8 @@ void repack_planes(const PackedTensorView& w, const KernelLayout& layout,
     const int64_t row0 = tile * rows;
     for (int64_t g = 0; g < layout.groups; ++g) {
       uint8_t* record = out + (tile * layout.groups + g) * layout.group_weight_bytes;
-      for (int64_t r = 0; r < rows && row0 + r < w.rows; ++r) {  // padding rows: 0
-        const uint16_t alpha = w.scale_bits(row0 + r, g);  // fp16 as stored: exact
-        std::memcpy(record + 2 * r, &alpha, 2);
-        const int32_t negatives =
-            negative_blocks(codes, blocks, row0 + r, g * blocks_per_group, blocks_per_group);
-        uint8_t* count = record + 2 * rows + r * layout.count_bytes;
-        if (layout.count_bytes == 1) {
-          *count = static_cast<uint8_t>(negatives);
-        } else {
-          const auto wide = static_cast<uint16_t>(negatives);
-          std::memcpy(count, &wide, 2);
-        }
-      }
+      write_group_header(w, layout, codes, tile, g, record,
+                         [](int32_t negatives, int64_t) { return negatives; });
       for (int64_t s = 0; s < blocks_per_group / 4; ++s) {
         uint8_t* step = record + layout.header_bytes + s * layout.step_weight_bytes;
         for (int64_t j = 0; j < 4; ++j) {
@@ -64,6 +83,41 @@ void repack_planes(const PackedTensorView& w, const KernelLayout& layout,
           }
         }
       }
+    }
+  }
+}
+
+// kNibblesSignMasks (x64_kernel.h): the weights per tile and step, 80 bytes per 32 rows; the
+// headers per tile and group, holding −Σ signs (Σ signs = blocks − 2·negatives; padding blocks
+// count as sign +1).
+void repack_sign_masks(const PackedTensorView& w, const KernelLayout& layout,
+                       const std::vector<uint8_t>& codes, uint8_t* out, uint8_t* headers) {
+  const int64_t blocks = layout.k_pad / kWeightsPerBlock;
+  const int64_t rows = layout.row_tile;
+  auto code = [&](int64_t row, int64_t block) { return codes[row * blocks + block]; };
+  for (int64_t tile = 0; tile < layout.tiles; ++tile) {
+    const int64_t row0 = tile * rows;
+    for (int64_t s = 0; s < blocks / 4; ++s) {
+      for (int64_t p = 0; p < rows / 32; ++p) {
+        uint64_t sign_a = 0, sign_b = 0;
+        for (int64_t i = 0; i < 64; ++i) {
+          const uint8_t a = code(row0 + 32 * p + i / 4, 4 * s + i % 4);
+          const uint8_t b = code(row0 + 32 * p + 16 + i / 4, 4 * s + i % 4);
+          out[i] = static_cast<uint8_t>(code_slot(a) | code_slot(b) << 4);
+          sign_a |= static_cast<uint64_t>(code_sign(a)) << i;
+          sign_b |= static_cast<uint64_t>(code_sign(b)) << i;
+        }
+        std::memcpy(out + 64, &sign_a, 8);
+        std::memcpy(out + 72, &sign_b, 8);
+        out += 80;
+      }
+    }
+    for (int64_t g = 0; g < layout.groups; ++g) {
+      write_group_header(w, layout, codes, tile, g,
+                         headers + (tile * layout.groups + g) * layout.header_bytes,
+                         [](int32_t negatives, int64_t group_blocks) {
+                           return static_cast<int32_t>(2 * negatives - group_blocks);
+                         });
     }
   }
 }
@@ -86,34 +140,24 @@ RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& la
     repack_planes(w, layout, codes, r.weights.data());  // the buffer starts zeroed
     return r;
   }
+  if (layout.format == WeightFormat::kNibblesSignMasks) {
+    r.headers.resize(static_cast<size_t>(layout.tiles * layout.groups * layout.header_bytes));
+    repack_sign_masks(w, layout, codes, r.weights.data(), r.headers.data());
+    return r;
+  }
+  SHERRY_CHECK(layout.format == WeightFormat::kCodeBytes);
   r.alpha.resize(static_cast<size_t>(layout.tiles * layout.groups * rows));
   r.nneg.resize(static_cast<size_t>(layout.tiles * layout.groups * rows));
   uint8_t* out = r.weights.data();
   for (int64_t tile = 0; tile < layout.tiles; ++tile) {
     const int64_t row0 = tile * rows;
+    const int64_t vb = layout.vector_bytes;
     for (int64_t s = 0; s < steps; ++s) {
-      if (layout.format == WeightFormat::kCodeBytes) {
-        const int64_t vb = layout.vector_bytes;
-        for (int64_t j = 0; j < 4; ++j) {
-          for (int64_t g = 0; g < rows / vb; ++g) {
-            for (int64_t i = 0; i < vb; ++i) {
-              *out++ = code(row0 + g * vb + code_byte_row(vb, i), 4 * s + j);
-            }
+      for (int64_t j = 0; j < 4; ++j) {
+        for (int64_t g = 0; g < rows / vb; ++g) {
+          for (int64_t i = 0; i < vb; ++i) {
+            *out++ = code(row0 + g * vb + code_byte_row(vb, i), 4 * s + j);
           }
-        }
-      } else {
-        for (int64_t p = 0; p < rows / 32; ++p) {
-          uint64_t sign_a = 0, sign_b = 0;
-          for (int64_t i = 0; i < 64; ++i) {
-            const uint8_t a = code(row0 + 32 * p + i / 4, 4 * s + i % 4);
-            const uint8_t b = code(row0 + 32 * p + 16 + i / 4, 4 * s + i % 4);
-            out[i] = static_cast<uint8_t>(code_slot(a) | code_slot(b) << 4);
-            sign_a |= static_cast<uint64_t>(code_sign(a)) << i;
-            sign_b |= static_cast<uint64_t>(code_sign(b)) << i;
-          }
-          std::memcpy(out + 64, &sign_a, 8);
-          std::memcpy(out + 72, &sign_b, 8);
-          out += 80;
         }
       }
     }
@@ -123,17 +167,7 @@ RepackedWeights repack_weights(const PackedTensorView& w, const KernelLayout& la
         const size_t at = static_cast<size_t>((tile * layout.groups + g) * rows + r_in);
         if (row >= w.rows) continue;  // padding rows: α 0, never read back
         r.alpha[at] = w.scale(row, g);
-        const int32_t negatives =
-            negative_blocks(codes, blocks, row, g * blocks_per_group, blocks_per_group);
-        // Σ signs = blocks − 2·negatives; the biased planes start at −bias·Σ signs.
-        const int32_t sign_sum = static_cast<int32_t>(blocks_per_group - 2 * negatives);
-        if (layout.format == WeightFormat::kCodeBytes) {
-          r.nneg[at] = negatives;
-        } else if (layout.table == ir::TablePrecision::kInt8Lossy) {
-          r.nneg[at] = -128 * sign_sum;
-        } else {
-          r.nneg[at] = -2 * sign_sum;
-        }
+        r.nneg[at] = negative_blocks(codes, blocks, row, g * blocks_per_group, blocks_per_group);
       }
     }
   }

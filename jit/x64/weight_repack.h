@@ -1,6 +1,6 @@
 // Weight repacking into a kernel family's tile layout (x64_kernel.h, WeightFormat), done once at
-// load, apart from compute: the codes, α per row and group, and (kCodeBytes, kNibblePlanes)
-// negative-block counts.
+// load, apart from compute: the codes, α per row and group, and per-group sign counts (negative
+// blocks, or −Σ signs for the VBMI bias).
 #pragma once
 
 #include <cstdint>
@@ -13,13 +13,13 @@ namespace sherry::jit::x64 {
 
 struct RepackedWeights {
   AlignedBuffer<uint8_t> weights;  // tiles × tile_weight_bytes (+ one step of prefetch slack)
-  // Empty for kNibblePlanes, whose weight stream carries α and the counts:
+  // kCodeBytes only (kNibblePlanes' records and kNibblesSignMasks' headers carry both):
   AlignedBuffer<float> alpha;  // [tile][group][row of tile]
-  // Initial int32 accumulator per [tile][group][row of tile]. kCodeBytes: the number of
-  // negative blocks (the +1s of ~v + 1); kNibblesSignMasks: the bias of the biased plane,
-  // −2·Σ signs (int16 tables, hi + 2) or −128·Σ signs (int8 tables, e + 128), over the group's
-  // blocks (padding blocks count as sign +1).
+  // The number of negative blocks per [tile][group][row of tile]: the +1s of ~v + 1 that
+  // preload the int32 accumulators.
   AlignedBuffer<int32_t> nneg;
+  // kNibblesSignMasks: α (fp16) and −Σ signs per [tile][group], header_bytes each.
+  AlignedBuffer<uint8_t> headers;
 };
 
 // Row of a vector of W code bytes that byte i holds: the order the in-lane unpacks of the

@@ -30,9 +30,7 @@ constexpr bool row_matches_traits() {
            p.default_row_tile == 2 * kNibbleRowsPerPair &&
            p.max_n_tile == kNibbleAccumulatorQuads / 2;
   }
-  if (p.format == WeightFormat::kNibblePlanes && !(Traits::kHasAvx && !Traits::kHasAvx512)) {
-    return false;  // generated for AVX2 only
-  }
+  if (p.format == WeightFormat::kNibblePlanes && !Traits::kHasAvx) return false;  // vcvtph2ps
   return p.accumulator_budget == code_bytes_accumulator_budget<Traits>() &&
          p.row_tile_quantum == Traits::kVectorBytes &&
          p.default_row_tile == 2 * Traits::kVectorBytes && p.max_n_tile == p.accumulator_budget / 4;
@@ -81,7 +79,10 @@ KernelLayout layout_of(const ir::Program& program) {
   layout.tiles = s.tiles();
   const int64_t steps = s.k_pad / (4 * s.blocks_per_step);
   if (nibbles(path)) {
-    layout.step_weight_bytes = s.row_tile / kNibbleRowsPerPair * kNibblePairBytes;
+    const int64_t pairs = s.row_tile / kNibbleRowsPerPair;
+    layout.step_weight_bytes = pairs * kNibblePairBytes;
+    layout.count_bytes = s.blocks_per_group() <= 127 ? 1 : 2;
+    layout.header_bytes = round_up_64(s.row_tile * (2 + layout.count_bytes));
     const bool int8 = program.key.table == ir::TablePrecision::kInt8Lossy;
     layout.step_table_bytes = int8 ? 64 : 2 * 64;
     layout.group_tail_bytes = int8 ? 64 : 0;
@@ -222,11 +223,12 @@ class X64Backend final : public Backend {
                                                 const PackedTensorView& w) const override {
     const KernelLayout& l = as_x64(kernel).layout;
     RepackedWeights repacked = repack_weights(w, l);
-    // Stream: every byte a call reads per tile and group (codes, α, initial accumulators,
-    // padding); codes: the weight codes alone.
+    // Stream: every byte a call reads per tile and group (codes, α, counts, headers, padding);
+    // codes: the weight codes alone.
     const int64_t stream = l.tiles * l.tile_weight_bytes +
                            static_cast<int64_t>(repacked.alpha.size() * sizeof(float) +
-                                                repacked.nneg.size() * sizeof(int32_t));
+                                                repacked.nneg.size() * sizeof(int32_t) +
+                                                repacked.headers.size());
     const int64_t code = l.group_weight_bytes > 0 ? l.tiles * (l.k_pad / 16) * l.step_weight_bytes
                                                   : l.tiles * l.tile_weight_bytes;
     return std::make_unique<X64Weights>(std::move(repacked), code, stream);
@@ -248,8 +250,9 @@ class X64Backend final : public Backend {
   void run(const Kernel& kernel, const LayerWeights& weights, const CallArgs& call,
            int64_t tile_begin, int64_t tile_end, uint8_t*) const override {
     const RepackedWeights& w = static_cast<const X64Weights&>(weights).value;
-    const KernelArgs args{w.weights.data(), w.alpha.data(), w.nneg.data(), call.activations,
-                          call.scales,      call.out,       tile_begin,    tile_end};
+    const KernelArgs args{w.weights.data(),    w.alpha.data(), w.nneg.data(), w.headers.data(),
+                          call.activations,    call.scales,    call.out,      tile_begin,
+                          tile_end};
     as_x64(kernel).run(args);
   }
 

@@ -17,9 +17,10 @@ namespace sherry::jit::x64 {
 // The one argument of every generated kernel (read by the code with offsetof).
 struct KernelArgs {
   const uint8_t* weights;  // repacked weight stream, tile-major (weight_repack.h)
-  // Not read by kNibblePlanes kernels, whose stream carries both (null there):
+  // kCodeBytes only (null for the other formats):
   const float* alpha;   // α per [tile][group][row of tile], 0 for padding rows
-  const int32_t* nneg;  // initial int32 accumulator per [tile][group][row] (weight_repack.h)
+  const int32_t* nneg;  // negative blocks per [tile][group][row] (weight_repack.h)
+  const uint8_t* headers;  // kNibblesSignMasks: header_bytes per [tile][group] (below)
   const uint8_t* tables;   // n_tile token tables, table_bytes apart (table_builder.h)
   const float* scales;     // n_tile activation scales
   void* out;               // float [token][m_pad], or int32 [token][group][m_pad]
@@ -38,10 +39,15 @@ using KernelFn = void (*)(const KernelArgs*);
 //            slots of c in the low (c even) or high (c odd) nibbles of nibble vector c/2, then
 //            its signs in bit c % 8 of sign vector c/8; lanes in kCodeBytes's row order.
 //  Nothing else is read per group; the tables are kCodeBytes's.
-//  kNibblesSignMasks: per step of 4 blocks and 32 rows, 64 bytes of slot nibbles (rows 0-15
-//  low, 16-31 high; byte 4r + j is row r, block j) and two 64-bit sign masks; 64-entry tables
-//  per step (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi plane (hi + 2), or,
-//  with int8 tables, one plane of requantized entries per step and τ (fp32) after each group.
+//  kNibblesSignMasks: weights per step of 4 blocks and 32 rows: 64 bytes of slot nibbles (rows
+//    0-15 low, 16-31 high; byte 4r + j is row r, block j), then two 64-bit sign masks (rows
+//    0-15, 16-31). Beside them a header stream, per row tile and group: α of each row as fp16,
+//    then each row's −Σ signs over the group's blocks as int8 (int16 when a group has more
+//    than 127 blocks), padded to 64 bytes. (Headers inside the weight stream, as the planes
+//    have them, measured up to 0.85x on Zen 4 at one thread: docs/jit.md, "Weight streams".)
+//  64-entry tables per step (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi
+//  plane (hi + 2), or, with int8 tables, one plane of requantized entries per step and τ (fp32)
+//  after each group.
 struct KernelLayout {
   WeightFormat format = WeightFormat::kCodeBytes;
   ir::TablePrecision table = ir::TablePrecision::kInt16Exact;
@@ -52,11 +58,11 @@ struct KernelLayout {
   int64_t tiles = 0;
   int64_t tile_weight_bytes = 0;  // repacked bytes per row tile
   int64_t step_weight_bytes = 0;  // per tile per step
-  // kNibblePlanes (see above), in bytes:
-  int64_t group_weight_bytes = 0;  // a group's record, a multiple of 64
-  int64_t header_bytes = 0;        // α and counts, padded: the first step starts here
-  int64_t count_bytes = 0;         // one row's negative-block count (1 or 2)
-  int64_t step_sign_offset = 0;    // the sign vectors within a step
+  // kNibblePlanes and kNibblesSignMasks (see above), in bytes:
+  int64_t group_weight_bytes = 0;  // kNibblePlanes: a group's record, a multiple of 64
+  int64_t header_bytes = 0;        // a group's α and counts, padded to 64
+  int64_t count_bytes = 0;         // one row's count (planes) or −Σ signs (sign masks): 1 or 2
+  int64_t step_sign_offset = 0;    // kNibblePlanes: the sign vectors within a step
   int64_t step_table_bytes = 0;   // per token per step
   int64_t group_tail_bytes = 0;   // per token after each group's steps (int8 tables: τ)
   int64_t table_bytes = 0;        // per token

@@ -41,6 +41,7 @@ std::vector<int32_t> run_accumulators(const Kernel& built, const PackedTensorVie
   KernelArgs args{r.weights.data(),
                   r.alpha.data(),
                   r.nneg.data(),
+                  r.headers.data(),
                   tables.data(),
                   x.scales.data(),
                   out.data(),
