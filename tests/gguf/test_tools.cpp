@@ -3,11 +3,14 @@
 // and every error.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <set>
 
+#include "core/half.h"
 #include "core/sparse_absmean.h"
 #include "core/stq1_0.h"
 #include "runtime/gguf/gguf_file.h"
@@ -160,8 +163,52 @@ TEST_CASE("bad random model shapes are rejected with the option named") {
   CHECK(parse_float_type("bf16").value() == TensorType::kBF16);
 }
 
-// Checks `out` against quantizing `in` directly: quantized layers bit-exact, others byte-identical,
-// metadata copied.
+// Checks a tensor converted to Q8_0 or F16 against its input values, read from the documented
+// layouts (Q8_0: per 32 weights an fp16 scale d then 32 int8 q, value d·q) and the rounding
+// each type allows: d is the block's max |x| / 127 to fp16 precision (2^-11 relative); llama.cpp's
+// quantizer rounds x / d with the fp32 d, so d·q is within d/2 + 127·|d − max|x|/127| of x; F16
+// within 2^-11 relative (the inputs are normal numbers of moderate size).
+void check_converted(const Reader& in, const TensorInfo& from, const TensorInfo& to) {
+  REQUIRE(to.shape == from.shape);
+  const std::vector<float> x = read_float_tensor(in, from).value();
+  if (to.type == TensorType::kF16) {
+    REQUIRE(to.byte_size == x.size() * 2);
+    for (size_t i = 0; i < x.size(); ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, to.data + 2 * i, 2);
+      REQUIRE(std::fabs(fp16_to_float(bits) - x[i]) <= std::fabs(x[i]) * 0x1p-11f + 1e-7f);
+    }
+    return;
+  }
+  REQUIRE(to.type == TensorType::kQ8_0);
+  REQUIRE(x.size() % 32 == 0);
+  REQUIRE(to.byte_size == x.size() / 32 * 34);
+  size_t full_scale_blocks = 0;
+  for (size_t b = 0; b < x.size() / 32; ++b) {
+    const uint8_t* block = to.data + 34 * b;
+    uint16_t d_bits;
+    std::memcpy(&d_bits, block, 2);
+    const float d = fp16_to_float(d_bits);
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[32 * b + i]));
+    const float d_exact = amax / 127.0f;
+    REQUIRE(std::fabs(d - d_exact) <= d_exact * 0x1p-11f);
+    const float bound = d_exact * 0.5f + 127.0f * std::fabs(d - d_exact) + amax * 0x1p-20f;
+    int qmax = 0;
+    for (int i = 0; i < 32; ++i) {
+      const int q = static_cast<int8_t>(block[2 + i]);
+      qmax = std::max(qmax, std::abs(q));
+      REQUIRE(std::fabs(d * static_cast<float>(q) - x[32 * b + i]) <= bound);
+    }
+    REQUIRE(qmax <= 127);
+    full_scale_blocks += qmax >= 126 ? 1 : 0;  // the block's largest weight spans the range
+  }
+  CHECK(full_scale_blocks == x.size() / 32);
+}
+
+// Checks `out` against quantizing `in` directly: quantized layers bit-exact, the head and the
+// embedding converted as the options say (check_converted) or byte-identical like every other
+// tensor, metadata copied.
 void check_quantized(const std::string& in, const std::string& out,
                      const QuantizeOptions& options) {
   const auto ri = open_or_fail(in), ro = open_or_fail(out);
@@ -177,6 +224,15 @@ void check_quantized(const std::string& in, const std::string& out,
     if (!is_linear) {
       const TensorInfo* copy = ro->find_tensor(info.name);
       REQUIRE(copy != nullptr);
+      const std::optional<TensorType> target = info.name == n::kOutput ? options.output_type
+                                               : info.name == n::kTokenEmbedding
+                                                   ? options.embd_type
+                                                   : std::nullopt;
+      if (target && *target != info.type) {
+        CHECK(copy->type == *target);
+        check_converted(*ri, info, *copy);
+        continue;
+      }
       CHECK(copy->type == info.type);
       CHECK(copy->shape == info.shape);
       CHECK(std::equal(info.data, info.data + info.byte_size, copy->data,
@@ -271,6 +327,54 @@ TEST_CASE("the quantize report states sherry bits per weight at group 128") {
   }
 }
 
+TEST_CASE("the head and the embedding become Q8_0 by default, F16 or stay as they are on request") {
+  struct Case {
+    TensorType input;
+    std::string output, embd;  // "default": the options' default (q8_0)
+  };
+  const Case cases[] = {{TensorType::kF32, "default", "default"},
+                        {TensorType::kF16, "f16", "keep"},
+                        {TensorType::kBF16, "keep", "f16"},
+                        {TensorType::kF16, "keep", "keep"},
+                        {TensorType::kBF16, "q8_0", "keep"}};
+  for (const Case& c : cases) {
+    INFO(tensor_type_name(c.input), " --output-type ", c.output, " --embd-type ", c.embd);
+    TempPath in("h_in.gguf"), out("h_out.gguf");
+    REQUIRE(write_random_model(small_spec(c.input), in.str()).ok());
+    QuantizeOptions options = resolve_quantize_options("sherry", {}, {}, {}, {}).value();
+    if (c.output != "default") {
+      options.output_type = parse_float_tensor_type("--output-type", c.output).value();
+    }
+    if (c.embd != "default") {
+      options.embd_type = parse_float_tensor_type("--embd-type", c.embd).value();
+    }
+    auto report = quantize_model(in.str(), out.str(), options);
+    REQUIRE_MESSAGE(report.ok(), report.error().message());
+    check_quantized(in.str(), out.str(), options);
+    auto written_type = [&](const std::string& choice) {
+      return choice == "default" || choice == "q8_0" ? TensorType::kQ8_0
+             : choice == "f16"                       ? TensorType::kF16
+                                                     : c.input;
+    };
+    const auto ro = open_or_fail(out.str());
+    CHECK(ro->find_tensor(n::kOutput)->type == written_type(c.output));
+    CHECK(ro->find_tensor(n::kTokenEmbedding)->type == written_type(c.embd));
+    // One decode step: every block tensor, the output norm and head, one embedding row.
+    uint64_t want = 0;
+    for (const TensorInfo& info : ro->tensors()) {
+      if (info.name.starts_with("blk.") || info.name == n::kOutputNorm || info.name == n::kOutput) {
+        want += info.byte_size;
+      }
+    }
+    const TensorInfo* embd = ro->find_tensor(n::kTokenEmbedding);
+    want += embd->byte_size / static_cast<uint64_t>(embd->shape[1]);
+    CHECK(report->decode_bytes_per_token == want);
+    CHECK(format_quantize_report(*report, in.str(), out.str())
+              .find(fmt::format("decode reads per token: {} bytes of weights", want)) !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("bad quantize options are rejected with the option named") {
   auto error = [](std::string type, std::optional<int64_t> g, std::optional<std::string> gran,
                   std::optional<std::string> grouping, std::optional<uint32_t> id = std::nullopt) {
@@ -302,6 +406,11 @@ TEST_CASE("bad quantize options are rejected with the option named") {
         "--group-size: expected a positive multiple of 64 for stride16 grouping, found 32");
   CHECK(error("sherry", 0, {}, {}) ==
         "--group-size: expected a positive multiple of 4 for contiguous grouping, found 0");
+  CHECK(parse_float_tensor_type("--output-type", "q4_k").error().message() ==
+        "--output-type: expected q8_0, f16 or keep, found 'q4_k'");
+  CHECK(parse_float_tensor_type("--embd-type", "").error().message() ==
+        "--embd-type: expected q8_0, f16 or keep, found ''");
+  CHECK(!parse_float_tensor_type("--embd-type", "keep").value().has_value());
   const auto stq = resolve_quantize_options("stq1_0", {}, {}, {}, 42).value();
   CHECK(stq.layout == kStq1_0Layout);
   CHECK(stq.stq1_0_type == TensorType::kSTQ1_0_Released);
@@ -359,6 +468,32 @@ TEST_CASE("bad quantize inputs give errors naming the file and tensor") {
               ": tensor 'blk.0.ffn_up.weight': expected 2 dimensions [cols, rows], found [128]");
   }
   {
+    Writer w;
+    w.set_string(std::string(n::kArchitecture), "llama");
+    add_float_tensor(w, std::string(n::kTokenEmbedding), TensorType::kF32, {48, 3},
+                     std::vector<float>(48 * 3, 0.25f));
+    TempPath p("embd48.gguf");
+    REQUIRE(w.write(p.str()).ok());
+    CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
+          p.str() +
+              ": tensor 'token_embd.weight': Q8_0 needs rows of a multiple of 32 weights, found 48 "
+              "(--embd-type f16 or keep writes it)");
+  }
+  {
+    Writer w;
+    w.set_string(std::string(n::kArchitecture), "llama");
+    w.add_tensor(std::string(n::kOutput), TensorType::kQ8_0, {64, 2},
+                 std::vector<uint8_t>(2 * 2 * 34));
+    TempPath p("head_q8.gguf");
+    REQUIRE(w.write(p.str()).ok());
+    QuantizeOptions to_f16 = options;
+    to_f16.output_type = TensorType::kF16;
+    CHECK(quantize_model(p.str(), out.str(), to_f16).error().message() ==
+          p.str() +
+              ": tensor 'output.weight': --output-type F16 converts F32, F16 or BF16, found Q8_0 "
+              "(--output-type keep copies it)");
+  }
+  {
     RandomModelSpec spec = small_spec();
     spec.hidden = 96;  // rows of 96 weights: group 128 does not divide them
     spec.heads = 2;
@@ -401,7 +536,8 @@ TEST_CASE("bad quantize inputs give errors naming the file and tensor") {
     spec.kv_heads = 2;
     TempPath p("hundred.gguf");
     REQUIRE(write_random_model(spec, p.str()).ok());
-    const auto group4 = resolve_quantize_options("sherry", 4, {}, {}, {}).value();
+    auto group4 = resolve_quantize_options("sherry", 4, {}, {}, {}).value();
+    group4.embd_type = group4.output_type = std::nullopt;  // Q8_0 would stop at the embedding
     CHECK(quantize_model(p.str(), out.str(), group4).error().message() ==
           p.str() +
               ": tensor 'blk.0.attn_q.weight': expected cols to be a multiple of 32 (the sherry "

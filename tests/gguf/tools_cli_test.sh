@@ -17,6 +17,14 @@ grep -q "^blk.1.ffn_down.weight  *sherry  *\[256, 128\]  *5632  *1.3750$" "$tmp/
   fail "no ffn_down row in: $(cat "$tmp/q.txt")"
 grep -q "^quantized tensors: 327680 weights, 56320 bytes, 1.3750 bits/weight$" "$tmp/q.txt" ||
   fail "unexpected totals in: $(cat "$tmp/q.txt")"
+# The head and the embedding default to Q8_0: 300 rows of 4 blocks of 34 bytes.
+grep -q "^output.weight  *Q8_0  *\[128, 300\]  *40800  *8.5000$" "$tmp/q.txt" ||
+  fail "no Q8_0 head row in: $(cat "$tmp/q.txt")"
+grep -q "^decode reads per token: [0-9]* bytes of weights" "$tmp/q.txt" ||
+  fail "no decode bytes line in: $(cat "$tmp/q.txt")"
+"$bin/sherry-quantize" "$tmp/m.gguf" "$tmp/k.gguf" --output-type keep --embd-type f16 >"$tmp/k.txt"
+grep -q "^output.weight  *BF16 " "$tmp/k.txt" || fail "--output-type keep changed the head: $(cat "$tmp/k.txt")"
+grep -q "^token_embd.weight  *F16 " "$tmp/k.txt" || fail "--embd-type f16 ignored: $(cat "$tmp/k.txt")"
 "$bin/sherry-quantize" "$tmp/m.gguf" "$tmp/s.gguf" --type stq1_0 --stq1_0-id 42 >"$tmp/s.txt" && fail "stq1_0 accepted rows of 128"
 [ ! -e "$tmp/s.gguf" ] || fail "a failed run left $tmp/s.gguf"
 
@@ -40,6 +48,8 @@ expect 1 "cols 128 is not a multiple of group_size 256" \
 expect 2 "error: --type: expected sherry or stq1_0, found 'q4_0'" \
   "$bin/sherry-quantize" "$tmp/m.gguf" "$tmp/x.gguf" --type q4_0
 expect 2 "in is required" "$bin/sherry-quantize"
+expect 2 "error: --output-type: expected q8_0, f16 or keep, found 'q6_k'" \
+  "$bin/sherry-quantize" "$tmp/m.gguf" "$tmp/x.gguf" --output-type q6_k
 expect 2 "error: --kv-heads: expected a divisor of --heads 4, found 3" \
   "$bin/sherry-make-model" "$tmp/x.gguf" --kv-heads 3
 expect 2 "error: --type: expected f32, f16 or bf16, found 'q8'" "$bin/sherry-make-model" "$tmp/x.gguf" --type q8

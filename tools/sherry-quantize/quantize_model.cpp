@@ -3,14 +3,17 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include <fmt/ranges.h>
 
+#include "core/half.h"
 #include "core/sparse_absmean.h"
 #include "core/stq1_0.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "runtime/gguf/sherry_tensors.h"
+#include "runtime/float_kernels.h"
 
 namespace sherry::gguf {
 namespace {
@@ -25,6 +28,77 @@ bool is_quantized_layer(std::string_view name) {
   const std::string_view suffix = name.substr(digits + 1);
   return std::any_of(std::begin(names::kQuantizedSuffixes), std::end(names::kQuantizedSuffixes),
                      [&](std::string_view s) { return s == suffix; });
+}
+
+// The type `info` is written in: the option's for the head and the embedding, else its own.
+std::optional<TensorType> target_type(const TensorInfo& info, const QuantizeOptions& options) {
+  if (info.name == names::kOutput) return options.output_type;
+  if (info.name == names::kTokenEmbedding) return options.embd_type;
+  return std::nullopt;
+}
+
+std::string_view type_flag(const TensorInfo& info) {
+  return info.name == names::kOutput ? "--output-type" : "--embd-type";
+}
+
+// `info`'s values (F32, F16 or BF16) as a [cols, rows] tensor of `type` (F16 or Q8_0).
+Result<std::vector<uint8_t>> convert_float_tensor(const Reader& reader, const TensorInfo& info,
+                                                  TensorType type, const std::string& in) {
+  if (info.type != TensorType::kF32 && info.type != TensorType::kF16 &&
+      info.type != TensorType::kBF16) {
+    return make_error("{}: tensor '{}': {} {} converts F32, F16 or BF16, found {} ({} keep copies it)",
+                      in, info.name, type_flag(info), tensor_type_name(type),
+                      tensor_type_name(info.type), type_flag(info));
+  }
+  if (info.shape.size() != 2) {
+    return make_error("{}: tensor '{}': expected 2 dimensions [cols, rows], found [{}]", in,
+                      info.name, fmt::join(info.shape, ", "));
+  }
+  const int64_t cols = info.shape[0];
+  const int64_t rows = info.shape[1];
+  if (type == TensorType::kQ8_0 && cols % runtime::kQ8_0BlockWeights != 0) {
+    return make_error(
+        "{}: tensor '{}': Q8_0 needs rows of a multiple of {} weights, found {} ({} f16 or keep "
+        "writes it)",
+        in, info.name, runtime::kQ8_0BlockWeights, cols, type_flag(info));
+  }
+  auto values = read_float_tensor(reader, info);
+  if (!values) return values.error();
+  std::vector<uint8_t> bytes;
+  if (type == TensorType::kQ8_0) {
+    const int64_t blocks = cols / runtime::kQ8_0BlockWeights;
+    bytes.resize(static_cast<size_t>(rows * blocks) * sizeof(runtime::Q8_0Block));
+    auto* out = reinterpret_cast<runtime::Q8_0Block*>(bytes.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      runtime::quantize_q8_0_row(values->data() + r * cols, cols, out + r * blocks);
+    }
+  } else {
+    SHERRY_CHECK(type == TensorType::kF16);
+    bytes.resize(values->size() * sizeof(uint16_t));
+    for (size_t i = 0; i < values->size(); ++i) {
+      const uint16_t half = float_to_fp16((*values)[i]);
+      std::memcpy(bytes.data() + 2 * i, &half, 2);
+    }
+  }
+  return bytes;
+}
+
+// What one decode step reads of the weights written (rows in file order).
+uint64_t decode_bytes_per_token(const std::vector<QuantizedTensorRow>& tensors) {
+  uint64_t bytes = 0, embedding = 0, embedding_row = 0;
+  bool has_head = false;
+  for (const QuantizedTensorRow& row : tensors) {
+    if (row.name.starts_with("blk.") || row.name == names::kOutputNorm) bytes += row.bytes;
+    if (row.name == names::kOutput) {
+      bytes += row.bytes;
+      has_head = true;
+    }
+    if (row.name == names::kTokenEmbedding && row.shape.size() == 2 && row.shape[1] > 0) {
+      embedding = row.bytes;
+      embedding_row = row.bytes / static_cast<uint64_t>(row.shape[1]);
+    }
+  }
+  return bytes + embedding_row + (has_head ? 0 : embedding);
 }
 
 uint64_t file_size(const std::string& path) {
@@ -90,6 +164,14 @@ Result<QuantizeOptions> resolve_quantize_options(const std::string& type,
   return options;
 }
 
+Result<std::optional<TensorType>> parse_float_tensor_type(std::string_view flag,
+                                                          std::string_view value) {
+  if (value == "q8_0") return std::optional<TensorType>(TensorType::kQ8_0);
+  if (value == "f16") return std::optional<TensorType>(TensorType::kF16);
+  if (value == "keep") return std::optional<TensorType>();
+  return make_error("{}: expected q8_0, f16 or keep, found '{}'", flag, value);
+}
+
 Result<QuantizeReport> quantize_model(const std::string& in, const std::string& out,
                                       const QuantizeOptions& options) {
   auto opened = Reader::open(in);
@@ -109,7 +191,17 @@ Result<QuantizeReport> quantize_model(const std::string& in, const std::string& 
     QuantizedTensorRow row{info.name,      tensor_type_name(info.type), info.shape,
                            info.byte_size, info.element_count(),        false};
     if (!is_quantized_layer(info.name)) {
-      writer.add_tensor(info.name, info.type, info.shape, std::span(info.data, info.byte_size));
+      const std::optional<TensorType> target = target_type(info, options);
+      if (target && *target != info.type) {
+        auto bytes = convert_float_tensor(reader, info, *target, in);
+        if (!bytes) return bytes.error();
+        writer.add_tensor(info.name, *target, info.shape, *bytes);
+        row.type = tensor_type_name(*target);
+        row.bytes = bytes->size();
+        row.converted = true;
+      } else {
+        writer.add_tensor(info.name, info.type, info.shape, std::span(info.data, info.byte_size));
+      }
       report.tensors.push_back(std::move(row));
       continue;
     }
@@ -158,6 +250,7 @@ Result<QuantizeReport> quantize_model(const std::string& in, const std::string& 
         in, reader.tensors().size());
   }
   SHERRY_TRY(writer.write(out));
+  report.decode_bytes_per_token = decode_bytes_per_token(report.tensors);
   report.input_file_bytes = file_size(in);
   report.output_file_bytes = file_size(out);
   return report;
@@ -185,6 +278,9 @@ std::string format_quantize_report(const QuantizeReport& report, const std::stri
                       quantized_weights, quantized_bytes, bits(quantized_bytes, quantized_weights));
   text += fmt::format("whole file: {} weights, {:.4f} bits/weight\n", all_weights,
                       bits(report.output_file_bytes, all_weights));
+  text += fmt::format(
+      "decode reads per token: {} bytes of weights ({:.1f} MB; the KV cache adds to it)\n",
+      report.decode_bytes_per_token, static_cast<double>(report.decode_bytes_per_token) / 1e6);
   text += fmt::format("input  {}: {} bytes\noutput {}: {} bytes ({:.2f}x smaller)\n", in,
                       report.input_file_bytes, out, report.output_file_bytes,
                       report.output_file_bytes ? static_cast<double>(report.input_file_bytes) /

@@ -1,6 +1,8 @@
 // Quantizes a Llama GGUF with F32/F16/BF16 weights: the seven linear layers of every block (q, k,
-// v, o, gate, up, down) become sherry (or STQ1_0) tensors via quantize_sparse_absmean; embeddings,
-// norms and the output head are copied in their type; all metadata is copied.
+// v, o, gate, up, down) become sherry (or STQ1_0) tensors via quantize_sparse_absmean; the output
+// head and the token embedding become Q8_0 unless told to stay in their type or become F16 (the
+// head is most of what a decode step reads once the layers are 1.25-bit); norms and all
+// metadata are copied.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +22,15 @@ struct QuantizeOptions {
   QuantizeFormat format = QuantizeFormat::kSherry;
   WeightLayout layout;  // kStq1_0Layout for kStq1_0
   TensorType stq1_0_type = TensorType::kSTQ1_0;
+  // The types output.weight and token_embd.weight are written in (F16 or Q8_0); nullopt keeps
+  // the input's type.
+  std::optional<TensorType> output_type = TensorType::kQ8_0;
+  std::optional<TensorType> embd_type = TensorType::kQ8_0;
 };
+
+// --output-type / --embd-type: "q8_0", "f16" or "keep" (nullopt).
+Result<std::optional<TensorType>> parse_float_tensor_type(std::string_view flag,
+                                                          std::string_view value);
 
 // Options from the command line's words; unset optionals take the defaults (group 128,
 // contiguous). --type stq1_0 fixes the layout, so giving any layout option with it is an error.
@@ -32,11 +42,12 @@ Result<QuantizeOptions> resolve_quantize_options(const std::string& type,
 
 struct QuantizedTensorRow {
   std::string name;
-  std::string type;            // "sherry", "STQ1_0", or the copied type
+  std::string type;            // "sherry", "STQ1_0", the converted or the copied type
   std::vector<int64_t> shape;  // ggml order
   uint64_t bytes = 0;          // including the companion scale tensor for sherry
   int64_t weights = 0;
-  bool quantized = false;
+  bool quantized = false;    // a sherry/STQ1_0 layer
+  bool converted = false;    // the head or embedding written in another type than the input's
   double bits_per_weight() const {
     return weights ? 8.0 * static_cast<double>(bytes) / weights : 0.0;
   }
@@ -46,11 +57,15 @@ struct QuantizeReport {
   std::vector<QuantizedTensorRow> tensors;  // in file order, scales folded into their weights
   uint64_t input_file_bytes = 0;
   uint64_t output_file_bytes = 0;
+  // Weight bytes one decode step reads: every block tensor, the output norm, the head (the
+  // embedding when the head is tied) and one embedding row. The KV cache comes on top.
+  uint64_t decode_bytes_per_token = 0;
 };
 
 // Reads `in`, writes `out` atomically. Errors name the file and tensor: missing or non-GGUF input,
 // an architecture other than llama, a layer of a type other than F32/F16/BF16 or not 2-D, a shape
-// the layout does not divide, no layer to quantize.
+// the layout does not divide, no layer to quantize, a head or embedding that cannot take the
+// type asked (rows not a multiple of 32 for Q8_0, a quantized input to convert).
 Result<QuantizeReport> quantize_model(const std::string& in, const std::string& out,
                                       const QuantizeOptions& options);
 

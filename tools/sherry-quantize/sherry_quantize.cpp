@@ -1,7 +1,7 @@
 // sherry-quantize: a Llama GGUF with F32/F16/BF16 weights in, a sherry (or STQ1_0) GGUF out.
 //   sherry-quantize IN.gguf OUT.gguf [--type sherry|stq1_0] [--group-size N]
 //                   [--granularity group|channel|tensor] [--grouping contiguous|stride16]
-//                   [--stq1_0-id 42|43]
+//                   [--stq1_0-id 42|43] [--output-type q8_0|f16|keep] [--embd-type q8_0|f16|keep]
 // Prints per-tensor type, shape and bits/weight, then the totals. Errors: "error: <message>",
 // exit status 1 (2 for a bad command line).
 #include <cstdio>
@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   std::optional<int64_t> group_size;
   std::optional<std::string> granularity, grouping;
   std::optional<uint32_t> stq1_0_id;
+  std::string output_type = "q8_0", embd_type = "q8_0";
   app.add_option("in", in, "input GGUF (F32, F16 or BF16 weights)")->required();
   app.add_option("out", out, "output GGUF (written atomically)")->required();
   app.add_option("--type", type, "sherry or stq1_0")->capture_default_str();
@@ -26,6 +27,11 @@ int main(int argc, char** argv) {
   app.add_option("--grouping", grouping, "contiguous or stride16 (default contiguous)");
   app.add_option("--stq1_0-id", stq1_0_id,
                  "STQ1_0 type id: 43 (llama.cpp, default) or 42 (released files)");
+  app.add_option("--output-type", output_type,
+                 "output.weight (the LM head): q8_0, f16 or keep (its input type)")
+      ->capture_default_str();
+  app.add_option("--embd-type", embd_type, "token_embd.weight: q8_0, f16 or keep")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -37,6 +43,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", options.error().message().c_str());
     return 2;
   }
+  auto output = sherry::gguf::parse_float_tensor_type("--output-type", output_type);
+  auto embd = sherry::gguf::parse_float_tensor_type("--embd-type", embd_type);
+  for (const auto* parsed : {&output, &embd}) {
+    if (!*parsed) {
+      std::fprintf(stderr, "error: %s\n", parsed->error().message().c_str());
+      return 2;
+    }
+  }
+  options->output_type = *output;
+  options->embd_type = *embd;
   auto report = sherry::gguf::quantize_model(in, out, *options);
   if (!report) {
     std::fprintf(stderr, "error: %s\n", report.error().message().c_str());
