@@ -80,15 +80,19 @@ struct GemmRow {
 };
 
 // One Q8_0 row against kTokens tokens: each block's 32 int8 are widened once for all tokens.
+// At one or two tokens (decode) a single FMA chain per token bounds the row (two dependent FMAs
+// per block), so consecutive blocks go to kChains independent accumulators.
 struct GemmRowQ8_0 {
   template <int kTokens>
   SHERRY_AVX512 static void run(const void* row_bytes, const float* x, int64_t cols, float* out,
                                 int64_t out_stride) {
+    constexpr int kChains = kTokens == 1 ? 4 : kTokens == 2 ? 2 : 1;
     const auto* row = static_cast<const Q8_0Block*>(row_bytes);
-    __m512 acc[kTokens];
-    for (int j = 0; j < kTokens; ++j) acc[j] = _mm512_setzero_ps();
-    const int64_t blocks = cols / kQ8_0BlockWeights;
-    for (int64_t b = 0; b < blocks; ++b) {
+    __m512 acc[kTokens][kChains];
+    for (int j = 0; j < kTokens; ++j) {
+      for (int c = 0; c < kChains; ++c) acc[j][c] = _mm512_setzero_ps();
+    }
+    auto block = [&](int64_t b, int c) SHERRY_AVX512 __attribute__((always_inline)) {
       const __m512 d = _mm512_set1_ps(_cvtsh_ss(row[b].d));
       const __m128i* q = reinterpret_cast<const __m128i*>(row[b].q);
       const __m512 w0 =
@@ -97,11 +101,21 @@ struct GemmRowQ8_0 {
           _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 1))));
       for (int j = 0; j < kTokens; ++j) {
         const float* xb = x + j * cols + b * 32;
-        acc[j] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb), acc[j]);
-        acc[j] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + 16), acc[j]);
+        acc[j][c] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb), acc[j][c]);
+        acc[j][c] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + 16), acc[j][c]);
       }
+    };
+    const int64_t blocks = cols / kQ8_0BlockWeights;
+    int64_t b = 0;
+    for (; b + kChains <= blocks; b += kChains) {
+      for (int c = 0; c < kChains; ++c) block(b + c, c);
     }
-    for (int j = 0; j < kTokens; ++j) out[j * out_stride] = _mm512_reduce_add_ps(acc[j]);
+    for (; b < blocks; ++b) block(b, 0);
+    for (int j = 0; j < kTokens; ++j) {
+      __m512 sum = acc[j][0];
+      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[j][c]);
+      out[j * out_stride] = _mm512_reduce_add_ps(sum);
+    }
   }
 };
 
