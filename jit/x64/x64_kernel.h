@@ -44,7 +44,7 @@ using KernelFn = void (*)(const KernelArgs*);
 //    0-15, 16-31). Beside them a header stream, per row tile and group: α of each row as fp16,
 //    then each row's −Σ signs over the group's blocks as int8 (int16 when a group has more
 //    than 127 blocks), padded to 64 bytes. (Headers inside the weight stream, as the planes
-//    have them, measured up to 0.85x on Zen 4 at one thread: docs/jit.md, "Weight streams".)
+//    have them, ran at 0.63-1.0x on Zen 4 at one thread: docs/jit.md, "Weight streams".)
 //  64-entry tables per step (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi
 //  plane (hi + 2), or, with int8 tables, one plane of requantized entries per step and τ (fp32)
 //  after each group.
