@@ -143,9 +143,10 @@ void LutNibbleGenerator<Traits>::combine(int64_t t, int64_t p, int h) {
 
 template <class Traits>
 void LutNibbleGenerator<Traits>::emit_scale_group() {
-  for (int64_t t = 0; t < tokens(); ++t) {
-    for (int64_t p = 0; p < pairs_; ++p) {
-      for (int h = 0; h < 2; ++h) {
+  for (int64_t p = 0; p < pairs_; ++p) {
+    for (int h = 0; h < 2; ++h) {
+      vcvtph2ps(vmm_hi, header_alpha(p, h));  // fp16 α, exact in fp32: once for all tokens
+      for (int64_t t = 0; t < tokens(); ++t) {
         combine(t, p, h);
         const Vmm lo = acc(t, p, h, 0);
         vcvtdq2ps(lo, lo);
@@ -153,7 +154,6 @@ void LutNibbleGenerator<Traits>::emit_scale_group() {
           // τ of this token and group sits right after the group's tables.
           vmulps(lo, lo, ptr_b[reg_tables + static_cast<int>(t * layout_.table_bytes)]);
         }
-        vcvtph2ps(vmm_hi, header_alpha(p, h));  // fp16 α: exact in fp32
         vmovups(vmm_tmp, out(reg_out, t, p, h));
         vfmadd231ps(vmm_tmp, lo, vmm_hi);
         vmovups(out(reg_out, t, p, h), vmm_tmp);
