@@ -30,6 +30,18 @@ bool is_quantized_layer(std::string_view name) {
                      [&](std::string_view s) { return s == suffix; });
 }
 
+// The input types a tensor is quantized or converted from.
+bool is_float_input(TensorType type) {
+  return type == TensorType::kF32 || type == TensorType::kF16 || type == TensorType::kBF16;
+}
+
+// A quantized layer, or a converted head or embedding, is a [cols, rows] matrix.
+Status expect_matrix(const TensorInfo& info, const std::string& in) {
+  if (info.shape.size() == 2) return {};
+  return make_error("{}: tensor '{}': expected 2 dimensions [cols, rows], found [{}]", in,
+                    info.name, fmt::join(info.shape, ", "));
+}
+
 // The type `info` is written in: the option's for the head and the embedding, else its own.
 std::optional<TensorType> target_type(const TensorInfo& info, const QuantizeOptions& options) {
   if (info.name == names::kOutput) return options.output_type;
@@ -44,16 +56,12 @@ std::string_view type_flag(const TensorInfo& info) {
 // `info`'s values (F32, F16 or BF16) as a [cols, rows] tensor of `type` (F16 or Q8_0).
 Result<std::vector<uint8_t>> convert_float_tensor(const Reader& reader, const TensorInfo& info,
                                                   TensorType type, const std::string& in) {
-  if (info.type != TensorType::kF32 && info.type != TensorType::kF16 &&
-      info.type != TensorType::kBF16) {
+  if (!is_float_input(info.type)) {
     return make_error("{}: tensor '{}': {} {} converts F32, F16 or BF16, found {} ({} keep copies it)",
                       in, info.name, type_flag(info), tensor_type_name(type),
                       tensor_type_name(info.type), type_flag(info));
   }
-  if (info.shape.size() != 2) {
-    return make_error("{}: tensor '{}': expected 2 dimensions [cols, rows], found [{}]", in,
-                      info.name, fmt::join(info.shape, ", "));
-  }
+  SHERRY_TRY(expect_matrix(info, in));
   const int64_t cols = info.shape[0];
   const int64_t rows = info.shape[1];
   if (type == TensorType::kQ8_0 && cols % runtime::kQ8_0BlockWeights != 0) {
@@ -198,22 +206,17 @@ Result<QuantizeReport> quantize_model(const std::string& in, const std::string& 
         writer.add_tensor(info.name, *target, info.shape, *bytes);
         row.type = tensor_type_name(*target);
         row.bytes = bytes->size();
-        row.converted = true;
       } else {
         writer.add_tensor(info.name, info.type, info.shape, std::span(info.data, info.byte_size));
       }
       report.tensors.push_back(std::move(row));
       continue;
     }
-    if (info.type != TensorType::kF32 && info.type != TensorType::kF16 &&
-        info.type != TensorType::kBF16) {
+    if (!is_float_input(info.type)) {
       return make_error("{}: tensor '{}': expected type F32, F16 or BF16 to quantize, found {}", in,
                         info.name, tensor_type_name(info.type));
     }
-    if (info.shape.size() != 2) {
-      return make_error("{}: tensor '{}': expected 2 dimensions [cols, rows], found [{}]", in,
-                        info.name, fmt::join(info.shape, ", "));
-    }
+    SHERRY_TRY(expect_matrix(info, in));
     const int64_t cols = info.shape[0];
     const int64_t rows = info.shape[1];
     if (Status fits = validate_layout(options.layout, rows, cols, info.name); !fits) {

@@ -47,7 +47,6 @@ struct QuantizedTensorRow {
   uint64_t bytes = 0;          // including the companion scale tensor for sherry
   int64_t weights = 0;
   bool quantized = false;    // a sherry/STQ1_0 layer
-  bool converted = false;    // the head or embedding written in another type than the input's
   double bits_per_weight() const {
     return weights ? 8.0 * static_cast<double>(bytes) / weights : 0.0;
   }
