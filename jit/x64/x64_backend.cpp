@@ -30,7 +30,9 @@ constexpr bool row_matches_traits() {
            p.default_row_tile == 2 * kNibbleRowsPerPair &&
            p.max_n_tile == kNibbleAccumulatorQuads / 2;
   }
-  if (p.format == WeightFormat::kNibblePlanes && !Traits::kHasAvx) return false;  // vcvtph2ps
+  if (p.format == WeightFormat::kNibblePlanes && !(Traits::kHasAvx && !Traits::kHasAvx512)) {
+    return false;  // generated for AVX2 only
+  }
   return p.accumulator_budget == code_bytes_accumulator_budget<Traits>() &&
          p.row_tile_quantum == Traits::kVectorBytes &&
          p.default_row_tile == 2 * Traits::kVectorBytes && p.max_n_tile == p.accumulator_budget / 4;
