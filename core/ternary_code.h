@@ -52,4 +52,10 @@ constexpr int slot_lane_value(uint8_t slot, int lane) {
   return flipped ? -1 : 1;
 }
 
+// Value of lane p of a code's block: t[p] ∈ {−1, 0, +1}.
+constexpr int code_lane_value(uint8_t code, int lane) {
+  const int value = slot_lane_value(code_slot(code), lane);
+  return code_sign(code) ? -value : value;
+}
+
 }  // namespace sherry

@@ -12,8 +12,8 @@ namespace {
 class Interpreter {
  public:
   Interpreter(const Program& program, const PackedTensorView& w, const QuantizedActivations& x)
-      : p_(program), s_(program.shape), w_(w), x_(x) {
-    const auto tokens = static_cast<size_t>(s_.n_tile);
+      : p_(program), s_(program.shape), w_(w), x_(x), tokens_(x.tokens) {
+    const auto tokens = static_cast<size_t>(tokens_);
     const auto rows = static_cast<size_t>(s_.row_tile);
     permuted_.assign(tokens, std::vector<int8_t>(static_cast<size_t>(s_.k_pad)));
     tables_.assign(tokens, {});
@@ -21,9 +21,10 @@ class Interpreter {
     acc16_.assign(tokens, std::vector<int16_t>(rows));
     acc32_.assign(tokens, std::vector<int32_t>(rows));
     y_.assign(tokens, std::vector<float>(rows));
-    result_.acc.assign(static_cast<size_t>(s_.n_tile * s_.m * s_.groups), 0);
+    sums_.assign(tokens, std::vector<int32_t>(static_cast<size_t>(s_.groups)));
+    result_.acc.assign(static_cast<size_t>(tokens_ * s_.m * s_.groups), 0);
     if (program.key.output == OutputMode::kFloat) {
-      result_.y.assign(static_cast<size_t>(s_.n_tile * s_.m), 0.0f);
+      result_.y.assign(static_cast<size_t>(tokens_ * s_.m), 0.0f);
     }
   }
 
@@ -44,7 +45,46 @@ class Interpreter {
 
   void exec(const Loop& loop) {
     int64_t& i = index_[static_cast<size_t>(loop.kind)];
-    for (i = 0; i < loop.extent; ++i) exec(loop.body);
+    // A call's tokens: n_tile, or fewer for a dot program.
+    const int64_t extent = loop.kind == LoopKind::kToken ? tokens_ : loop.extent;
+    for (i = 0; i < extent; ++i) exec(loop.body);
+  }
+  void exec(const SumActivations&) {
+    const int64_t per_group = s_.k_pad / s_.groups;
+    const std::vector<int8_t>& q = permuted_[token()];
+    for (int64_t g = 0; g < s_.groups; ++g) {
+      int32_t sum = 0;
+      for (int64_t k = g * per_group; k < (g + 1) * per_group; ++k) sum += q[k];
+      sums_[token()][g] = sum;
+    }
+  }
+  void exec(const DecodeWeights&) {
+    // Padding rows and blocks hold code 0: their products meet zero activations or land in
+    // rows no one reads, as in the lookup programs.
+    const int64_t real_blocks = s_.k / kWeightsPerBlock;
+    decoded_.assign(static_cast<size_t>(s_.row_tile), std::vector<uint8_t>(s_.k_pad));
+    for (int64_t r = 0; r < s_.row_tile; ++r) {
+      for (int64_t b = 0; b < s_.k_pad / kWeightsPerBlock; ++b) {
+        const uint8_t code = row(r) < s_.m && b < real_blocks ? w_.code(row(r), b) : 0;
+        for (int p = 0; p < kWeightsPerBlock; ++p) {
+          decoded_[r][b * kWeightsPerBlock + p] =
+              static_cast<uint8_t>(code_lane_value(code, p) + 1);
+        }
+      }
+    }
+  }
+  void exec(const DotAccumulate&) {
+    const int64_t t = token();
+    const int64_t step =
+        (group() * s_.chunks_per_group + index(LoopKind::kChunk)) * s_.steps_per_chunk +
+        index(LoopKind::kStep);
+    const int64_t first = step * s_.blocks_per_step * kWeightsPerBlock;
+    const int64_t last = first + s_.blocks_per_step * kWeightsPerBlock;
+    for (int64_t r = 0; r < s_.row_tile; ++r) {
+      int32_t sum = 0;
+      for (int64_t k = first; k < last; ++k) sum += decoded_[r][k] * permuted_[t][k];
+      acc32_[t][r] += sum;
+    }
   }
   void exec(const PermuteActivations& node) {
     permute_to_block_order(node.grouping, x_.token(token()), s_.k, s_.k_pad,
@@ -72,7 +112,7 @@ class Interpreter {
       }
       const Int8TableScale scale = int8_table_scale(max_abs);
       taus[g] = scale.tau;
-      result_.tau.resize(static_cast<size_t>(s_.n_tile * s_.groups));
+      result_.tau.resize(static_cast<size_t>(tokens_ * s_.groups));
       result_.tau[token() * s_.groups + g] = scale.tau;
       for (int64_t b = g * per_group; b < (g + 1) * per_group; ++b) {
         for (int c = 0; c < codes; ++c) table[b][c] = requantize_entry(table[b][c], scale);
@@ -82,9 +122,12 @@ class Interpreter {
   void exec(const ZeroOutput&) {
     for (auto& y : y_) std::fill(y.begin(), y.end(), 0.0f);
   }
-  void exec(const InitAccumulators&) {
+  void exec(const InitAccumulators& node) {
     for (auto& a : acc16_) std::fill(a.begin(), a.end(), int16_t{0});
-    for (auto& a : acc32_) std::fill(a.begin(), a.end(), 0);
+    for (size_t t = 0; t < acc32_.size(); ++t) {
+      const int32_t start = node.value == AccInit::kMinusActivationSums ? -sums_[t][group()] : 0;
+      std::fill(acc32_[t].begin(), acc32_[t].end(), start);
+    }
   }
   void exec(const LookupAccumulate& node) {
     const int64_t t = token();
@@ -113,7 +156,7 @@ class Interpreter {
     }
   }
   void exec(const Widen&) {
-    for (int64_t t = 0; t < s_.n_tile; ++t) {
+    for (int64_t t = 0; t < tokens_; ++t) {
       for (int64_t r = 0; r < s_.row_tile; ++r) {
         acc32_[t][r] += acc16_[t][r];
         acc16_[t][r] = 0;
@@ -121,7 +164,7 @@ class Interpreter {
     }
   }
   void record_accumulators() {
-    for (int64_t t = 0; t < s_.n_tile; ++t) {
+    for (int64_t t = 0; t < tokens_; ++t) {
       for (int64_t r = 0; r < s_.row_tile && row(r) < s_.m; ++r) {
         result_.acc[(t * s_.m + row(r)) * s_.groups + group()] = acc32_[t][r];
       }
@@ -129,7 +172,7 @@ class Interpreter {
   }
   void exec(const ScaleGroup&) {
     record_accumulators();
-    for (int64_t t = 0; t < s_.n_tile; ++t) {
+    for (int64_t t = 0; t < tokens_; ++t) {
       for (int64_t r = 0; r < s_.row_tile && row(r) < s_.m; ++r) {
         if (p_.key.table == TablePrecision::kInt8Lossy) {
           const float term = static_cast<float>(acc32_[t][r]) * tau_[t][group()];
@@ -142,7 +185,7 @@ class Interpreter {
   }
   void exec(const StoreAccumulators&) { record_accumulators(); }
   void exec(const Finish&) {
-    for (int64_t t = 0; t < s_.n_tile; ++t) {
+    for (int64_t t = 0; t < tokens_; ++t) {
       for (int64_t r = 0; r < s_.row_tile && row(r) < s_.m; ++r) {
         result_.y[t * s_.m + row(r)] = x_.scales[t] * y_[t][r];
       }
@@ -153,6 +196,7 @@ class Interpreter {
   const ProgramShape& s_;
   const PackedTensorView& w_;
   const QuantizedActivations& x_;
+  const int64_t tokens_;  // of this call: n_tile, or 1 .. n_tile for a dot program
   std::array<int64_t, 5> index_{};
   std::vector<std::vector<int8_t>> permuted_;                         // [token][k_pad]
   std::vector<std::vector<std::array<int16_t, kCodeCount>>> tables_;  // [token][block][code]
@@ -160,6 +204,8 @@ class Interpreter {
   std::vector<std::vector<int16_t>> acc16_;  // [token][row in tile]
   std::vector<std::vector<int32_t>> acc32_;
   std::vector<std::vector<float>> y_;
+  std::vector<std::vector<int32_t>> sums_;     // [token][group]: Σ q' (dot programs)
+  std::vector<std::vector<uint8_t>> decoded_;  // [row in tile][k_pad]: w = t + 1 (dot programs)
   InterpreterResult result_;
 };
 
@@ -174,9 +220,10 @@ Result<InterpreterResult> interpret(const Program& program, const PackedTensorVi
         program.name, w.rows, w.cols, to_string(w.layout.grouping), to_string(w.layout.granularity),
         key.m, key.k);
   }
-  if (x.cols != key.k || x.tokens != key.n_tile) {
-    return make_error("{}: activations are {} tokens x {} cols, the kernel expects {} x {}",
-                      program.name, x.tokens, x.cols, key.n_tile, key.k);
+  const bool dot = key.op == KernelOp::kDotGemm;
+  if (x.cols != key.k || (dot ? x.tokens < 1 || x.tokens > key.n_tile : x.tokens != key.n_tile)) {
+    return make_error("{}: activations are {} tokens x {} cols, the kernel expects {}{} x {}",
+                      program.name, x.tokens, x.cols, dot ? "1 .. " : "", key.n_tile, key.k);
   }
   return Interpreter(program, w, x).run();
 }

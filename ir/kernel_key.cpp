@@ -33,20 +33,27 @@ size_t KernelKeyHash::operator()(const KernelKey& key) const {
 }
 
 // lut<op>_s125<scale><grouping>_<table>[_acc]__<isa>_m<M>_k<K>[_n<N>]_t<tile>[_p<prefetch>]
+// dotgemm_s125<scale><grouping>[_acc]__<isa>_m<M>_k<K>_n<N>_t<tile>[_p<prefetch>]_b<tokens>
+//   [_kb<groups>]
 std::string kernel_name(const KernelKey& key) {
   // Fields named below: op, isa, m, k, n_tile (gemm), the layout's grouping, granularity and
-  // group size, table, output, row tile, prefetch; activation has a single value, so no tag yet
-  // (a second value needs one). A new KernelKey field must be added here.
-  static_assert(std::tuple_size_v<decltype(key.fields())> == 13,
+  // group size, table (lookup kernels: a dot kernel has no tables), output, row tile, prefetch,
+  // token block and k block (dot kernels); activation has a single value, so no tag yet (a
+  // second value needs one). A new KernelKey field must be added here.
+  static_assert(std::tuple_size_v<decltype(key.fields())> == 15,
                 "kernel_name must name every KernelKey field");
   const char grouping = key.layout.grouping == BlockGrouping::kContiguous ? 'c' : 's';
-  std::string name = fmt::format("lut{}_s125{}{}_{}", to_string(key.op), scale_tag(key.layout),
-                                 grouping, to_string(key.table));
+  const bool dot = key.op == KernelOp::kDotGemm;
+  std::string name = dot ? fmt::format("dotgemm_s125{}{}", scale_tag(key.layout), grouping)
+                         : fmt::format("lut{}_s125{}{}_{}", to_string(key.op),
+                                       scale_tag(key.layout), grouping, to_string(key.table));
   if (key.output == OutputMode::kAccumulators) name += "_acc";
   name += fmt::format("__{}_m{}_k{}", to_string(key.isa), key.m, key.k);
-  if (key.op == KernelOp::kGemm) name += fmt::format("_n{}", key.n_tile);
+  if (key.op != KernelOp::kGemv) name += fmt::format("_n{}", key.n_tile);
   name += fmt::format("_t{}", key.tuning.row_tile);
   if (key.tuning.prefetch > 0) name += fmt::format("_p{}", key.tuning.prefetch);
+  if (key.tuning.token_block > 0) name += fmt::format("_b{}", key.tuning.token_block);
+  if (key.tuning.k_block > 0) name += fmt::format("_kb{}", key.tuning.k_block);
   return name;
 }
 
@@ -56,6 +63,8 @@ std::string_view to_string(KernelOp op) {
       return "gemv";
     case KernelOp::kGemm:
       return "gemm";
+    case KernelOp::kDotGemm:
+      return "dotgemm";
   }
   return "unknown";
 }
@@ -100,7 +109,8 @@ Result<Isa> parse_isa(std::string_view text) {
 Result<KernelOp> parse_kernel_op(std::string_view text) {
   if (text == "gemv") return KernelOp::kGemv;
   if (text == "gemm") return KernelOp::kGemm;
-  return make_error("unknown kernel op '{}': expected gemv or gemm", text);
+  if (text == "dotgemm") return KernelOp::kDotGemm;
+  return make_error("unknown kernel op '{}': expected gemv, gemm or dotgemm", text);
 }
 
 }  // namespace sherry::ir

@@ -18,6 +18,10 @@ namespace sherry::ir {
 enum class KernelOp : uint8_t {
   kGemv,  // one token per call (decode)
   kGemm,  // n_tile tokens per call (prefill), the weight stream is read once for all of them
+  // Up to n_tile tokens per call (the count is an argument of the call): each row tile's codes
+  // are decoded once into int8 weights, then multiplied by all the call's tokens with int8 dot
+  // products (ir/program.h: DecodeWeights, DotAccumulate). The prefill GEMM for many tokens.
+  kDotGemm,
 };
 
 // Code paths, each a feature set (jit/cpu_detect.h lists the CPU features each one requires).
@@ -55,6 +59,11 @@ struct Tuning {
   // Weight prefetch distance in bytes ahead of the stream (0: none; kPathDefaultPrefetch: the
   // path's default, which resolving a key fills in).
   int64_t prefetch = kPathDefaultPrefetch;
+  // kDotGemm only (0 elsewhere; 0 in a request: the path's default): tokens held in registers
+  // per block, and scale groups decoded per panel (the K block kept in cache while every token
+  // block of the call runs over it).
+  int64_t token_block = 0;
+  int64_t k_block = 0;
 
   bool operator==(const Tuning&) const = default;
 };
@@ -76,11 +85,13 @@ struct KernelKey {
   // here cannot be missed by one of them.
   auto fields() const {
     return std::tie(op, isa, m, k, n_tile, layout.grouping, layout.granularity, layout.group_size,
-                    activation, table, output, tuning.row_tile, tuning.prefetch);
+                    activation, table, output, tuning.row_tile, tuning.prefetch, tuning.token_block,
+                    tuning.k_block);
   }
   auto fields() {
     return std::tie(op, isa, m, k, n_tile, layout.grouping, layout.granularity, layout.group_size,
-                    activation, table, output, tuning.row_tile, tuning.prefetch);
+                    activation, table, output, tuning.row_tile, tuning.prefetch, tuning.token_block,
+                    tuning.k_block);
   }
   bool operator==(const KernelKey& other) const { return fields() == other.fields(); }
 };
@@ -91,7 +102,7 @@ struct KernelKeyHash {
 
 std::string kernel_name(const KernelKey& key);
 
-std::string_view to_string(KernelOp op);           // "gemv" | "gemm"
+std::string_view to_string(KernelOp op);           // "gemv" | "gemm" | "dotgemm"
 std::string_view to_string(Isa isa);               // "scalar" | "ssse3" | "avx2" | ...
 std::string_view to_string(TablePrecision table);  // "i16" | "i8"
 std::string_view to_string(OutputMode output);     // "float" | "acc"

@@ -51,18 +51,34 @@ Program build_naive(const KernelKey& key) {
   s.steps_per_chunk = accumulation_group_size(key.layout, key.k) / kWeightsPerBlock;
   s.n_tile = key.n_tile;
 
-  Body prologue_body{PermuteActivations{key.layout.grouping},
-                     BuildTables{LookupMode::kSignAfterLookup}};
-  Body token_body{LookupAccumulate{LookupMode::kSignAfterLookup, AccWidth::kI32}};
+  // Lookup programs build tables per token and look codes up in them; dot programs decode the
+  // tile's codes into int8 weights and take dot products with the activations.
+  const bool dot = key.op == KernelOp::kDotGemm;
+  Body prologue_body{PermuteActivations{key.layout.grouping}};
+  if (dot) {
+    prologue_body.push_back(SumActivations{});
+  } else {
+    prologue_body.push_back(BuildTables{LookupMode::kSignAfterLookup});
+  }
+  Body token_body;
+  if (dot) {
+    token_body.push_back(DotAccumulate{});
+  } else {
+    token_body.push_back(LookupAccumulate{LookupMode::kSignAfterLookup, AccWidth::kI32});
+  }
   Body step_body{Loop{LoopKind::kToken, s.n_tile, std::move(token_body)}};
   Body chunk_body{Loop{LoopKind::kStep, s.steps_per_chunk, std::move(step_body)}};
-  Body group_body{InitAccumulators{}, Loop{LoopKind::kChunk, 1, std::move(chunk_body)}};
+  Body group_body{InitAccumulators{dot ? AccInit::kMinusActivationSums : AccInit::kZero},
+                  Loop{LoopKind::kChunk, 1, std::move(chunk_body)}};
   if (key.output == OutputMode::kAccumulators) {
     group_body.push_back(StoreAccumulators{});
   } else {
     group_body.push_back(ScaleGroup{});
   }
-  Body tile_body{ZeroOutput{}, Loop{LoopKind::kGroup, s.groups, std::move(group_body)}};
+  Body tile_body;
+  if (dot) tile_body.push_back(DecodeWeights{});
+  tile_body.push_back(ZeroOutput{});
+  tile_body.push_back(Loop{LoopKind::kGroup, s.groups, std::move(group_body)});
   if (key.output == OutputMode::kFloat) tile_body.push_back(Finish{});
   program.body.push_back(Loop{LoopKind::kToken, s.n_tile, std::move(prologue_body)});
   program.body.push_back(Loop{LoopKind::kTile, s.tiles(), std::move(tile_body)});
@@ -146,6 +162,10 @@ Result<Program> lower(const KernelKey& key, const LoweringTarget& target, const 
     return make_error("kernel {}: a GEMV kernel has n_tile 1, got {}", kernel_name(key),
                       key.n_tile);
   }
+  if (key.op == KernelOp::kDotGemm && key.table != TablePrecision::kInt16Exact) {
+    return make_error("kernel {}: a dot kernel has no tables, so no {} table precision",
+                      kernel_name(key), to_string(key.table));
+  }
   SHERRY_TRY(validate_layout(key.layout, key.m, key.k, kernel_name(key)));
   int64_t row_tile = target.row_tile;
   if (key.tuning.row_tile != 0) {
@@ -164,11 +184,13 @@ Result<Program> lower(const KernelKey& key, const LoweringTarget& target, const 
   report("tile_rows", program);
   SHERRY_TRY(step_blocks(program, target.blocks_per_step));
   report("step_blocks", program);
-  if (target.accumulate_i16) {
+  // Dot programs accumulate int32 products and have no tables whose sign could be folded.
+  const bool dot = key.op == KernelOp::kDotGemm;
+  if (target.accumulate_i16 && !dot) {
     SHERRY_TRY(accumulate_i16(program));
     report("accumulate_i16", program);
   }
-  if (target.lookup == LookupMode::kSignFolded) {
+  if (target.lookup == LookupMode::kSignFolded && !dot) {
     fold_sign(program);
     report("fold_sign", program);
   }

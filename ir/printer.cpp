@@ -45,8 +45,21 @@ class Printer {
     line(depth,
          fmt::format("build_tables {} {}", to_string(program_.key.table), to_string(node.mode)));
   }
+  void print(const SumActivations&, int depth) { line(depth, "sum_activations per group"); }
+  void print(const DecodeWeights&, int depth) {
+    line(depth, fmt::format("decode_weights w = t + 1 ({} rows x {} cols)", program_.shape.row_tile,
+                            program_.shape.k_pad));
+  }
   void print(const ZeroOutput&, int depth) { line(depth, "zero_output"); }
-  void print(const InitAccumulators&, int depth) { line(depth, "init_accumulators"); }
+  void print(const InitAccumulators& node, int depth) {
+    line(depth, node.value == AccInit::kZero
+                    ? std::string("init_accumulators")
+                    : fmt::format("init_accumulators {}", to_string(node.value)));
+  }
+  void print(const DotAccumulate&, int depth) {
+    line(depth, fmt::format("dot_accumulate i32 ({} rows x {} blocks)", program_.shape.row_tile,
+                            program_.shape.blocks_per_step));
+  }
   void print(const LookupAccumulate& node, int depth) {
     line(depth, fmt::format("lookup_accumulate {} {} ({} rows x {} blocks)", to_string(node.mode),
                             to_string(node.width), program_.shape.row_tile,
@@ -95,6 +108,16 @@ std::string_view to_string(AccWidth width) {
       return "i16";
     case AccWidth::kI32:
       return "i32";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(AccInit init) {
+  switch (init) {
+    case AccInit::kZero:
+      return "zero";
+    case AccInit::kMinusActivationSums:
+      return "minus_activation_sums";
   }
   return "unknown";
 }

@@ -13,6 +13,11 @@
 //  * kI16 accumulators wrap like int16 hardware lanes, kI32 accumulators are exact; Widen adds
 //    the int16 accumulator into the int32 one and clears it;
 //  * per scale group, y += (float)acc32 · α (fp32); Finish multiplies y by the token's scale.
+// Dot programs (KernelOp::kDotGemm) have no tables: the tile's codes are decoded into int8
+// weights w = t + 1 ∈ {0, 1, 2} (DecodeWeights; unsigned, the operand form of x86's vpdpbusd),
+// each group's accumulator starts at −Σ q' over the group (SumActivations, InitAccumulators with
+// kMinusActivationSums) and gathers Σ w·q' (DotAccumulate), which is exactly Σ t·q'. A dot
+// program's call runs 1 .. n_tile tokens.
 #pragma once
 
 #include <cstdint>
@@ -47,21 +52,35 @@ struct PermuteActivations {
 struct BuildTables {
   LookupMode mode;
 };
+// Per token and scale group: s[g] = Σ q' over the group's padded columns.
+struct SumActivations {};
+// The tile's codes as int8 weights w[r][4b + p] = lane value + 1 (dot programs).
+struct DecodeWeights {};
 struct ZeroOutput {};
-struct InitAccumulators {};
+enum class AccInit : uint8_t {
+  kZero,
+  kMinusActivationSums,  // acc32 = −s[group] of the token (dot programs)
+};
+struct InitAccumulators {
+  AccInit value = AccInit::kZero;
+};
 // acc[t][r] += T_t[b][code(r, b)] for every row r of the tile and block b of the step.
 struct LookupAccumulate {
   LookupMode mode;
   AccWidth width;
 };
+// acc32[t][r] += Σ_p w[r][4b + p] · q'[4b + p] for every row r of the tile and block b of the
+// step (dot programs).
+struct DotAccumulate {};
 struct Widen {};
 struct ScaleGroup {};         // y[t][r] += (float)acc32[t][r] · α[r][group]
 struct StoreAccumulators {};  // out[t][group][r] = acc32[t][r]
 struct Finish {};             // y[t][r] *= scale[t], stored
 
 struct Loop;
-using Stmt = std::variant<Loop, PermuteActivations, BuildTables, ZeroOutput, InitAccumulators,
-                          LookupAccumulate, Widen, ScaleGroup, StoreAccumulators, Finish>;
+using Stmt = std::variant<Loop, PermuteActivations, SumActivations, BuildTables, DecodeWeights,
+                          ZeroOutput, InitAccumulators, LookupAccumulate, DotAccumulate, Widen,
+                          ScaleGroup, StoreAccumulators, Finish>;
 using Body = std::vector<Stmt>;
 
 struct Loop {
@@ -101,5 +120,6 @@ inline constexpr int64_t kMaxI16Lookups = 32767 / kMaxTableMagnitude;  // 85
 std::string_view to_string(LoopKind kind);
 std::string_view to_string(LookupMode mode);
 std::string_view to_string(AccWidth width);
+std::string_view to_string(AccInit init);
 
 }  // namespace sherry::ir

@@ -25,7 +25,8 @@ std::string path_text(const Path& path) {
 
 class Verifier {
  public:
-  explicit Verifier(const Program& program) : program_(program), s_(program.shape) {}
+  explicit Verifier(const Program& program)
+      : program_(program), s_(program.shape), dot_(program.key.op == KernelOp::kDotGemm) {}
 
   Status run() {
     SHERRY_TRY(check_shape());
@@ -110,9 +111,24 @@ class Verifier {
     expect_path("build_tables", {LoopKind::kToken});
     table_mode_ = node.mode;
   }
+  void visit(const SumActivations&) { expect_path("sum_activations", {LoopKind::kToken}); }
+  void visit(const DecodeWeights&) {
+    expect_path("decode_weights", {LoopKind::kTile});
+    if (counts_["zero_output"] > 0) record("decode_weights after zero_output");
+  }
   void visit(const ZeroOutput&) { expect_path("zero_output", {LoopKind::kTile}); }
-  void visit(const InitAccumulators&) {
+  void visit(const InitAccumulators& node) {
     expect_path("init_accumulators", {LoopKind::kTile, LoopKind::kGroup});
+    const AccInit expected = dot_ ? AccInit::kMinusActivationSums : AccInit::kZero;
+    if (node.value != expected) {
+      record(fmt::format("accumulators start at {}, a {} program needs {}", to_string(node.value),
+                         to_string(program_.key.op), to_string(expected)));
+    }
+  }
+  void visit(const DotAccumulate&) {
+    expect_path("dot_accumulate", {LoopKind::kTile, LoopKind::kGroup, LoopKind::kChunk,
+                                   LoopKind::kStep, LoopKind::kToken});
+    if (counts_["decode_weights"] == 0) record("dot_accumulate before decode_weights");
   }
   void visit(const LookupAccumulate& node) {
     expect_path("lookup_accumulate", {LoopKind::kTile, LoopKind::kGroup, LoopKind::kChunk,
@@ -157,10 +173,25 @@ class Verifier {
 
   Status check_counts() {
     auto count = [&](const char* what) { return counts_.count(what) ? counts_.at(what) : 0; };
-    for (const char* required : {"permute_activations", "build_tables", "zero_output",
-                                 "init_accumulators", "lookup_accumulate"}) {
+    // A lookup program's statements and a dot program's: each needs one of its own and none
+    // of the other's.
+    const std::vector<const char*> lookup = {"build_tables", "lookup_accumulate"};
+    const std::vector<const char*> dot = {"sum_activations", "decode_weights", "dot_accumulate"};
+    for (const char* required : {"permute_activations", "zero_output", "init_accumulators"}) {
       if (count(required) != 1) {
         return fail(fmt::format("expected one {}, found {}", required, count(required)));
+      }
+    }
+    for (const char* required : dot_ ? dot : lookup) {
+      if (count(required) != 1) {
+        return fail(fmt::format("expected one {} in a {} program, found {}", required,
+                                to_string(program_.key.op), count(required)));
+      }
+    }
+    for (const char* foreign : dot_ ? lookup : dot) {
+      if (count(foreign) != 0) {
+        return fail(fmt::format("a {} program has no {}, found {}", to_string(program_.key.op),
+                                foreign, count(foreign)));
       }
     }
     const bool floats = program_.key.output == OutputMode::kFloat;
@@ -171,8 +202,8 @@ class Verifier {
     }
     const bool i16 = lookup_width_ == AccWidth::kI16;
     if (count("widen") != (i16 ? 1 : 0)) {
-      return fail(fmt::format("{} accumulation with {} widen statements", to_string(*lookup_width_),
-                              count("widen")));
+      return fail(fmt::format("{} accumulation with {} widen statements",
+                              to_string(lookup_width_.value_or(AccWidth::kI32)), count("widen")));
     }
     const int64_t lookups = s_.steps_per_chunk * s_.blocks_per_step;
     if (i16 && lookups > kMaxI16Lookups) {
@@ -186,6 +217,7 @@ class Verifier {
 
   const Program& program_;
   const ProgramShape& s_;
+  const bool dot_;  // a dot program (KernelOp::kDotGemm)
   Path path_;
   std::map<std::string, int> counts_;
   std::optional<LookupMode> table_mode_;

@@ -56,11 +56,13 @@ struct CallSizes {
   int64_t workspace_bytes = 0;   // per thread, for run
 };
 
-// One call: n_tile tokens' prepared activations, their scales, where the output goes.
+// One call: n_tile tokens' prepared activations, their scales, where the output goes; a dot
+// kernel's call has `tokens` tokens (1 .. n_tile).
 struct CallArgs {
   const uint8_t* activations = nullptr;
   const float* scales = nullptr;
   void* out = nullptr;
+  int64_t tokens = 0;
 };
 
 class Backend {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "jit/kernel_build.h"
 #include "jit/kernel_cache.h"
 
@@ -39,33 +41,70 @@ KernelLinear::KernelLinear(const PackedTensorView& w, LayerKernels kernels, Thre
   }
   // One call's buffers now, so a decode step allocates nothing; a prefill batch grows them on
   // its first call (to the tokens it has, not to max_tokens: most prompts are shorter).
-  reserve(kernels_, static_cast<int64_t>(kernels_.size()));
+  reserve(plan(static_cast<int64_t>(kernels_.size()), false),
+          static_cast<int64_t>(kernels_.size()));
 }
 
-void KernelLinear::reserve(const LayerKernels& kernels, int64_t tokens) {
-  CallSizes sizes = sizes_;
-  for (const auto& kernel : kernels) {
-    const CallSizes s = backend_.call_sizes(*kernel);
-    sizes.activation_bytes = std::max(sizes.activation_bytes, s.activation_bytes);
-    sizes.out_bytes = std::max(sizes.out_bytes, s.out_bytes);
-    sizes.scratch_bytes = std::max(sizes.scratch_bytes, s.scratch_bytes + extra_scratch_);
-    sizes.workspace_bytes = std::max(sizes.workspace_bytes, s.workspace_bytes);
+void KernelLinear::set_dot_kernel(std::shared_ptr<const Kernel> dot, int64_t min_tokens) {
+  SHERRY_CHECK(dot->backend == &backend_ && dot->key.op == ir::KernelOp::kDotGemm &&
+                   dot->key.tuning.row_tile == front_kernel().key.tuning.row_tile &&
+                   min_tokens >= 2,
+               "{}: not a dot kernel of the layer's backend and row tile ({}), or from {} tokens",
+               dot->name, front_kernel().name, min_tokens);
+  dot_ = std::move(dot);
+  dot_min_tokens_ = min_tokens;
+  acc_dot_.reset();
+}
+
+KernelLinear::CallPlan KernelLinear::plan(int64_t tokens, bool accumulators) {
+  CallPlan p;
+  if (dot_ != nullptr && tokens >= dot_min_tokens_) {
+    if (accumulators && acc_dot_ == nullptr) {
+      ir::KernelKey key = dot_->key;
+      key.output = ir::OutputMode::kAccumulators;
+      // The float kernel of the same key built, so this one does too (an internal error otherwise).
+      acc_dot_ = KernelCache::global().get(key).value();
+    }
+    p.dot = accumulators ? acc_dot_.get() : dot_.get();
+    p.n_tile = p.dot->key.n_tile;
+    return p;
   }
-  const int64_t n_tile = static_cast<int64_t>(kernels.size());
-  tokens = std::max(tokens, capacity_tokens_);
-  const int64_t calls = (tokens + n_tile - 1) / n_tile;
+  if (accumulators && acc_kernels_.empty()) {
+    ir::KernelKey key = front_kernel().key;
+    key.output = ir::OutputMode::kAccumulators;
+    acc_kernels_ = layer_kernels(key, static_cast<int64_t>(kernels_.size())).value();
+  }
+  p.lookup = accumulators ? &acc_kernels_ : &kernels_;
+  p.n_tile = static_cast<int64_t>(p.lookup->size());
+  return p;
+}
+
+void KernelLinear::reserve(const CallPlan& plan, int64_t tokens) {
+  // The largest call of the plan: its full-call kernel (for the lookup kernels, the largest of
+  // them all, as the last call may use a smaller one).
+  CallSizes need{};
+  auto take = [&](const Kernel& kernel) {
+    const CallSizes s = backend_.call_sizes(kernel);
+    need.activation_bytes = std::max(need.activation_bytes, s.activation_bytes);
+    need.out_bytes = std::max(need.out_bytes, s.out_bytes);
+    need.scratch_bytes = std::max(need.scratch_bytes, s.scratch_bytes + extra_scratch_);
+    need.workspace_bytes = std::max(need.workspace_bytes, s.workspace_bytes);
+  };
+  if (plan.dot != nullptr) {
+    take(*plan.dot);
+  } else {
+    for (const auto& kernel : *plan.lookup) take(*kernel);
+  }
+  const int64_t calls = (tokens + plan.n_tile - 1) / plan.n_tile;
   const int64_t threads = pool_ == nullptr ? 1 : pool_->size();
-  const bool grown = sizes.activation_bytes != sizes_.activation_bytes ||
-                     sizes.out_bytes != sizes_.out_bytes || tokens > capacity_tokens_ ||
-                     sizes.scratch_bytes != sizes_.scratch_bytes ||
-                     sizes.workspace_bytes != sizes_.workspace_bytes;
-  if (!grown) return;
-  sizes_ = sizes;
-  capacity_tokens_ = tokens;
-  activations_.resize(static_cast<size_t>(calls * sizes_.activation_bytes));
-  out_.resize(static_cast<size_t>(calls * sizes_.out_bytes));
-  scratch_.resize(static_cast<size_t>(threads * sizes_.scratch_bytes));
-  workspace_.resize(static_cast<size_t>(threads * sizes_.workspace_bytes));
+  sizes_ = need;
+  auto grow = [](auto& buffer, int64_t bytes) {
+    if (static_cast<int64_t>(buffer.size()) < bytes) buffer.resize(static_cast<size_t>(bytes));
+  };
+  grow(activations_, calls * need.activation_bytes);
+  grow(out_, calls * need.out_bytes);
+  grow(scratch_, threads * need.scratch_bytes);
+  grow(workspace_, threads * need.workspace_bytes);
 }
 
 void KernelLinear::prepare_token(const Kernel& kernel, const int8_t* q, int64_t index,
@@ -73,21 +112,19 @@ void KernelLinear::prepare_token(const Kernel& kernel, const int8_t* q, int64_t 
   backend_.prepare_token(kernel, q, index, call_activations, scratch);
 }
 
-void KernelLinear::run_calls(const LayerKernels& kernels, const LayerWeights& w,
+void KernelLinear::run_calls(const CallPlan& plan, const LayerWeights& w,
                              const QuantizedActivations& x) {
   SHERRY_CHECK(x.cols == cols_, "activations have {} columns, the layer {}", x.cols, cols_);
   const int64_t n = x.tokens;
-  const auto n_tile = static_cast<int64_t>(kernels.size());
+  const int64_t n_tile = plan.n_tile;
   const int64_t calls = (n + n_tile - 1) / n_tile;
-  // The kernel serving call c: n_tile tokens, or what is left for the last call.
-  auto kernel_of = [&](int64_t call) -> const Kernel& {
-    return *kernels[static_cast<size_t>(std::min(n_tile, n - call * n_tile) - 1)];
-  };
+  // Tokens of call c: n_tile, or what is left for the last call.
+  auto tokens_of = [&](int64_t call) { return std::min(n_tile, n - call * n_tile); };
   auto prepare = [&](int64_t begin, int64_t end, int thread) {
     int8_t* scratch = scratch_.data() + thread * sizes_.scratch_bytes;
     for (int64_t t = begin; t < end; ++t) {
       const int64_t call = t / n_tile;
-      prepare_token(kernel_of(call), x.token(t), t % n_tile,
+      prepare_token(plan.kernel(tokens_of(call)), x.token(t), t % n_tile,
                     activations_.data() + call * sizes_.activation_bytes, scratch);
     }
   };
@@ -95,8 +132,9 @@ void KernelLinear::run_calls(const LayerKernels& kernels, const LayerWeights& w,
     uint8_t* workspace = workspace_.data() + thread * sizes_.workspace_bytes;
     for (int64_t call = 0; call < calls; ++call) {
       const CallArgs args{activations_.data() + call * sizes_.activation_bytes,
-                          x.scales.data() + call * n_tile, out_.data() + call * sizes_.out_bytes};
-      backend_.run(kernel_of(call), w, args, begin, end, workspace);
+                          x.scales.data() + call * n_tile, out_.data() + call * sizes_.out_bytes,
+                          tokens_of(call)};
+      backend_.run(plan.kernel(tokens_of(call)), w, args, begin, end, workspace);
     }
   };
   const int64_t tiles = front_kernel().program.shape.tiles();
@@ -114,40 +152,42 @@ void KernelLinear::run_calls(const LayerKernels& kernels, const LayerWeights& w,
 }
 
 void KernelLinear::run_with(const LayerWeights& w, const QuantizedActivations& x, float* y) {
-  reserve(kernels_, x.tokens);
-  run_calls(kernels_, w, x);
-  const auto n_tile = static_cast<int64_t>(kernels_.size());
+  const CallPlan p = plan(x.tokens, false);
+  reserve(p, x.tokens);
+  run_calls(p, w, x);
   const int64_t m_pad = front_kernel().program.shape.m_pad;
   for (int64_t t = 0; t < x.tokens; ++t) {
     const auto* call_out =
-        reinterpret_cast<const float*>(out_.data() + t / n_tile * sizes_.out_bytes);
-    std::memcpy(y + t * rows_, call_out + t % n_tile * m_pad,
+        reinterpret_cast<const float*>(out_.data() + t / p.n_tile * sizes_.out_bytes);
+    std::memcpy(y + t * rows_, call_out + t % p.n_tile * m_pad,
                 static_cast<size_t>(rows_) * sizeof(float));
   }
 }
 
 void KernelLinear::forward_accumulators(const QuantizedActivations& x, int32_t* acc) {
-  if (acc_kernels_.empty()) {
-    ir::KernelKey key = front_kernel().key;
-    key.output = ir::OutputMode::kAccumulators;
-    // The float kernels of the same key built, so these do too (an internal error otherwise).
-    acc_kernels_ = layer_kernels(key, static_cast<int64_t>(kernels_.size())).value();
-  }
-  reserve(acc_kernels_, x.tokens);
-  run_calls(acc_kernels_, *weights_, x);
-  const auto n_tile = static_cast<int64_t>(acc_kernels_.size());
+  const CallPlan p = plan(x.tokens, true);
+  reserve(p, x.tokens);
+  run_calls(p, *weights_, x);
   const int64_t per_token = rows_ * front_kernel().program.shape.groups;
-  for (int64_t t0 = 0; t0 < x.tokens; t0 += n_tile) {
-    const Kernel& kernel = *acc_kernels_[static_cast<size_t>(std::min(n_tile, x.tokens - t0) - 1)];
-    backend_.read_accumulators(kernel, out_.data() + t0 / n_tile * sizes_.out_bytes,
-                               std::min(n_tile, x.tokens - t0), acc + t0 * per_token);
+  for (int64_t t0 = 0; t0 < x.tokens; t0 += p.n_tile) {
+    const int64_t tokens = std::min(p.n_tile, x.tokens - t0);
+    backend_.read_accumulators(p.kernel(tokens), out_.data() + t0 / p.n_tile * sizes_.out_bytes,
+                               tokens, acc + t0 * per_token);
   }
 }
 
 std::string KernelLinear::kernel_name() const {
   std::string name = kernels_.front()->name;
   if (kernels_.size() > 1) name += " " + kernels_.back()->name;
+  if (dot_ != nullptr) name += " " + dot_->name;
   return name;
+}
+
+std::string KernelLinear::gemm_choice() const {
+  if (dot_ != nullptr) {
+    return fmt::format("calls of {}+ tokens on {}", dot_min_tokens_, dot_->name);
+  }
+  return no_dot_reason_.empty() ? "" : "lookup kernels only: " + no_dot_reason_;
 }
 
 }  // namespace sherry::jit

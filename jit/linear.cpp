@@ -9,7 +9,9 @@
 
 #include "core/reference_kernels.h"
 #include "jit/cpu_detect.h"
+#include "jit/gemm_family.h"
 #include "jit/kernel_build.h"
+#include "jit/kernel_cache.h"
 #include "jit/kernel_linear.h"
 #include "jit/path_log.h"
 
@@ -51,6 +53,49 @@ class ReferenceLinear final : public Linear {
   std::vector<int32_t> acc_;  // tokens × rows × groups
 };
 
+// The dot kernel of a layer whose lookup kernels were built from `requested` (resolved to
+// `lookup`), when the path has one and SHERRY_GEMM allows it; otherwise the reason is kept for
+// SHERRY_VERBOSE=dispatch. A dot kernel that does not build leaves the lookup kernels to serve.
+void attach_dot_kernel(KernelLinear& linear, const ir::KernelKey& requested,
+                       const ir::KernelKey& lookup, int threads, const LinearOptions& options) {
+  Result<GemmFamily> family = gemm_family();
+  if (!family.ok()) {
+    linear.set_no_dot_reason(family.error().message());
+    return;
+  }
+  const int64_t min_tokens = dot_min_tokens(lookup.isa, *family);
+  if (min_tokens == 0) {
+    linear.set_no_dot_reason(isa_path(lookup.isa).dot_min_tokens == 0
+                                 ? fmt::format("no dot family on {}", ir::to_string(lookup.isa))
+                                 : fmt::format("SHERRY_GEMM={}", to_string(*family)));
+    return;
+  }
+  if (options.max_tokens < min_tokens) {
+    linear.set_no_dot_reason(fmt::format("at most {} tokens per forward, the dot kernels from {}",
+                                         options.max_tokens, min_tokens));
+    return;
+  }
+  // The same key and tuning (the tuning file's entry or the caller's), one call for the batch.
+  ir::KernelKey key = requested;
+  key.op = ir::KernelOp::kDotGemm;
+  key.n_tile = options.max_tokens;
+  key.table = ir::TablePrecision::kInt16Exact;
+  Result<ir::KernelKey> resolved = resolve_kernel_key(key, threads);
+  if (resolved.ok() && resolved->tuning.row_tile != lookup.tuning.row_tile) {
+    // A tuning whose row tile the lookup kernels could not take: the dot kernel follows theirs.
+    key.tuning = lookup.tuning;
+    resolved = resolve_kernel_key(key, threads);
+  }
+  Result<std::shared_ptr<const Kernel>> dot =
+      resolved.ok() ? KernelCache::global().get(*resolved)
+                    : Result<std::shared_ptr<const Kernel>>(resolved.error());
+  if (!dot.ok()) {
+    linear.set_no_dot_reason(dot.error().message());
+    return;
+  }
+  linear.set_dot_kernel(std::move(*dot), min_tokens);
+}
+
 // The layer on one path's generated kernels, or why the path cannot serve it.
 Result<std::unique_ptr<Linear>> path_linear(const PackedTensorView& w, ir::Isa isa,
                                             const LinearOptions& options) {
@@ -71,7 +116,9 @@ Result<std::unique_ptr<Linear>> path_linear(const PackedTensorView& w, ir::Isa i
   if (!resolved.ok()) return resolved.error();
   Result<LayerKernels> kernels = layer_kernels(*resolved, options.max_tokens);
   if (!kernels.ok()) return kernels.error();
-  return std::unique_ptr<Linear>(new KernelLinear(w, std::move(*kernels), options.pool));
+  auto linear = std::make_unique<KernelLinear>(w, std::move(*kernels), options.pool);
+  attach_dot_kernel(*linear, key, *resolved, threads, options);
+  return std::unique_ptr<Linear>(std::move(linear));
 }
 
 }  // namespace
@@ -80,9 +127,11 @@ void report_dispatch(const LinearOptions& options, const Linear& linear,
                      const std::vector<std::string>& rejected) {
   if (!verbose_dispatch()) return;
   const std::string what = options.name.empty() ? "matrix" : options.name;
-  std::fprintf(stderr, "sherry dispatch: %s (%lld x %lld): %s%s%s\n", what.c_str(),
+  const std::string gemm = linear.gemm_choice();
+  std::fprintf(stderr, "sherry dispatch: %s (%lld x %lld): %s%s%s%s%s\n", what.c_str(),
                static_cast<long long>(linear.rows()), static_cast<long long>(linear.cols()),
-               linear.kernel_name().c_str(), rejected.empty() ? "" : "; rejected ",
+               linear.kernel_name().c_str(), gemm.empty() ? "" : "; gemm: ", gemm.c_str(),
+               rejected.empty() ? "" : "; rejected ",
                fmt::format("{}", fmt::join(rejected, "; ")).c_str());
 }
 

@@ -64,8 +64,12 @@ class Linear {
     return 8.0 * static_cast<double>(weights().code_bytes) / static_cast<double>(rows_ * cols_);
   }
 
-  // Generated name of the kernel used for n = 1 (and for n > 1 where it differs, both).
+  // Generated name of the kernel used for n = 1 (and for n > 1 where they differ, those too:
+  // the largest lookup GEMM, the dot GEMM).
   virtual std::string kernel_name() const = 0;
+  // Which kernels serve several tokens and why (SHERRY_VERBOSE=dispatch); "" when only one
+  // family could.
+  virtual std::string gemm_choice() const { return ""; }
   // The ISA path serving the layer (kScalar: the reference).
   virtual ir::Isa isa() const = 0;
 

@@ -32,6 +32,10 @@ class A64Backend final : public Backend {
       return make_error("kernel {}: the {} path has no AArch64 generator", ir::kernel_name(key),
                         ir::to_string(key.isa));
     }
+    if (key.op == ir::KernelOp::kDotGemm) {
+      return make_error("kernel {}: the dot GEMM family has no AArch64 generator",
+                        ir::kernel_name(key));
+    }
     return a64::resolve_key(key);
   }
 

@@ -165,6 +165,9 @@ class NeonLutGenerator final : public A64Generator {
     Status operator()(const ir::Loop& loop) { return g.emit_loop(loop, context); }
     Status operator()(const ir::PermuteActivations&) { return g.host_side("PermuteActivations"); }
     Status operator()(const ir::BuildTables&) { return g.host_side("BuildTables"); }
+    Status operator()(const ir::SumActivations&) { return g.host_side("SumActivations"); }
+    Status operator()(const ir::DecodeWeights&) { return g.dot_program(); }
+    Status operator()(const ir::DotAccumulate&) { return g.dot_program(); }
     Status operator()(const ir::ZeroOutput&) { return g.emit_zero_output(); }
     Status operator()(const ir::InitAccumulators&) { return g.emit_init_accumulators(); }
     Status operator()(const ir::LookupAccumulate&) {
@@ -175,6 +178,11 @@ class NeonLutGenerator final : public A64Generator {
     Status operator()(const ir::StoreAccumulators&) { return g.emit_store_accumulators(); }
     Status operator()(const ir::Finish&) { return g.emit_finish(); }
   };
+
+  Status dot_program() {
+    return make_error("{}: dot programs (decode + int8 dot products) have no AArch64 generator",
+                      p_.name);
+  }
 
   Status host_side(const char* node) {
     return make_error("{}: {} is part of the host-side token prologue, found inside the kernel",

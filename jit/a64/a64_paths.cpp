@@ -26,6 +26,8 @@ Result<ir::KernelKey> resolve_key(const ir::KernelKey& key) {
   if (resolved.tuning.row_tile == 0) {
     resolved.tuning.row_tile = isa_path(resolved.isa).default_row_tile;
   }
+  resolved.tuning.token_block = 0;  // dot kernel tunings: no AArch64 dot family
+  resolved.tuning.k_block = 0;
   const int64_t row_tile = resolved.tuning.row_tile;
   const bool sdot = path_for(resolved) == A64Path::kSdot;
   if (row_tile != 16 && (sdot || row_tile != 32)) {

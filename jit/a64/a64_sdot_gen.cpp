@@ -143,6 +143,9 @@ class SdotGenerator final : public A64Generator {
     Status operator()(const ir::Loop& loop) { return g.emit_loop(loop, in_tile); }
     Status operator()(const ir::PermuteActivations&) { return g.misplaced("PermuteActivations"); }
     Status operator()(const ir::BuildTables&) { return g.misplaced("BuildTables"); }
+    Status operator()(const ir::SumActivations&) { return g.misplaced("SumActivations"); }
+    Status operator()(const ir::DecodeWeights&) { return g.misplaced("DecodeWeights"); }
+    Status operator()(const ir::DotAccumulate&) { return g.misplaced("DotAccumulate"); }
     Status operator()(const ir::ZeroOutput&) { return g.emit_zero_output(); }
     Status operator()(const ir::InitAccumulators&) { return g.misplaced("InitAccumulators"); }
     Status operator()(const ir::LookupAccumulate&) { return g.misplaced("LookupAccumulate"); }

@@ -8,7 +8,7 @@ template <class Traits>
 LutCodeBytesGenerator<Traits>::LutCodeBytesGenerator(const ir::Program& program,
                                                      const KernelLayout& layout, uint8_t* buffer,
                                                      size_t capacity)
-    : GeneratorBase(program, layout, buffer, capacity),
+    : LutGeneratorBase(program, layout, buffer, capacity),
       row_groups_(layout.row_tile / kW),
       planes_(layout.format == WeightFormat::kNibblePlanes) {
   SHERRY_CHECK(!planes_ || (Traits::kHasAvx && !Traits::kHasAvx512),
@@ -61,7 +61,7 @@ void LutCodeBytesGenerator<Traits>::emit_setup() {
 template <class Traits>
 void LutCodeBytesGenerator<Traits>::emit_tile_streams() {
   if (!planes_) {
-    GeneratorBase::emit_tile_streams();
+    LutGeneratorBase::emit_tile_streams();
     return;
   }
   start_stream(reg_weights, offsetof(KernelArgs, weights), layout_.tile_weight_bytes);
@@ -77,7 +77,7 @@ void LutCodeBytesGenerator<Traits>::emit_group_begin() {
 template <class Traits>
 void LutCodeBytesGenerator<Traits>::emit_group_end() {
   if (!planes_) {
-    GeneratorBase::emit_group_end();
+    LutGeneratorBase::emit_group_end();
     return;
   }
   lea(reg_weights, ptr[reg_record + static_cast<int>(layout_.group_weight_bytes)]);

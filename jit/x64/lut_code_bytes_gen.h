@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "jit/x64/generator_base.h"
+#include "jit/x64/lut_generator_base.h"
 
 namespace sherry::jit::x64 {
 
@@ -22,7 +22,7 @@ constexpr int64_t code_bytes_accumulator_budget() {
 }
 
 template <class Traits>
-class LutCodeBytesGenerator final : public GeneratorBase {
+class LutCodeBytesGenerator final : public LutGeneratorBase {
  public:
   using Vmm = typename Traits::Vmm;
   LutCodeBytesGenerator(const ir::Program& program, const KernelLayout& layout, uint8_t* buffer,

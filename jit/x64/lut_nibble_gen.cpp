@@ -8,7 +8,7 @@ template <class Traits>
 LutNibbleGenerator<Traits>::LutNibbleGenerator(const ir::Program& program,
                                                const KernelLayout& layout, uint8_t* buffer,
                                                size_t capacity)
-    : GeneratorBase(program, layout, buffer, capacity),
+    : LutGeneratorBase(program, layout, buffer, capacity),
       pairs_(layout.row_tile / kNibbleRowsPerPair),
       int8_(program.key.table == ir::TablePrecision::kInt8Lossy) {
   static_assert(Traits::kHasVbmi);

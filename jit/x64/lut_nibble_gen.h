@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "jit/x64/generator_base.h"
+#include "jit/x64/lut_generator_base.h"
 
 namespace sherry::jit::x64 {
 
@@ -23,7 +23,7 @@ inline constexpr int64_t kNibbleAccumulatorQuads = 4;    // pairs × tokens (4 r
 inline constexpr int64_t kNibblePairBytes = 64 + 8 + 8;  // nibbles, sign mask A, sign mask B
 
 template <class Traits>
-class LutNibbleGenerator final : public GeneratorBase {
+class LutNibbleGenerator final : public LutGeneratorBase {
  public:
   using Vmm = typename Traits::Vmm;
   LutNibbleGenerator(const ir::Program& program, const KernelLayout& layout, uint8_t* buffer,

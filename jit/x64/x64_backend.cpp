@@ -5,6 +5,8 @@
 
 #include "ir/verifier.h"
 #include "jit/aligned_buffer.h"
+#include "jit/x64/dot_gemm_gen.h"
+#include "jit/x64/dot_records.h"
 #include "jit/x64/isa_traits.h"
 #include "jit/x64/lut_code_bytes_gen.h"
 #include "jit/x64/lut_nibble_gen.h"
@@ -19,6 +21,9 @@ using ir::Isa;
 
 constexpr size_t kCodeCapacity = 256 * 1024;
 constexpr int64_t kMaxPrefetch = 16 * 1024;  // a displacement; beyond this no gain was measured
+// A dot kernel's default K block: the most scale groups whose panel fits this (L1-sized) budget.
+constexpr int64_t kDotPanelBudget = 32 * 1024;
+constexpr int64_t kMaxDotTokens = 4096;  // tokens per dot call: displacements stay small
 
 // The path table's numbers are the generators' register plans.
 template <class Traits>
@@ -103,11 +108,56 @@ KernelLayout layout_of(const ir::Program& program) {
     layout.step_table_bytes = s.blocks_per_step * 32;
   }
   layout.tile_weight_bytes = layout.group_weight_bytes > 0 ? s.groups * layout.group_weight_bytes
-                                                            : steps * layout.step_weight_bytes;
+                                                           : steps * layout.step_weight_bytes;
   layout.table_bytes = steps * layout.step_table_bytes + s.groups * layout.group_tail_bytes;
   layout.out_token_bytes =
       program.key.output == ir::OutputMode::kFloat ? s.m_pad * 4 : s.groups * s.m_pad * 4;
+  if (program.key.op == ir::KernelOp::kDotGemm) {
+    // Token records instead of tables (dot_records.h), a panel per thread.
+    layout.step_table_bytes = 0;
+    layout.group_tail_bytes = 0;
+    layout.table_bytes = dot_record_bytes(s.k_pad, s.groups);
+    layout.block_rows = dot_block_rows(s.row_tile);
+    layout.token_block = program.key.tuning.token_block;
+    layout.k_block_groups = program.key.tuning.k_block;
+    layout.panel_bytes = layout.block_rows * layout.k_block_groups * (s.k_pad / s.groups);
+  }
   return layout;
+}
+
+// Scale groups of a layer, as lowering will count them (whole steps of 16 weights).
+int64_t key_groups(const ir::KernelKey& key) {
+  return scale_groups_per_row(key.layout, key.k);
+}
+
+// A dot key's tuning defaults and limits (the lookup fields are resolved by the caller).
+Status resolve_dot_tuning(ir::KernelKey& key) {
+  const int64_t block_rows = dot_block_rows(key.tuning.row_tile);
+  const int64_t max_tokens = dot_max_token_block(block_rows);
+  if (key.tuning.token_block == 0) key.tuning.token_block = max_tokens;
+  if (key.tuning.token_block < 1 || key.tuning.token_block > max_tokens) {
+    return make_error("kernel {}: token block {} must be 1 to {} for blocks of {} rows",
+                      ir::kernel_name(key), key.tuning.token_block, max_tokens, block_rows);
+  }
+  const int64_t groups = key_groups(key);
+  const int64_t group_weights = (key.k + 15) / 16 * 16 / groups;
+  if (key.tuning.k_block == 0) {
+    key.tuning.k_block = 1;
+    for (int64_t d = 1; d <= groups; ++d) {
+      if (groups % d == 0 && block_rows * d * group_weights <= kDotPanelBudget) {
+        key.tuning.k_block = d;
+      }
+    }
+  }
+  if (key.tuning.k_block < 1 || groups % key.tuning.k_block != 0) {
+    return make_error("kernel {}: K block of {} scale groups must divide the {} groups of a row",
+                      ir::kernel_name(key), key.tuning.k_block, groups);
+  }
+  if (key.n_tile > kMaxDotTokens) {
+    return make_error("kernel {}: {} tokens per call, at most {}", ir::kernel_name(key), key.n_tile,
+                      kMaxDotTokens);
+  }
+  return Status::success();
 }
 
 template <class Generator>
@@ -124,6 +174,13 @@ Result<size_t> generate_with(const ir::Program& program, const KernelLayout& lay
 
 // The family generator of each x86-64 path.
 Result<size_t> generate(const ir::Program& program, const KernelLayout& layout, uint8_t* buffer) {
+  if (program.key.op == ir::KernelOp::kDotGemm) {
+    if (program.key.isa == Isa::kAvx512vbmi) {
+      return generate_with<DotGemmGenerator<Avx512vbmiTraits>>(program, layout, buffer);
+    }
+    return make_error("kernel {}: no dot generator on {}", program.name,
+                      ir::to_string(program.key.isa));
+  }
   switch (program.key.isa) {
     case Isa::kSsse3:
       return generate_with<LutCodeBytesGenerator<Ssse3Traits>>(program, layout, buffer);
@@ -170,6 +227,21 @@ class X64Backend final : public Backend {
       return make_error("kernel {}: prefetch distance {} must be 0 to {} bytes",
                         ir::kernel_name(key), key.tuning.prefetch, kMaxPrefetch);
     }
+    if (key.op == ir::KernelOp::kDotGemm) {
+      if (path.dot_min_tokens == 0) {
+        return make_error("kernel {}: the dot GEMM family is generated for avx512vbmi only",
+                          ir::kernel_name(key));
+      }
+      if (key.tuning.row_tile % path.row_tile_quantum != 0 || key.tuning.row_tile > 4096) {
+        return make_error("kernel {}: row tile {} must be a multiple of {} and at most 4096",
+                          ir::kernel_name(key), key.tuning.row_tile, path.row_tile_quantum);
+      }
+      SHERRY_TRY(resolve_dot_tuning(key));
+      return key;
+    }
+    // A layer's tuning serves all its kernels; the token and K blocks change only the dot ones.
+    key.tuning.token_block = 0;
+    key.tuning.k_block = 0;
     if (key.tuning.row_tile % path.row_tile_quantum != 0 ||
         key.tuning.row_tile > max_row_tile(path, key.n_tile)) {
       return make_error(
@@ -227,10 +299,10 @@ class X64Backend final : public Backend {
     RepackedWeights repacked = repack_weights(w, l);
     // Stream: every byte a call reads per tile and group (codes, α, counts, headers, padding);
     // codes: the weight codes alone.
-    const int64_t stream = l.tiles * l.tile_weight_bytes +
-                           static_cast<int64_t>(repacked.alpha.size() * sizeof(float) +
-                                                repacked.nneg.size() * sizeof(int32_t) +
-                                                repacked.headers.size());
+    const int64_t stream =
+        l.tiles * l.tile_weight_bytes +
+        static_cast<int64_t>(repacked.alpha.size() * sizeof(float) +
+                             repacked.nneg.size() * sizeof(int32_t) + repacked.headers.size());
     const int64_t code = l.group_weight_bytes > 0 ? l.tiles * (l.k_pad / 16) * l.step_weight_bytes
                                                   : l.tiles * l.tile_weight_bytes;
     return std::make_unique<X64Weights>(std::move(repacked), code, stream);
@@ -239,22 +311,29 @@ class X64Backend final : public Backend {
   CallSizes call_sizes(const Kernel& kernel) const override {
     const KernelLayout& l = as_x64(kernel).layout;
     const int64_t n = kernel.key.n_tile;
+    if (kernel.key.op == ir::KernelOp::kDotGemm) {
+      return {n * l.table_bytes, n * l.out_token_bytes, 0, l.panel_bytes};
+    }
     return {n * l.table_bytes, n * l.out_token_bytes, l.k_pad, 0};
   }
 
   void prepare_token(const Kernel& kernel, const int8_t* q, int64_t index,
                      uint8_t* call_activations, int8_t* scratch) const override {
     const KernelLayout& l = as_x64(kernel).layout;
-    build_tables(l, kernel.key.layout.grouping, q, kernel.key.k, scratch,
-                 call_activations + index * l.table_bytes);
+    uint8_t* out = call_activations + index * l.table_bytes;
+    if (kernel.key.op == ir::KernelOp::kDotGemm) {
+      build_dot_record(l, kernel.key.layout.grouping, q, kernel.key.k, out);
+      return;
+    }
+    build_tables(l, kernel.key.layout.grouping, q, kernel.key.k, scratch, out);
   }
 
   void run(const Kernel& kernel, const LayerWeights& weights, const CallArgs& call,
-           int64_t tile_begin, int64_t tile_end, uint8_t*) const override {
+           int64_t tile_begin, int64_t tile_end, uint8_t* workspace) const override {
     const RepackedWeights& w = static_cast<const X64Weights&>(weights).value;
-    const KernelArgs args{w.weights.data(),    w.alpha.data(), w.nneg.data(), w.headers.data(),
-                          call.activations,    call.scales,    call.out,      tile_begin,
-                          tile_end};
+    const KernelArgs args{w.weights.data(), w.alpha.data(), w.nneg.data(), w.headers.data(),
+                          call.activations, call.scales,    call.out,      tile_begin,
+                          tile_end,         call.tokens,    workspace};
     as_x64(kernel).run(args);
   }
 

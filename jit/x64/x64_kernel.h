@@ -18,14 +18,20 @@ namespace sherry::jit::x64 {
 struct KernelArgs {
   const uint8_t* weights;  // repacked weight stream, tile-major (weight_repack.h)
   // kCodeBytes only (null for the other formats):
-  const float* alpha;   // α per [tile][group][row of tile], 0 for padding rows
-  const int32_t* nneg;  // negative blocks per [tile][group][row] (weight_repack.h)
+  const float* alpha;      // α per [tile][group][row of tile], 0 for padding rows
+  const int32_t* nneg;     // negative blocks per [tile][group][row] (weight_repack.h)
   const uint8_t* headers;  // kNibblesSignMasks: header_bytes per [tile][group] (below)
-  const uint8_t* tables;   // n_tile token tables, table_bytes apart (table_builder.h)
-  const float* scales;     // n_tile activation scales
-  void* out;               // float [token][m_pad], or int32 [token][group][m_pad]
-  int64_t tile_begin;      // row tiles [tile_begin, tile_end) of this call
+  // The call's prepared activations, table_bytes apart per token: lookup kernels' tables
+  // (table_builder.h) or the dot kernels' token records (dot_records.h).
+  const uint8_t* tables;
+  const float* scales;  // one activation scale per token
+  void* out;            // float [token][m_pad], or int32 [token][group][m_pad]
+  int64_t tile_begin;   // row tiles [tile_begin, tile_end) of this call
   int64_t tile_end;
+  // Dot kernels: the call's tokens (1 .. n_tile), and the calling thread's workspace
+  // (KernelLayout::panel_bytes: the decoded weights of one row block and K block).
+  int64_t tokens;
+  uint8_t* workspace;
 };
 static_assert(std::is_standard_layout_v<KernelArgs>);
 using KernelFn = void (*)(const KernelArgs*);
@@ -48,6 +54,11 @@ using KernelFn = void (*)(const KernelArgs*);
 //  64-entry tables per step (4 blocks x 16 sign-0 slots) as a lo byte plane and a biased hi
 //  plane (hi + 2), or, with int8 tables, one plane of requantized entries per step and τ (fp32)
 //  after each group.
+//  Dot kernels (KernelOp::kDotGemm) read kNibblesSignMasks weights and headers as the lookup
+//  kernels of the layer do. Per token a record of table_bytes: the k_pad activations in block
+//  order (int8), then −Σ of each group's activations (int32), padded to 64. Per thread a
+//  panel (workspace) of block_rows × k_block_groups · group weights: the decoded weights
+//  t + 1 (u8) per block of 4 columns and 16 rows, 64 bytes each: [step][block][row vector].
 struct KernelLayout {
   WeightFormat format = WeightFormat::kCodeBytes;
   ir::TablePrecision table = ir::TablePrecision::kInt16Exact;
@@ -63,10 +74,15 @@ struct KernelLayout {
   int64_t header_bytes = 0;        // a group's α and counts, padded to 64
   int64_t count_bytes = 0;         // one row's count (planes) or −Σ signs (sign masks): 1 or 2
   int64_t step_sign_offset = 0;    // kNibblePlanes: the sign vectors within a step
-  int64_t step_table_bytes = 0;   // per token per step
-  int64_t group_tail_bytes = 0;   // per token after each group's steps (int8 tables: τ)
-  int64_t table_bytes = 0;        // per token
-  int64_t out_token_bytes = 0;    // out stride between tokens
+  int64_t step_table_bytes = 0;    // per token per step
+  int64_t group_tail_bytes = 0;    // per token after each group's steps (int8 tables: τ)
+  int64_t table_bytes = 0;         // per token
+  int64_t out_token_bytes = 0;     // out stride between tokens
+  // Dot kernels (see above):
+  int64_t block_rows = 0;      // rows per register block: 32 or 64
+  int64_t token_block = 0;     // tokens per register block
+  int64_t k_block_groups = 0;  // scale groups per panel
+  int64_t panel_bytes = 0;     // one thread's workspace
 };
 
 struct X64Kernel final : Kernel {

@@ -291,6 +291,94 @@ TEST_CASE("the interpreter matches the reference over edge shapes and layouts") 
   }
 }
 
+// The x86-64 dot target: 64-row tiles in quanta of 32, 4-block steps, int32 throughout.
+LoweringTarget dot_target() {
+  LoweringTarget target;
+  target.row_tile = 64;
+  target.row_tile_quantum = 32;
+  target.blocks_per_step = 4;
+  return target;
+}
+
+TEST_CASE("dot programs interpret to the reference for any token count up to n_tile") {
+  const std::vector<WeightLayout> layouts = {
+      {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 32},
+      {BlockGrouping::kStride16, ScaleGranularity::kGroup, 128},
+      {BlockGrouping::kContiguous, ScaleGranularity::kChannel, 128},
+      {BlockGrouping::kStride16, ScaleGranularity::kTensor, 128},
+  };
+  for (uint32_t seed = 1; seed <= 2; ++seed) {
+    for (const WeightLayout& layout : layouts) {
+      const int64_t k = layout.granularity == ScaleGranularity::kGroup ? 2 * layout.group_size
+                        : layout.grouping == BlockGrouping::kStride16  ? 192
+                                                                       : 36;
+      for (const int64_t m : {int64_t{1}, int64_t{65}}) {
+        const PackedTensor w = test::random_packed(m, k, layout, seed * 5 + 3);
+        for (const int64_t n : {int64_t{1}, int64_t{4}}) {
+          for (const OutputMode output : {OutputMode::kFloat, OutputMode::kAccumulators}) {
+            KernelKey key = make_key(m, k, layout, 4);
+            key.op = KernelOp::kDotGemm;
+            key.output = output;
+            check_against_reference(key, dot_target(), seed, w, random_activations(n, k, seed));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("dot programs have their own statements and no tables") {
+  KernelKey key = make_key(64, 256, WeightLayout{}, 8);
+  key.op = KernelOp::kDotGemm;
+  Result<Program> lowered = lower(key, dot_target());
+  REQUIRE(lowered.ok());
+  CHECK(verify(*lowered).ok());
+  const std::string text = print_program(*lowered);
+  CHECK(text.find("decode_weights w = t + 1 (64 rows x 256 cols)") != std::string::npos);
+  CHECK(text.find("init_accumulators minus_activation_sums") != std::string::npos);
+  CHECK(text.find("dot_accumulate i32") != std::string::npos);
+  CHECK(text.find("build_tables") == std::string::npos);
+  SUBCASE("a dot program without its decode") {
+    Program p = *lowered;
+    Body& tile = std::get<Loop>(p.body[1]).body;
+    tile.erase(tile.begin());
+    Status status = verify(p);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().message().find("dot_accumulate before decode_weights") !=
+          std::string::npos);
+  }
+  SUBCASE("a dot program with tables") {
+    Program p = *lowered;
+    std::get<Loop>(p.body[0]).body.push_back(BuildTables{LookupMode::kSignAfterLookup});
+    Status status = verify(p);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().message().find("a dotgemm program has no build_tables") !=
+          std::string::npos);
+  }
+  SUBCASE("accumulators that start at zero") {
+    Program p = *lowered;
+    Loop& group = std::get<Loop>(std::get<Loop>(p.body[1]).body[2]);
+    group.body[0] = InitAccumulators{AccInit::kZero};
+    Status status = verify(p);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().message().find("a dotgemm program needs minus_activation_sums") !=
+          std::string::npos);
+  }
+  SUBCASE("int8 tables asked of a dot kernel") {
+    KernelKey int8 = key;
+    int8.table = TablePrecision::kInt8Lossy;
+    Result<Program> p = lower(int8, dot_target());
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.error().message().find("a dot kernel has no tables") != std::string::npos);
+  }
+  SUBCASE("more tokens than n_tile") {
+    const PackedTensor w = test::random_packed(64, 256, WeightLayout{}, 1);
+    Result<InterpreterResult> r = interpret(*lowered, w.view(), random_activations(9, 256, 2));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message().find("expects 1 .. 8 x 256") != std::string::npos);
+  }
+}
+
 TEST_CASE("per-channel int16 accumulation with extreme activations stays exact") {
   // All codes slot 0 sign 0 against +127: every lookup adds 381, 2048 times per row.
   const WeightLayout layout{BlockGrouping::kContiguous, ScaleGranularity::kChannel, 128};

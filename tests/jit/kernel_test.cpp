@@ -38,15 +38,9 @@ std::vector<int32_t> run_accumulators(const Kernel& built, const PackedTensorVie
                  tables.data() + t * layout.table_bytes);
   }
   AlignedBuffer<int32_t> out(static_cast<size_t>(x.tokens * layout.groups * layout.m_pad));
-  KernelArgs args{r.weights.data(),
-                  r.alpha.data(),
-                  r.nneg.data(),
-                  r.headers.data(),
-                  tables.data(),
-                  x.scales.data(),
-                  out.data(),
-                  0,
-                  layout.tiles};
+  KernelArgs args{r.weights.data(), r.alpha.data(),  r.nneg.data(), r.headers.data(),
+                  tables.data(),    x.scales.data(), out.data(),    0,
+                  layout.tiles,     x.tokens,        nullptr};
   split = std::min(split, layout.tiles);
   if (split > 0) {
     args.tile_end = split;
