@@ -183,6 +183,11 @@ std::string KernelLinear::kernel_name() const {
   return name;
 }
 
+std::string KernelLinear::kernel_name_for(int64_t tokens) const {
+  if (dot_ != nullptr && tokens >= dot_min_tokens_) return dot_->name;
+  return kernels_[static_cast<size_t>(std::min<int64_t>(tokens, kernels_.size()) - 1)]->name;
+}
+
 std::string KernelLinear::gemm_choice() const {
   if (dot_ != nullptr) {
     return fmt::format("calls of {}+ tokens on {}", dot_min_tokens_, dot_->name);

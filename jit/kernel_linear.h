@@ -45,6 +45,7 @@ class KernelLinear : public Linear {
   const LayerWeights& weights() const override { return *weights_; }
   std::string kernel_name() const override;
   std::string gemm_choice() const override;
+  std::string kernel_name_for(int64_t tokens) const override;
   ir::Isa isa() const override { return kernels_.front()->key.isa; }
 
  protected:

@@ -70,6 +70,8 @@ class Linear {
   // Which kernels serve several tokens and why (SHERRY_VERBOSE=dispatch); "" when only one
   // family could.
   virtual std::string gemm_choice() const { return ""; }
+  // The kernel a forward of `tokens` tokens runs (its full calls' kernel).
+  virtual std::string kernel_name_for(int64_t tokens) const { return kernel_name(); }
   // The ISA path serving the layer (kScalar: the reference).
   virtual ir::Isa isa() const = 0;
 

@@ -40,42 +40,67 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
     return layer;
   }
 
+  Result<QuantizedWeights> weights = read_quantized_weights(reader, name);
+  if (!weights) return weights.error();
+  Result<LinearLayer> built = from_packed(weights->view(), name, options);
+  if (!built) return built.error().with_context(reader.path());
+  weights->release_mapping();
+  return built;
+}
+
+Result<QuantizedWeights> read_quantized_weights(const gguf::Reader& reader,
+                                                const std::string& name) {
+  using gguf::TensorType;
+  const gguf::TensorInfo* info = reader.find_tensor(name);
+  SHERRY_CHECK(info != nullptr, "{}: tensor '{}' was not looked up first", reader.path(), name);
+  QuantizedWeights w;
+  if (info->type == TensorType::kSherry) {
+    auto view = gguf::read_sherry_tensor(reader, name);
+    if (!view) return view.error();
+    w.mapped = *view;
+    return w;
+  }
+  if (info->type == TensorType::kSTQ1_0 || info->type == TensorType::kSTQ1_0_Released) {
+    auto packed = gguf::read_stq1_0_tensor(reader, name);
+    if (!packed) return packed.error();
+    w.owned = std::move(*packed);
+    return w;
+  }
+  const auto* traits = gguf::tensor_type_traits(static_cast<uint32_t>(info->type));
+  return make_error(
+      "{}: tensor '{}': expected type sherry, STQ1_0, F32, F16, BF16 or Q8_0, found {}",
+      reader.path(), name, traits != nullptr ? traits->name : "unknown");
+}
+
+void QuantizedWeights::release_mapping() const {
+  // The kernel keeps its own repacked copy: the mapped codes and scales are not read again.
+  if (!mapped) return;
+  release_pages(mapped->codes, static_cast<size_t>(mapped->rows * mapped->row_bytes()));
+  release_pages(mapped->scales,
+                static_cast<size_t>(scale_count(mapped->layout, mapped->rows, mapped->cols)) * 2);
+}
+
+Result<LinearLayer> LinearLayer::from_packed(const PackedTensorView& view, const std::string& name,
+                                             const LinearLoadOptions& options) {
+  LinearLayer layer;
+  layer.rows_ = view.rows;
+  layer.cols_ = view.cols;
+  layer.pool_ = options.pool;
+  layer.weight_bytes_ =
+      view.rows * view.row_bytes() + scale_count(view.layout, view.rows, view.cols) * 2;
   jit::LinearOptions linear_options;
   linear_options.backend = options.backend;
   linear_options.max_tokens = options.max_tokens;
   linear_options.pool = options.pool;
   linear_options.name = name;
-  auto build = [&](const PackedTensorView& view) -> Status {
-    layer.weight_bytes_ =
-        view.rows * view.row_bytes() + scale_count(view.layout, view.rows, view.cols) * 2;
-    const auto start = std::chrono::steady_clock::now();
-    auto kernel = jit::make_linear(view, linear_options);
-    if (options.jit_seconds != nullptr) {
-      *options.jit_seconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    }
-    if (!kernel) return kernel.error().with_context(reader.path());
-    layer.kernel_ = std::move(*kernel);
-    return Status::success();
-  };
-  if (type == TensorType::kSherry) {
-    auto view = gguf::read_sherry_tensor(reader, name);
-    if (!view) return view.error();
-    SHERRY_TRY(build(*view));
-    // The kernel keeps its own repacked copy: the mapped codes and scales are not read again.
-    release_pages(view->codes, static_cast<size_t>(view->rows * view->row_bytes()));
-    release_pages(view->scales,
-                  static_cast<size_t>(scale_count(view->layout, view->rows, view->cols)) * 2);
-  } else if (type == TensorType::kSTQ1_0 || type == TensorType::kSTQ1_0_Released) {
-    auto packed = gguf::read_stq1_0_tensor(reader, name);
-    if (!packed) return packed.error();
-    SHERRY_TRY(build(packed->view()));
-  } else {
-    const auto* traits = gguf::tensor_type_traits(static_cast<uint32_t>(type));
-    return make_error(
-        "{}: tensor '{}': expected type sherry, STQ1_0, F32, F16, BF16 or Q8_0, found {}",
-        reader.path(), name, traits != nullptr ? traits->name : "unknown");
+  const auto start = std::chrono::steady_clock::now();
+  auto kernel = jit::make_linear(view, linear_options);
+  if (options.jit_seconds != nullptr) {
+    *options.jit_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
+  if (!kernel) return kernel.error();
+  layer.kernel_ = std::move(*kernel);
   return layer;
 }
 
@@ -134,13 +159,21 @@ std::string LinearLayer::kernel_name() const {
   return std::string("float_gemm_") + type + "_" + float_kernels_isa();
 }
 
-void quantize_into(const float* x, int64_t n, int64_t cols, QuantizedActivations& out) {
+void quantize_into(const float* x, int64_t n, int64_t cols, QuantizedActivations& out,
+                   ThreadPool* pool) {
   SHERRY_CHECK(static_cast<int64_t>(out.values.size()) >= n * cols &&
                static_cast<int64_t>(out.scales.size()) >= n);
   out.tokens = n;
   out.cols = cols;
-  for (int64_t t = 0; t < n; ++t) {
-    out.scales[t] = quantize_token_i8(x + t * cols, cols, out.values.data() + t * cols);
+  auto body = [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      out.scales[t] = quantize_token_i8(x + t * cols, cols, out.values.data() + t * cols);
+    }
+  };
+  if (pool != nullptr && pool->size() > 1 && n > 1) {
+    pool->parallel_for(n, 1, body);
+  } else {
+    body(0, n, 0);
   }
 }
 

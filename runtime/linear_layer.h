@@ -4,10 +4,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/activation_quant.h"
+#include "core/packed_tensor.h"
 #include "jit/linear.h"
 #include "runtime/float_kernels.h"
 
@@ -32,6 +34,10 @@ class LinearLayer {
                                   int64_t cols, const LinearLoadOptions& options);
   // A float matrix that is not a tensor of its own (the tied output head).
   static LinearLayer from_float(const FloatMatrix& matrix, ThreadPool* pool);
+  // Sherry-packed weights on the JIT kernels (repacked: the view may go after the call);
+  // `name` names the layer in messages. Errors: make_linear's.
+  static Result<LinearLayer> from_packed(const PackedTensorView& weights, const std::string& name,
+                                         const LinearLoadOptions& options);
 
   // Repacks an F32/F16/BF16 layer into Q8_0 blocks it owns (an 8-bit LM head: 8.5 bits per
   // weight instead of 16). With release_source the mapped pages of the source are dropped from
@@ -62,7 +68,24 @@ class LinearLayer {
   ThreadPool* pool_ = nullptr;
 };
 
-// Quantizes n tokens of `cols` floats into `out` (sized for at least n tokens: no allocation).
-void quantize_into(const float* x, int64_t n, int64_t cols, QuantizedActivations& out);
+// A quantized tensor of the file as Sherry-packed weights: Sherry tensors as a view of the
+// mapping, STQ1_0 converted (lossless) into a copy.
+struct QuantizedWeights {
+  std::optional<PackedTensorView> mapped;
+  PackedTensor owned;
+
+  PackedTensorView view() const { return mapped ? *mapped : owned.view(); }
+  // Drops the mapped pages once a kernel holds its own copy (no-op for converted tensors).
+  void release_mapping() const;
+};
+// Errors: a type other than Sherry or STQ1_0 (naming the file, the tensor and the type), or the
+// tensor reader's. The tensor must exist (looked up by the caller).
+Result<QuantizedWeights> read_quantized_weights(const gguf::Reader& reader,
+                                                const std::string& name);
+
+// Quantizes n tokens of `cols` floats into `out` (sized for at least n tokens: no allocation),
+// the tokens split over the pool's threads when there is a pool and more than one token.
+void quantize_into(const float* x, int64_t n, int64_t cols, QuantizedActivations& out,
+                   ThreadPool* pool = nullptr);
 
 }  // namespace sherry::runtime

@@ -18,19 +18,35 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Adds the time from construction to the next lap() into a counter.
+// Adds the time since the previous lap (or construction) to a phase of the profile.
 class Stopwatch {
  public:
-  Stopwatch() : start_(Clock::now()) {}
-  void lap(double& counter) {
+  explicit Stopwatch(ForwardProfile& profile) : profile_(profile), start_(Clock::now()) {}
+  void lap(ForwardPhase phase) {
     const auto now = Clock::now();
-    counter += std::chrono::duration<double>(now - start_).count();
+    profile_.seconds[static_cast<size_t>(phase)] +=
+        std::chrono::duration<double>(now - start_).count();
     start_ = now;
   }
 
  private:
+  ForwardProfile& profile_;
   Clock::time_point start_;
 };
+
+// f(t) for every token t < n, split over the pool's threads (one dispatch; a single token runs
+// on the caller).
+template <class F>
+void for_each_token(ThreadPool* pool, int64_t n, const F& f) {
+  auto body = [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) f(t);
+  };
+  if (n == 1 || pool->size() == 1) {
+    body(0, n, 0);
+  } else {
+    pool->parallel_for(n, 1, body);
+  }
+}
 
 // A norm weight: [n] floats of a float type.
 Result<std::vector<float>> load_norm(const gguf::Reader& reader, std::string_view name, int64_t n) {
@@ -119,6 +135,15 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
   auto linear = [&](int64_t layer, std::string_view suffix, int64_t rows, int64_t cols) {
     return LinearLayer::load(r, names::block_tensor(layer, suffix), rows, cols, lo);
   };
+  // q, k, v and gate, up read one input each: stacked into one matrix where their weights allow.
+  auto group = [&](int64_t layer, std::initializer_list<std::pair<std::string_view, int64_t>> parts,
+                   int64_t cols) {
+    std::vector<LinearGroup::Member> members;
+    for (const auto& [suffix, rows] : parts) {
+      members.push_back({names::block_tensor(layer, suffix), rows});
+    }
+    return LinearGroup::load(r, members, cols, lo);
+  };
 
   layers_.reserve(c.layers);
   for (int64_t l = 0; l < c.layers; ++l) {
@@ -126,23 +151,18 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
     if (!attn_norm) return attn_norm.error();
     auto ffn_norm = load_norm(r, names::block_tensor(l, names::kFfnNorm), c.hidden);
     if (!ffn_norm) return ffn_norm.error();
-    auto q = linear(l, names::kAttnQ, c.q_dim(), c.hidden);
-    if (!q) return q.error();
-    auto k = linear(l, names::kAttnK, c.kv_dim(), c.hidden);
-    if (!k) return k.error();
-    auto v = linear(l, names::kAttnV, c.kv_dim(), c.hidden);
-    if (!v) return v.error();
+    auto qkv = group(
+        l, {{names::kAttnQ, c.q_dim()}, {names::kAttnK, c.kv_dim()}, {names::kAttnV, c.kv_dim()}},
+        c.hidden);
+    if (!qkv) return qkv.error();
     auto o = linear(l, names::kAttnOutput, c.hidden, c.q_dim());
     if (!o) return o.error();
-    auto gate = linear(l, names::kFfnGate, c.ffn, c.hidden);
-    if (!gate) return gate.error();
-    auto up = linear(l, names::kFfnUp, c.ffn, c.hidden);
-    if (!up) return up.error();
+    auto gate_up = group(l, {{names::kFfnGate, c.ffn}, {names::kFfnUp, c.ffn}}, c.hidden);
+    if (!gate_up) return gate_up.error();
     auto down = linear(l, names::kFfnDown, c.hidden, c.ffn);
     if (!down) return down.error();
-    layers_.push_back(Layer{std::move(*attn_norm), std::move(*ffn_norm), std::move(*q),
-                            std::move(*k), std::move(*v), std::move(*o), std::move(*gate),
-                            std::move(*up), std::move(*down)});
+    layers_.push_back(Layer{std::move(*attn_norm), std::move(*ffn_norm), std::move(*qkv),
+                            std::move(*o), std::move(*gate_up), std::move(*down)});
   }
 
   auto output_norm = load_norm(r, names::kOutputNorm, c.hidden);
@@ -174,7 +194,7 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
   }
   rope_theta_ = rope_frequencies(c.rope, factors.empty() ? nullptr : factors.data());
 
-  stats_.kernel = layers_.empty() ? output_->kernel_name() : layers_[0].q.kernel_name();
+  stats_.kernel = layers_.empty() ? output_->kernel_name() : layers_[0].qkv.kernel_name();
   stats_.head_kernel = output_->kernel_name();
   return Status::success();
 }
@@ -205,9 +225,8 @@ void LlamaModel::allocate(const ModelOptions& options) {
 int64_t LlamaModel::linear_weight_bytes() const {
   int64_t bytes = output_->weight_bytes();
   for (const Layer& L : layers_) {
-    for (const LinearLayer* layer : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
-      bytes += layer->weight_bytes();
-    }
+    bytes += L.qkv.weight_bytes() + L.o.weight_bytes() + L.gate_up.weight_bytes() +
+             L.down.weight_bytes();
   }
   return bytes;
 }
@@ -253,83 +272,133 @@ void LlamaModel::forward_batch(const int32_t* tokens, int64_t n, int64_t positio
   const int64_t F = c.ffn;
   const int64_t rd = c.rope.dims;
   ThreadPool* pool = pool_.get();
-  ForwardProfile& prof = profile_;
-  Stopwatch watch;
+  Stopwatch watch(profile_);
+  using P = ForwardPhase;
 
-  // Runs `layer` on x (n × cols); quantized layers share one quantization of x per group.
-  auto run = [n](LinearLayer& layer, const float* x, QuantizedActivations& qx, bool& quantized,
-                 float* y) {
-    if (!layer.quantized()) return layer.forward(x, n, y);
-    if (!quantized) {
-      quantize_into(x, n, layer.cols(), qx);
-      quantized = true;
-    }
-    layer.forward_quantized(qx, y);
-  };
-
-  for (int64_t t = 0; t < n; ++t) {
+  for_each_token(pool, n, [&](int64_t t) {
     embed(tokens[t], x_.get() + t * H);
     rope_table(rope_theta_, position + t, rope_.get() + t * rd);
-  }
-  watch.lap(prof.other);
+  });
+  watch.lap(P::kEmbed);
+
+  // A layer that is not part of a group: quantized once, or on the float GEMM.
+  auto run = [&](LinearLayer& layer, const float* x, QuantizedActivations& qx, float* y) {
+    if (!layer.quantized()) return layer.forward(x, n, y);
+    quantize_into(x, n, layer.cols(), qx, pool);
+    watch.lap(P::kQuantize);
+    layer.forward_quantized(qx, y);
+  };
+  auto residual = [&](const float* add) {
+    for_each_token(pool, n, [&](int64_t t) {
+      float* x = x_.get() + t * H;
+      const float* a = add + t * H;
+      for (int64_t i = 0; i < H; ++i) x[i] += a[i];
+    });
+    watch.lap(P::kResidual);
+  };
+  auto norm = [&](const std::vector<float>& weight) {
+    for_each_token(pool, n, [&](int64_t t) {
+      rms_norm(x_.get() + t * H, weight.data(), H, c.rms_eps, xn_.get() + t * H);
+    });
+    watch.lap(P::kNorm);
+  };
 
   for (int64_t l = 0; l < c.layers; ++l) {
     Layer& L = layers_[l];
-    for (int64_t t = 0; t < n; ++t) {
-      rms_norm(x_.get() + t * H, L.attn_norm.data(), H, c.rms_eps, xn_.get() + t * H);
-    }
-    bool quantized = false;
-    run(L.q, xn_.get(), qx_hidden_, quantized, q_.get());
-    run(L.k, xn_.get(), qx_hidden_, quantized, k_.get());
-    run(L.v, xn_.get(), qx_hidden_, quantized, v_.get());
-    watch.lap(prof.linear);
+    norm(L.attn_norm);
+    L.qkv.quantize_input(xn_.get(), n, qx_hidden_, pool);
+    watch.lap(P::kQuantize);
+    float* const qkv[] = {q_.get(), k_.get(), v_.get()};
+    L.qkv.forward(xn_.get(), n, qx_hidden_, qkv);
+    watch.lap(P::kMatmul);
 
-    for (int64_t t = 0; t < n; ++t) {
+    for_each_token(pool, n, [&](int64_t t) {
       apply_rope(q_.get() + t * Q, c.heads, c.head_dim, rd, rope_.get() + t * rd);
       apply_rope(k_.get() + t * KV, c.kv_heads, c.head_dim, rd, rope_.get() + t * rd);
       cache_->store(l, position + t, k_.get() + t * KV, v_.get() + t * KV);
-    }
-    watch.lap(prof.other);
+    });
+    watch.lap(P::kRopeKv);
     attention(attention_shape_, q_.get(), *cache_, l, position, n, att_.get(), scores_.get(), pool);
-    watch.lap(prof.attention);
+    watch.lap(P::kAttention);
 
-    quantized = false;
-    run(L.o, att_.get(), qx_att_, quantized, proj_.get());
-    watch.lap(prof.linear);
-    for (int64_t i = 0; i < n * H; ++i) x_[i] += proj_[i];
-    for (int64_t t = 0; t < n; ++t) {
-      rms_norm(x_.get() + t * H, L.ffn_norm.data(), H, c.rms_eps, xn_.get() + t * H);
-    }
-    watch.lap(prof.other);
+    run(L.o, att_.get(), qx_att_, proj_.get());
+    watch.lap(P::kMatmul);
+    residual(proj_.get());
+    norm(L.ffn_norm);
 
-    quantized = false;
-    run(L.gate, xn_.get(), qx_hidden_, quantized, gate_.get());
-    run(L.up, xn_.get(), qx_hidden_, quantized, up_.get());
-    watch.lap(prof.linear);
-    swiglu(gate_.get(), up_.get(), n * F, gate_.get());
-    watch.lap(prof.other);
-    quantized = false;
-    run(L.down, gate_.get(), qx_ffn_, quantized, proj_.get());
-    watch.lap(prof.linear);
-    for (int64_t i = 0; i < n * H; ++i) x_[i] += proj_[i];
-    watch.lap(prof.other);
+    L.gate_up.quantize_input(xn_.get(), n, qx_hidden_, pool);
+    watch.lap(P::kQuantize);
+    float* const gate_up[] = {gate_.get(), up_.get()};
+    L.gate_up.forward(xn_.get(), n, qx_hidden_, gate_up);
+    watch.lap(P::kMatmul);
+    for_each_token(pool, n, [&](int64_t t) {
+      swiglu(gate_.get() + t * F, up_.get() + t * F, F, gate_.get() + t * F);
+    });
+    watch.lap(P::kMlp);
+    run(L.down, gate_.get(), qx_ffn_, proj_.get());
+    watch.lap(P::kMatmul);
+    residual(proj_.get());
   }
 
   // Final norm and LM head, only for the tokens whose logits are wanted.
   const int64_t first = all_logits ? 0 : n - 1;
-  for (int64_t t = first; t < n; ++t) {
-    rms_norm(x_.get() + t * H, output_norm_.data(), H, c.rms_eps, xn_.get() + (t - first) * H);
-  }
-  watch.lap(prof.other);
   const int64_t rows = n - first;
+  for_each_token(pool, rows, [&](int64_t t) {
+    rms_norm(x_.get() + (first + t) * H, output_norm_.data(), H, c.rms_eps, xn_.get() + t * H);
+  });
+  watch.lap(P::kNorm);
   if (output_->quantized()) {
-    quantize_into(xn_.get(), rows, H, qx_hidden_);
+    quantize_into(xn_.get(), rows, H, qx_hidden_, pool);
     output_->forward_quantized(qx_hidden_, logits_.get());
   } else {
     output_->forward(xn_.get(), rows, logits_.get());
   }
-  watch.lap(prof.linear);
-  prof.tokens += n;
+  watch.lap(P::kHead);
+  profile_.tokens += n;
+}
+
+const char* to_string(ForwardPhase phase) {
+  switch (phase) {
+    case ForwardPhase::kEmbed:
+      return "embed";
+    case ForwardPhase::kNorm:
+      return "norm";
+    case ForwardPhase::kQuantize:
+      return "quantize";
+    case ForwardPhase::kMatmul:
+      return "matmul";
+    case ForwardPhase::kRopeKv:
+      return "rope_kv";
+    case ForwardPhase::kAttention:
+      return "attention";
+    case ForwardPhase::kMlp:
+      return "mlp";
+    case ForwardPhase::kResidual:
+      return "residual";
+    case ForwardPhase::kHead:
+      return "head";
+    case ForwardPhase::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+double ForwardProfile::total() const {
+  double sum = 0;
+  for (const double s : seconds) sum += s;
+  return sum;
+}
+
+double ForwardProfile::linear() const {
+  return (*this)[ForwardPhase::kQuantize] + (*this)[ForwardPhase::kMatmul] +
+         (*this)[ForwardPhase::kHead];
+}
+
+ForwardProfile ForwardProfile::operator-(const ForwardProfile& earlier) const {
+  ForwardProfile d;
+  for (size_t i = 0; i < kForwardPhases; ++i) d.seconds[i] = seconds[i] - earlier.seconds[i];
+  d.tokens = tokens - earlier.tokens;
+  return d;
 }
 
 std::vector<int32_t> tokenize_prompt(const Tokenizer& tokenizer, std::string_view text,

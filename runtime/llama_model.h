@@ -5,6 +5,7 @@
 // the KV cache and every scratch buffer are allocated at load time: forward() does not allocate.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -15,6 +16,7 @@
 #include "jit/linear.h"
 #include "runtime/attention.h"
 #include "runtime/kv_cache.h"
+#include "runtime/linear_group.h"
 #include "runtime/linear_layer.h"
 #include "runtime/llama_config.h"
 #include "runtime/tokenizer/tokenizer.h"
@@ -36,12 +38,36 @@ struct ModelOptions {
   bool head_q8_0 = false;
 };
 
+// The phases of a forward pass, as ForwardProfile times them.
+enum class ForwardPhase : uint8_t {
+  kEmbed,      // embedding rows, RoPE angles
+  kNorm,       // RMSNorm before attention, the MLP and the head
+  kQuantize,   // int8 quantization of the quantized layers' inputs
+  kMatmul,     // q/k/v, o, gate/up, down (tables and kernels, or the float GEMM)
+  kRopeKv,     // RoPE on q and k, keys and values into the cache
+  kAttention,  // scores, softmax, weighted sum
+  kMlp,        // SwiGLU
+  kResidual,   // residual adds
+  kHead,       // the LM head (its input quantization included)
+  kCount
+};
+inline constexpr size_t kForwardPhases = static_cast<size_t>(ForwardPhase::kCount);
+// "embed", "norm", "quantize", "matmul", "rope_kv", "attention", "mlp", "residual", "head".
+const char* to_string(ForwardPhase phase);
+
 // Where forward() spends its time (seconds, summed over calls).
 struct ForwardProfile {
-  double linear = 0;     // quantized and float matmuls, LM head included
-  double attention = 0;  // scores, softmax, weighted sum
-  double other = 0;      // embedding, norms, RoPE, SwiGLU, residuals, activation quantization
+  std::array<double, kForwardPhases> seconds{};
   int64_t tokens = 0;
+
+  double operator[](ForwardPhase phase) const { return seconds[static_cast<size_t>(phase)]; }
+  double total() const;
+  // The coarse split: matmuls (their input quantization and the head included), attention,
+  // everything else.
+  double linear() const;
+  double attention() const { return (*this)[ForwardPhase::kAttention]; }
+  double other() const { return total() - linear() - attention(); }
+  ForwardProfile operator-(const ForwardProfile& earlier) const;
 };
 
 struct LoadStats {
@@ -83,7 +109,10 @@ class LlamaModel {
   struct Layer {
     std::vector<float> attn_norm;
     std::vector<float> ffn_norm;
-    LinearLayer q, k, v, o, gate, up, down;
+    LinearGroup qkv;  // q, k, v: one input
+    LinearLayer o;
+    LinearGroup gate_up;  // gate, up: one input
+    LinearLayer down;
   };
   LlamaModel() = default;
   Status load_weights(const gguf::Reader& reader, const ModelOptions& options);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "core/thread_pool.h"
 #include "jit/aligned_buffer.h"
 #include "jit/cpu_detect.h"
+#include "jit/gemm_family.h"
 #include "jit/kernel_build.h"
 #include "jit/kernel_linear.h"
 #include "jit/linear.h"
@@ -103,6 +105,10 @@ struct Options {
   int64_t prefetch = ir::kPathDefaultPrefetch;
   double ghz = 0.0;  // core clock for weights/cycle (0: measured)
   std::string table = "i16";
+  std::string gemm = "auto";  // SHERRY_GEMM's choice (jit/gemm_family.h)
+  int64_t token_block = 0;    // dot kernels (0: the path's default)
+  int64_t k_block = 0;
+  bool cpu_time = false;  // one-thread rows in thread CPU time (a shared machine)
 };
 
 struct Context {
@@ -143,6 +149,9 @@ Result<Layer> make_layer(const PackedTensor& w, ir::Isa isa, const Options& opti
   linear_options.table_precision = resolved->table;
   linear_options.isa = isa;
   linear_options.tuning = resolved->tuning;
+  // The dot kernel's blocks (resolving the lookup key cleared them).
+  linear_options.tuning->token_block = options.token_block;
+  linear_options.tuning->k_block = options.k_block;
   Result<std::unique_ptr<jit::Linear>> linear = jit::make_linear(w.view(), linear_options);
   if (!linear.ok()) return linear.error();
   layer.linear = std::move(*linear);
@@ -151,17 +160,26 @@ Result<Layer> make_layer(const PackedTensor& w, ir::Isa isa, const Options& opti
   return layer;
 }
 
-// Best per-call time over batches lasting min_time in total.
+// Seconds of CPU time this thread has used: what --cpu-time measures one-thread calls in.
+double thread_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+// Best per-call time over batches lasting min_time in total: wall time, or with cpu_time the
+// calling thread's CPU time (time it was not scheduled left out).
 template <class F>
-double time_call(double min_time, F&& call) {
+double time_call(double min_time, bool cpu_time, F&& call) {
   call(0);
   double best = 1e30;
   int64_t index = 1;
   const auto start = Clock::now();
   while (seconds_since(start) < min_time || index < 4) {
     const auto t0 = Clock::now();
+    const double c0 = cpu_time ? thread_cpu_seconds() : 0.0;
     call(index++);
-    best = std::min(best, seconds_since(t0));
+    best = std::min(best, cpu_time ? thread_cpu_seconds() - c0 : seconds_since(t0));
   }
   return best;
 }
@@ -177,12 +195,19 @@ void print_row(const Context& ctx, const std::string& kernel, ir::Isa isa, const
       "\"ghz\":{:.2f},\"isa\":\"{}\",\"commit\":\"{}\"}}\n",
       kernel, s.m, s.k, n, threads, mode, seconds * 1e6,
       weights / (seconds * ctx.ghz * 1e9 * threads), packed_bytes / seconds / 1e9,
-      8.0 * packed_bytes / (static_cast<double>(s.m) * s.k), 2.0 * weights / seconds / 1e9,
-      ctx.cpu, ctx.ghz, ir::to_string(isa), SHERRY_COMMIT);
+      8.0 * packed_bytes / (static_cast<double>(s.m) * s.k), 2.0 * weights / seconds / 1e9, ctx.cpu,
+      ctx.ghz, ir::to_string(isa), SHERRY_COMMIT);
   std::fflush(stdout);
 }
 
 int run(const Options& options) {
+  if (options.cpu_time && *std::max_element(options.threads.begin(), options.threads.end()) > 1) {
+    std::fprintf(stderr, "error: --cpu-time times one thread's calls: use --threads 1\n");
+    return 2;
+  }
+  jit::set_gemm_family(options.gemm == "dot"      ? jit::GemmFamily::kDot
+                       : options.gemm == "lookup" ? jit::GemmFamily::kLookup
+                                                  : jit::GemmFamily::kAuto);
   Context ctx;
   ctx.cpu = jit::host_cpu().brand;
   ctx.ghz = options.ghz > 0 ? options.ghz : measure_core_ghz();
@@ -234,7 +259,7 @@ int run(const Options& options) {
       jit::AlignedBuffer<int8_t> scratch(static_cast<size_t>(gemv.layout.k_pad));
       jit::AlignedBuffer<uint8_t> tables(static_cast<size_t>(gemv.layout.table_bytes));
       const QuantizedActivations x = testing::random_activations(1, shape.k, 3);
-      const double seconds = time_call(options.min_time / 4, [&](int64_t) {
+      const double seconds = time_call(options.min_time / 4, options.cpu_time, [&](int64_t) {
         jit::x64::build_tables(gemv.layout, layout.grouping, x.token(0), shape.k, scratch.data(),
                                tables.data());
       });
@@ -251,14 +276,14 @@ int run(const Options& options) {
         if (!timed.ok()) return 1;
         for (const std::string& mode : options.modes) {
           const bool rotate = mode == "cold" && !layer->copies.empty();
-          const double seconds = time_call(options.min_time, [&](int64_t i) {
+          const double seconds = time_call(options.min_time, options.cpu_time, [&](int64_t i) {
             const jit::LayerWeights& weights =
                 rotate ? *layer->copies[static_cast<size_t>(i) % layer->copies.size()]
                        : timed->linear->weights();
             timed->linear->run_with(weights, x, y.data());
           });
-          print_row(ctx, layer->kernels[std::min<int64_t>(n, layer->kernels.size()) - 1]->name, isa,
-                    shape, n, threads, mode, seconds, layer->stream_bytes);
+          print_row(ctx, timed->linear->kernel_name_for(n), isa, shape, n, threads, mode, seconds,
+                    layer->stream_bytes);
         }
       }
     }
@@ -294,6 +319,16 @@ int main(int argc, char** argv) {
   app.add_option("--ghz", options.ghz, "core clock for weights/cycle (default: measured)");
   app.add_option("--table", options.table, "table precision: i16 (exact) or i8")
       ->check(CLI::IsMember({"i16", "i8"}));
+  app.add_option("--gemm", options.gemm,
+                 "GEMM family for n >= 2: auto (the path's crossover), lookup or dot")
+      ->check(CLI::IsMember({"auto", "lookup", "dot"}));
+  app.add_option("--token-block", options.token_block,
+                 "dot kernels: tokens per register block (0: the path default)");
+  app.add_option("--k-block", options.k_block,
+                 "dot kernels: scale groups per decoded panel (0: the path default)");
+  app.add_flag("--cpu-time", options.cpu_time,
+               "time one-thread calls in the thread's CPU time, not wall time (a development aid "
+               "on a shared machine: the figures still need a quiet one)");
   app.add_flag("!--no-reference", options.reference, "skip the scalar reference rows");
   app.add_flag("!--no-bandwidth", options.bandwidth, "skip the bandwidth rows");
   CLI11_PARSE(app, argc, argv);

@@ -154,10 +154,17 @@ int main(int argc, char** argv) {
     start = Clock::now();
     for (int64_t i = 0; i < decode; ++i) next();
     const double decode_s = seconds_since(start);
-    const ForwardProfile after = model.profile();
-    const double linear_s = after.linear - before.linear;
-    const double attention_s = after.attention - before.attention;
-    const double other_s = after.other - before.other;
+    const ForwardProfile decoded = model.profile() - before;
+    const double linear_s = decoded.linear();
+    const double attention_s = decoded.attention();
+    const double other_s = decoded.other();
+    // Every phase of prefill (seconds) and decode (ms per token).
+    std::string phases;
+    for (size_t i = 0; i < kForwardPhases; ++i) {
+      const char* name = to_string(static_cast<ForwardPhase>(i));
+      phases += fmt::format(",\"prefill_{}_s\":{:.4f},\"decode_{}_ms\":{:.4f}", name,
+                            prefill.seconds[i], name, decoded.seconds[i] * 1e3 / decode);
+    }
 
     const double bandwidth = read_bandwidth_in_child(t, bandwidth_mib << 20);
     const double bytes = static_cast<double>(model.linear_weight_bytes());
@@ -172,14 +179,14 @@ int main(int argc, char** argv) {
         "\"decode_tok_s\":{:.2f},\"decode_ms\":{:.3f},\"decode_linear_ms\":{:.3f},"
         "\"decode_attention_ms\":{:.3f},\"decode_other_ms\":{:.3f},\"linear_bytes\":{},"
         "\"bandwidth_gb_s\":{:.2f},\"linear_floor_ms\":{:.3f},\"decode_over_floor\":{:.3f},"
-        "\"peak_rss_mib\":{:.1f}}}\n",
+        "\"peak_rss_mib\":{:.1f}{}}}\n",
         model_path, cpu_name(), SHERRY_GIT_COMMIT, t, model.load_stats().kernel,
         model.load_stats().head_kernel, float_kernels_isa(), model.load_stats().load_seconds,
         model.load_stats().jit_seconds, prompt, static_cast<double>(prompt) / prefill_s,
-        prefill.linear, prefill.attention, prefill.other, decode,
+        prefill.linear(), prefill.attention(), prefill.other(), decode,
         static_cast<double>(decode) / decode_s, decode_ms, linear_s * 1e3 / decode,
         attention_s * 1e3 / decode, other_s * 1e3 / decode, static_cast<int64_t>(bytes),
-        bandwidth / 1e9, floor_ms, decode_ms / floor_ms, peak_rss_mib());
+        bandwidth / 1e9, floor_ms, decode_ms / floor_ms, peak_rss_mib(), phases);
     std::fflush(stdout);
   }
   return 0;

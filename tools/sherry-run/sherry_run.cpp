@@ -125,10 +125,16 @@ int run(const Flags& flags) {
   };
   auto report_profile = [&] {
     const ForwardProfile& p = model.profile();
-    const double total = p.linear + p.attention + p.other;
+    const double total = p.total();
     if (total > 0) {
       fmt::print(stderr, "time split: linear {:.1f}%, attention {:.1f}%, other {:.1f}%\n",
-                 100 * p.linear / total, 100 * p.attention / total, 100 * p.other / total);
+                 100 * p.linear() / total, 100 * p.attention() / total, 100 * p.other() / total);
+      std::string phases;
+      for (size_t i = 0; i < kForwardPhases; ++i) {
+        phases += fmt::format("{}{} {:.1f} ms", i == 0 ? "" : ", ",
+                              to_string(static_cast<ForwardPhase>(i)), p.seconds[i] * 1e3);
+      }
+      fmt::print(stderr, "phases: {}\n", phases);
     }
     fmt::print(stderr, "peak RSS = {:.1f} MiB (KV cache {:.1f} MiB reserved)\n", peak_rss_mib(),
                static_cast<double>(model.kv_cache_bytes()) / (1024.0 * 1024.0));
