@@ -20,7 +20,9 @@
 #include <vector>
 
 #include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
+#include "build_info/git_commit.h"
 
 #include "baselines/baseline_linear.h"
 #include "baselines/ternary_reference.h"
@@ -283,7 +285,7 @@ int run(const Options& options) {
                 timing.best * 1e6, timing.median * 1e6,
                 weights / (timing.best * ghz * 1e9 * threads),
                 layer->stream_bytes / timing.best / 1e9, bits, verified ? "true" : "false", error,
-                rotate ? layer->copies.size() : 1, cpu, ghz, ir::to_string(isa), SHERRY_COMMIT);
+                rotate ? layer->copies.size() : 1, cpu, ghz, ir::to_string(isa), SHERRY_GIT_COMMIT);
             std::fflush(stdout);
             summary[{shape.m, shape.k, n, threads, mode}][family] = timing.best * 1e6;
           }

@@ -17,7 +17,9 @@
 #include <vector>
 
 #include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
+#include "build_info/git_commit.h"
 
 #include "bench/common/bench_clock.h"
 #include "core/reference_kernels.h"
@@ -196,7 +198,7 @@ void print_row(const Context& ctx, const std::string& kernel, ir::Isa isa, const
       kernel, s.m, s.k, n, threads, mode, seconds * 1e6,
       weights / (seconds * ctx.ghz * 1e9 * threads), packed_bytes / seconds / 1e9,
       8.0 * packed_bytes / (static_cast<double>(s.m) * s.k), 2.0 * weights / seconds / 1e9, ctx.cpu,
-      ctx.ghz, ir::to_string(isa), SHERRY_COMMIT);
+      ctx.ghz, ir::to_string(isa), SHERRY_GIT_COMMIT);
   std::fflush(stdout);
 }
 
@@ -212,7 +214,7 @@ int run(const Options& options) {
   ctx.cpu = jit::host_cpu().brand;
   ctx.ghz = options.ghz > 0 ? options.ghz : measure_core_ghz();
   fmt::print("{{\"kind\":\"clock\",\"ghz\":{:.3f},\"cpu\":\"{}\",\"commit\":\"{}\"}}\n", ctx.ghz,
-             ctx.cpu, SHERRY_COMMIT);
+             ctx.cpu, SHERRY_GIT_COMMIT);
   const int max_threads = *std::max_element(options.threads.begin(), options.threads.end());
   if (options.bandwidth) {
     for (const int threads : options.threads) {
@@ -221,7 +223,7 @@ int run(const Options& options) {
       fmt::print(
           "{{\"kind\":\"bandwidth\",\"threads\":{},\"read_gbps\":{:.2f},\"median_gbps\":{:.2f},"
           "\"piece_mb\":4,\"commit\":\"{}\"}}\n",
-          threads, best, median, SHERRY_COMMIT);
+          threads, best, median, SHERRY_GIT_COMMIT);
       std::fflush(stdout);
     }
   }
@@ -252,7 +254,7 @@ int run(const Options& options) {
       fmt::print(
           "{{\"kind\":\"jit\",\"kernel\":\"{}\",\"ms\":{:.3f},\"code_bytes\":{},\"commit\":\"{}\"}}"
           "\n",
-          kernel->name, kernel->jit_ms, kernel->code_bytes().size(), SHERRY_COMMIT);
+          kernel->name, kernel->jit_ms, kernel->code_bytes().size(), SHERRY_GIT_COMMIT);
     }
     {
       const jit::x64::X64Kernel& gemv = jit::x64::as_x64(*layer->kernels.front());
@@ -264,7 +266,7 @@ int run(const Options& options) {
                                tables.data());
       });
       fmt::print("{{\"kind\":\"tables\",\"k\":{},\"us_per_token\":{:.2f},\"commit\":\"{}\"}}\n",
-                 shape.k, seconds * 1e6, SHERRY_COMMIT);
+                 shape.k, seconds * 1e6, SHERRY_GIT_COMMIT);
     }
     for (const int64_t n : options.ns) {
       const QuantizedActivations x = testing::random_activations(n, shape.k, 2);

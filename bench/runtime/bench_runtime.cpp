@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "build_info/git_commit.h"
+
 #include "core/thread_pool.h"
 #include "runtime/float_kernels.h"
 #include "runtime/llama_model.h"
