@@ -2,6 +2,8 @@
 // the AVX2 and AVX-512 versions are in float_kernels_avx2.cpp and float_kernels_avx512.cpp.
 #include "runtime/float_kernels.h"
 
+#include "core/activation_quant.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -112,8 +114,8 @@ void gemm_rows_any_generic(const FloatMatrix& w, const float* x, int64_t n, floa
 }  // namespace
 
 const float_impl::FloatKernelTable float_impl::kGenericKernels = {
-    gemm_rows_any_generic, dot_generic,      dot_f16_generic,
-    axpy_generic,          axpy_f16_generic, to_fp16_generic,
+    gemm_rows_any_generic, dot_generic,     dot_f16_generic,   axpy_generic,
+    axpy_f16_generic,      to_fp16_generic, quantize_token_i8,
 };
 
 namespace {
@@ -308,6 +310,10 @@ void axpy_f16(float alpha, const uint16_t* x, int64_t n, float* y) {
 
 void to_fp16(const float* x, int64_t n, uint16_t* out) {
   return kernels().to_fp16(x, n, out);
+}
+
+float quantize_i8(const float* x, int64_t n, int8_t* q) {
+  return kernels().quantize_i8(x, n, q);
 }
 
 void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {

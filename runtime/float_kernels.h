@@ -55,6 +55,9 @@ float dot_f16(const float* a, const uint16_t* b, int64_t n);  // b in fp16
 void axpy(float alpha, const float* x, int64_t n, float* y);  // y += alpha · x
 void axpy_f16(float alpha, const uint16_t* x, int64_t n, float* y);
 void to_fp16(const float* x, int64_t n, uint16_t* out);
+// One token's int8 quantization, bit for bit core's quantize_token_i8 (the activations of the
+// quantized layers): returns the scale.
+float quantize_i8(const float* x, int64_t n, int8_t* q);
 
 // out = x / sqrt(mean(x²) + eps) · weight
 void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out);

@@ -6,6 +6,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <cmath>
+
 #include <cstring>
 
 #include "core/half.h"
@@ -213,6 +215,54 @@ SHERRY_AVX2 void to_fp16_avx2(const float* x, int64_t n, uint16_t* out) {
   for (; k < n; ++k) out[k] = float_to_fp16(x[k]);
 }
 
+// Eight values times inv, clamped to ±127, rounded half to even, NaN to 0, as int32.
+SHERRY_AVX2 inline __m256i quantize8(__m256 inv, __m256 v) {
+  const __m256 y = _mm256_mul_ps(v, inv);
+  const __m256 clamped =
+      _mm256_min_ps(_mm256_max_ps(y, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
+  const __m256 number = _mm256_cmp_ps(y, y, _CMP_ORD_Q);
+  return _mm256_and_si256(_mm256_cvtps_epi32(clamped), _mm256_castps_si256(number));
+}
+
+// quantize_token_i8's rule, as in the AVX-512 version (NaN handling by operand order, clamp
+// before rounding, cvtps2dq's round half to even); eight tokens' values are packed to int8 by
+// two saturating packs (in range already) and a lane fix-up.
+SHERRY_AVX2 float quantize_i8_avx2(const float* x, int64_t n, int8_t* q) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 running = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    running = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)), running);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, running);
+  float amax = 0.0f;
+  for (const float v : lanes) amax = std::fmax(amax, v);
+  for (; k < n; ++k) amax = std::fmax(amax, std::fabs(x[k]));
+  if (amax == 0.0f) {
+    std::memset(q, 0, static_cast<size_t>(n));
+    return 0.0f;
+  }
+  const float inv_scalar = 127.0f / amax;
+  const __m256 inv = _mm256_set1_ps(inv_scalar);
+  k = 0;
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (; k + 32 <= n; k += 32) {
+    const __m256i ab = _mm256_packs_epi32(quantize8(inv, _mm256_loadu_ps(x + k)),
+                                          quantize8(inv, _mm256_loadu_ps(x + k + 8)));
+    const __m256i cd = _mm256_packs_epi32(quantize8(inv, _mm256_loadu_ps(x + k + 16)),
+                                          quantize8(inv, _mm256_loadu_ps(x + k + 24)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + k),
+                        _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd), order));
+  }
+  for (; k < n; ++k) {
+    const float y = x[k] * inv_scalar;
+    const float clamped = y > 127.0f ? 127.0f : y < -127.0f ? -127.0f : y;
+    q[k] = std::isnan(clamped) ? 0 : static_cast<int8_t>(std::nearbyint(clamped));
+  }
+  return amax / 127.0f;
+}
+
 }  // namespace
 
 const FloatKernelTable kAvx2Kernels = {
@@ -222,6 +272,7 @@ const FloatKernelTable kAvx2Kernels = {
     axpy_avx2,
     axpy_f16_avx2,
     to_fp16_avx2,
+    quantize_i8_avx2,
 };
 
 }  // namespace sherry::runtime::float_impl

@@ -5,6 +5,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "core/half.h"
 
 // GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_*(): false positives.
@@ -189,6 +191,46 @@ SHERRY_AVX512 void to_fp16_avx512(const float* x, int64_t n, uint16_t* out) {
   for (; k < n; ++k) out[k] = float_to_fp16(x[k]);
 }
 
+// Sixteen values times inv, clamped to ±127, rounded half to even, NaN to 0, as int8.
+SHERRY_AVX512 inline __m128i quantize16(__m512 inv, __m512 v) {
+  const __m512 y = _mm512_mul_ps(v, inv);
+  const __m512 clamped =
+      _mm512_min_ps(_mm512_max_ps(y, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+  const __mmask16 number = _mm512_cmp_ps_mask(y, y, _CMP_ORD_Q);
+  return _mm512_cvtepi32_epi8(_mm512_maskz_cvtps_epi32(number, clamped));
+}
+
+// quantize_token_i8's rule: the max ignores NaNs (max_ps returns its second operand when one is
+// NaN: the running max), the clamp keeps them (they stay in the first operand) and they become 0;
+// clamping to ±127 before rounding is the same as after (±127 are integers); cvtps2dq rounds half
+// to even under the default rounding mode, as nearbyint does.
+SHERRY_AVX512 float quantize_i8_avx512(const float* x, int64_t n, int8_t* q) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  __m512 running = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    running = _mm512_max_ps(_mm512_andnot_ps(sign, _mm512_loadu_ps(x + k)), running);
+  }
+  if (k < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
+    running = _mm512_max_ps(_mm512_andnot_ps(sign, _mm512_maskz_loadu_ps(mask, x + k)), running);
+  }
+  const float amax = _mm512_reduce_max_ps(running);
+  if (amax == 0.0f) {
+    std::memset(q, 0, static_cast<size_t>(n));
+    return 0.0f;
+  }
+  const __m512 inv = _mm512_set1_ps(127.0f / amax);
+  for (k = 0; k + 16 <= n; k += 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + k), quantize16(inv, _mm512_loadu_ps(x + k)));
+  }
+  if (k < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
+    _mm_mask_storeu_epi8(q + k, mask, quantize16(inv, _mm512_maskz_loadu_ps(mask, x + k)));
+  }
+  return amax / 127.0f;
+}
+
 }  // namespace
 
 const FloatKernelTable kAvx512Kernels = {
@@ -198,6 +240,7 @@ const FloatKernelTable kAvx512Kernels = {
     axpy_avx512,
     axpy_f16_avx512,
     to_fp16_avx512,
+    quantize_i8_avx512,
 };
 
 }  // namespace sherry::runtime::float_impl

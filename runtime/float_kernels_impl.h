@@ -19,6 +19,9 @@ struct FloatKernelTable {
   void (*axpy)(float alpha, const float* x, int64_t n, float* y);
   void (*axpy_f16)(float alpha, const uint16_t* x, int64_t n, float* y);
   void (*to_fp16)(const float* x, int64_t n, uint16_t* out);
+  // core's quantize_token_i8, bit for bit: q = round-half-even(x · 127 / max|x|) clamped to
+  // ±127 (NaN → 0, NaNs left out of the max); returns the scale max|x| / 127.
+  float (*quantize_i8)(const float* x, int64_t n, int8_t* q);
 };
 
 extern const FloatKernelTable kGenericKernels;

@@ -167,7 +167,7 @@ void quantize_into(const float* x, int64_t n, int64_t cols, QuantizedActivations
   out.cols = cols;
   auto body = [&](int64_t begin, int64_t end, int) {
     for (int64_t t = begin; t < end; ++t) {
-      out.scales[t] = quantize_token_i8(x + t * cols, cols, out.values.data() + t * cols);
+      out.scales[t] = quantize_i8(x + t * cols, cols, out.values.data() + t * cols);
     }
   };
   if (pool != nullptr && pool->size() > 1 && n > 1) {

@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 
+#include "core/activation_quant.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "jit/cpu_detect.h"
@@ -317,6 +318,67 @@ TEST_CASE("every simd to fp16 gives the bits of float to fp16 at every length") 
                " value bits ", std::bit_cast<uint32_t>(values[k]));
           // Exact: both round to nearest even, so the same bits.
           REQUIRE(out[k] == (k < n ? float_to_fp16(values[k]) : 0xABCD));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("every simd int8 quantization gives the bits of quantize token i8 at every length") {
+  // Random values at several magnitudes, plus the edges of the rule: all zeros, ties at .5 after
+  // scaling, NaNs (left out of the max, quantized to 0), infinities (the max is infinite: every
+  // finite value goes to 0, the infinities to NaN · 0 = 0), a subnormal max (127 / max is
+  // infinite), values a hair over the max after rounding of 127 / max.
+  std::mt19937 rng(kSeed + 5);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<std::vector<float>> inputs;
+  for (const float scale : {1.0f, 1e-3f, 3e4f}) {
+    std::vector<float> v = random_floats(300, rng);
+    for (float& x : v) x *= scale;
+    inputs.push_back(v);
+  }
+  inputs.push_back(std::vector<float>(300, 0.0f));
+  std::vector<float> ties(300);
+  for (size_t i = 0; i < ties.size(); ++i) ties[i] = (static_cast<float>(i % 255) - 127.0f) + 0.5f;
+  ties[7] = 127.5f;  // the max: 127 / 127.5 scales the others to ties after rounding
+  inputs.push_back(ties);
+  std::vector<float> with_nan = random_floats(300, rng);
+  for (size_t i = 0; i < with_nan.size(); i += 37) with_nan[i] = nan;
+  inputs.push_back(with_nan);
+  std::vector<float> with_inf = random_floats(300, rng);
+  with_inf[3] = inf;
+  with_inf[200] = -inf;
+  inputs.push_back(with_inf);
+  std::vector<float> subnormal(300, 0.0f);
+  subnormal[5] = 0x1p-140f;
+  subnormal[290] = -0x1p-141f;
+  inputs.push_back(subnormal);
+  // A NaN in the first, middle and last vector of every length (each vector's max in turn).
+  const size_t placed_nan = inputs.size();
+  inputs.push_back(random_floats(300, rng));
+  for (FloatIsa isa : simd_paths_here()) {
+    for (size_t c = 0; c < inputs.size(); ++c) {
+      for (int64_t n : kLengths) {
+        if (n > static_cast<int64_t>(inputs[c].size())) continue;
+        if (c == placed_nan) {
+          inputs[c] = random_floats(300, rng);
+          for (const int64_t at : {int64_t{0}, n / 2, n - 1, std::max<int64_t>(0, n - 17)}) {
+            inputs[c][static_cast<size_t>(at)] = nan;
+          }
+        }
+        std::vector<int8_t> got(static_cast<size_t>(n) + 8, 0x55), want(static_cast<size_t>(n));
+        float scale;
+        {
+          ForcedFloatIsa forced(isa);
+          scale = quantize_i8(inputs[c].data(), n, got.data());
+        }
+        const float want_scale = quantize_token_i8(inputs[c].data(), n, want.data());
+        INFO("path ", std::string(to_string(isa)), " input ", c, " length ", n);
+        CHECK(std::bit_cast<uint32_t>(scale) == std::bit_cast<uint32_t>(want_scale));
+        for (int64_t k = 0; k < n + 8; ++k) {
+          INFO("at ", k);
+          REQUIRE(got[k] == (k < n ? want[k] : int8_t{0x55}));
         }
       }
     }
