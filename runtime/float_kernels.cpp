@@ -97,6 +97,25 @@ void to_fp16_generic(const float* x, int64_t n, uint16_t* out) {
   for (int64_t k = 0; k < n; ++k) out[k] = float_to_fp16(x[k]);
 }
 
+void swiglu_generic(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t k = 0; k < n; ++k) {
+    const float g = gate[k];
+    out[k] = g / (1.0f + std::exp(-g)) * up[k];
+  }
+}
+
+void softmax_generic(float* x, int64_t n) {
+  float max = x[0];
+  for (int64_t k = 1; k < n; ++k) max = std::max(max, x[k]);
+  float sum = 0.0f;
+  for (int64_t k = 0; k < n; ++k) {
+    x[k] = std::exp(x[k] - max);
+    sum += x[k];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t k = 0; k < n; ++k) x[k] *= inv;
+}
+
 void gemm_rows_any_generic(const FloatMatrix& w, const float* x, int64_t n, float* y, int64_t r0,
                            int64_t r1) {
   switch (w.type) {
@@ -114,8 +133,8 @@ void gemm_rows_any_generic(const FloatMatrix& w, const float* x, int64_t n, floa
 }  // namespace
 
 const float_impl::FloatKernelTable float_impl::kGenericKernels = {
-    gemm_rows_any_generic, dot_generic,     dot_f16_generic,   axpy_generic,
-    axpy_f16_generic,      to_fp16_generic, quantize_token_i8,
+    gemm_rows_any_generic, dot_generic,       dot_f16_generic, axpy_generic,    axpy_f16_generic,
+    to_fp16_generic,       quantize_token_i8, swiglu_generic,  softmax_generic,
 };
 
 namespace {
@@ -323,22 +342,11 @@ void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* 
 }
 
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {
-  for (int64_t k = 0; k < n; ++k) {
-    const float g = gate[k];
-    out[k] = g / (1.0f + std::exp(-g)) * up[k];
-  }
+  return kernels().swiglu(gate, up, n, out);
 }
 
 void softmax(float* x, int64_t n) {
-  float max = x[0];
-  for (int64_t k = 1; k < n; ++k) max = std::max(max, x[k]);
-  float sum = 0.0f;
-  for (int64_t k = 0; k < n; ++k) {
-    x[k] = std::exp(x[k] - max);
-    sum += x[k];
-  }
-  const float inv = 1.0f / sum;
-  for (int64_t k = 0; k < n; ++k) x[k] *= inv;
+  return kernels().softmax(x, n);
 }
 
 const char* to_string(FloatIsa isa) {

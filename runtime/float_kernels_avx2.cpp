@@ -6,11 +6,14 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include <cmath>
 
 #include <cstring>
 
 #include "core/half.h"
+#include "runtime/exp_poly.h"
 
 #define SHERRY_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -263,6 +266,73 @@ SHERRY_AVX2 float quantize_i8_avx2(const float* x, int64_t n, int8_t* q) {
   return amax / 127.0f;
 }
 
+// e^x (exp_poly.h).
+SHERRY_AVX2 inline __m256 exp8(__m256 x) {
+  using namespace exp_poly;
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-kExpLimit)), _mm256_set1_ps(kExpLimit));
+  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(kLog2e), _mm256_set1_ps(0.5f));
+  fx = _mm256_floor_ps(fx);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Hi), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Lo), x);
+  __m256 y = _mm256_set1_ps(kP0);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(kP1));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(kP2));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(kP3));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(kP4));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(kP5));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  return _mm256_mul_ps(y,
+                       _mm256_castsi256_ps(_mm256_slli_epi32(
+                           _mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23)));
+}
+
+// silu(gate) · up, W at a time; the tail through the portable formula's scalar steps.
+SHERRY_AVX2 void swiglu_avx2(const float* gate, const float* up, int64_t n, float* out) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + k);
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    _mm256_storeu_ps(
+        out + k, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + k)));
+  }
+  for (; k < n; ++k) {
+    const float g = gate[k];
+    out[k] = g / (1.0f + std::exp(-g)) * up[k];
+  }
+}
+
+// The portable softmax's steps (max, exp and sum, scale), W at a time.
+SHERRY_AVX2 void softmax_avx2(float* x, int64_t n) {
+  float max = x[0];
+  int64_t k = 0;
+  __m256 m = _mm256_set1_ps(x[0]);
+  for (; k + 8 <= n; k += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + k));
+  alignas(64) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  for (const float v : lanes) max = std::max(max, v);
+  for (; k < n; ++k) max = std::max(max, x[k]);
+  const __m256 vmax = _mm256_set1_ps(max);
+  __m256 acc = _mm256_setzero_ps();
+  for (k = 0; k + 8 <= n; k += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + k), vmax));
+    _mm256_storeu_ps(x + k, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  _mm256_store_ps(lanes, acc);
+  float sum = 0.0f;
+  for (const float v : lanes) sum += v;
+  for (; k < n; ++k) {
+    x[k] = std::exp(x[k] - max);
+    sum += x[k];
+  }
+  const float inv = 1.0f / sum;
+  const __m256 vinv = _mm256_set1_ps(inv);
+  for (k = 0; k + 8 <= n; k += 8)
+    _mm256_storeu_ps(x + k, _mm256_mul_ps(_mm256_loadu_ps(x + k), vinv));
+  for (; k < n; ++k) x[k] *= inv;
+}
+
 }  // namespace
 
 const FloatKernelTable kAvx2Kernels = {
@@ -273,6 +343,8 @@ const FloatKernelTable kAvx2Kernels = {
     axpy_f16_avx2,
     to_fp16_avx2,
     quantize_i8_avx2,
+    swiglu_avx2,
+    softmax_avx2,
 };
 
 }  // namespace sherry::runtime::float_impl

@@ -5,9 +5,14 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <cmath>
+
+#include <algorithm>
+
 #include <cstring>
 
 #include "core/half.h"
+#include "runtime/exp_poly.h"
 
 // GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_*(): false positives.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -231,6 +236,73 @@ SHERRY_AVX512 float quantize_i8_avx512(const float* x, int64_t n, int8_t* q) {
   return amax / 127.0f;
 }
 
+// e^x (exp_poly.h).
+SHERRY_AVX512 inline __m512 exp16(__m512 x) {
+  using namespace exp_poly;
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-kExpLimit)), _mm512_set1_ps(kExpLimit));
+  __m512 fx = _mm512_fmadd_ps(x, _mm512_set1_ps(kLog2e), _mm512_set1_ps(0.5f));
+  fx = _mm512_roundscale_ps(fx, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Hi), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(kLn2Lo), x);
+  __m512 y = _mm512_set1_ps(kP0);
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(kP1));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(kP2));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(kP3));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(kP4));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(kP5));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+  return _mm512_mul_ps(y,
+                       _mm512_castsi512_ps(_mm512_slli_epi32(
+                           _mm512_add_epi32(_mm512_cvttps_epi32(fx), _mm512_set1_epi32(127)), 23)));
+}
+
+// silu(gate) · up, W at a time; the tail through the portable formula's scalar steps.
+SHERRY_AVX512 void swiglu_avx512(const float* gate, const float* up, int64_t n, float* out) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const __m512 g = _mm512_loadu_ps(gate + k);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    _mm512_storeu_ps(
+        out + k, _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(one, e)), _mm512_loadu_ps(up + k)));
+  }
+  for (; k < n; ++k) {
+    const float g = gate[k];
+    out[k] = g / (1.0f + std::exp(-g)) * up[k];
+  }
+}
+
+// The portable softmax's steps (max, exp and sum, scale), W at a time.
+SHERRY_AVX512 void softmax_avx512(float* x, int64_t n) {
+  float max = x[0];
+  int64_t k = 0;
+  __m512 m = _mm512_set1_ps(x[0]);
+  for (; k + 16 <= n; k += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + k));
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, m);
+  for (const float v : lanes) max = std::max(max, v);
+  for (; k < n; ++k) max = std::max(max, x[k]);
+  const __m512 vmax = _mm512_set1_ps(max);
+  __m512 acc = _mm512_setzero_ps();
+  for (k = 0; k + 16 <= n; k += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + k), vmax));
+    _mm512_storeu_ps(x + k, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  _mm512_store_ps(lanes, acc);
+  float sum = 0.0f;
+  for (const float v : lanes) sum += v;
+  for (; k < n; ++k) {
+    x[k] = std::exp(x[k] - max);
+    sum += x[k];
+  }
+  const float inv = 1.0f / sum;
+  const __m512 vinv = _mm512_set1_ps(inv);
+  for (k = 0; k + 16 <= n; k += 16)
+    _mm512_storeu_ps(x + k, _mm512_mul_ps(_mm512_loadu_ps(x + k), vinv));
+  for (; k < n; ++k) x[k] *= inv;
+}
+
 }  // namespace
 
 const FloatKernelTable kAvx512Kernels = {
@@ -241,6 +313,8 @@ const FloatKernelTable kAvx512Kernels = {
     axpy_f16_avx512,
     to_fp16_avx512,
     quantize_i8_avx512,
+    swiglu_avx512,
+    softmax_avx512,
 };
 
 }  // namespace sherry::runtime::float_impl

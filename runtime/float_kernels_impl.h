@@ -22,6 +22,10 @@ struct FloatKernelTable {
   // core's quantize_token_i8, bit for bit: q = round-half-even(x · 127 / max|x|) clamped to
   // ±127 (NaN → 0, NaNs left out of the max); returns the scale max|x| / 127.
   float (*quantize_i8)(const float* x, int64_t n, int8_t* q);
+  // float_kernels.h's swiglu and softmax; the SIMD versions compute exp with a polynomial
+  // (simd_exp.h) within 2 ulp of std::exp.
+  void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
+  void (*softmax)(float* x, int64_t n);
 };
 
 extern const FloatKernelTable kGenericKernels;

@@ -385,6 +385,54 @@ TEST_CASE("every simd int8 quantization gives the bits of quantize token i8 at e
   }
 }
 
+TEST_CASE("every simd swiglu and softmax matches the portable one within the exp bound") {
+  // The SIMD exp (runtime/exp_poly.h) is within 2 ulp of std::exp where e^x is a normal float:
+  // silu(g) · up then differs by at most 2 ulp + the division's and the product's roundings,
+  // 4 ulp in all; where the portable e^−g overflows (g < −88.4) the SIMD one stops at e^88.4,
+  // so the output is a few 1e-37 instead of −0 (the absolute term). Softmax sums in another order
+  // (lanes, then the lane sums): each output within (6 + n) · 2⁻²⁴ of itself, and outputs below
+  // e^−87.3 may be 0 instead of a subnormal.
+  std::mt19937 rng(kSeed + 6);
+  for (FloatIsa isa : simd_paths_here()) {
+    for (int64_t n : kLengths) {
+      std::vector<float> gate = random_floats(n, rng), up = random_floats(n, rng);
+      for (int64_t k = 0; k < n; ++k) gate[k] *= (k % 5 == 0) ? 40.0f : 4.0f;  // large |g| too
+      if (n > 3) gate[3] = -95.0f;                                             // e^95: beyond float
+      std::vector<float> got(static_cast<size_t>(n)), want(static_cast<size_t>(n));
+      {
+        ForcedFloatIsa forced(isa);
+        swiglu(gate.data(), up.data(), n, got.data());
+      }
+      {
+        ForcedFloatIsa portable_path(FloatIsa::kGeneric);
+        swiglu(gate.data(), up.data(), n, want.data());
+      }
+      for (int64_t k = 0; k < n; ++k) {
+        const double bound = 4 * kEps * std::fabs(want[k]) + 1e-30 * std::fabs(up[k]);
+        INFO("swiglu path ", std::string(to_string(isa)), " length ", n, " at ", k, " gate ",
+             gate[k]);
+        REQUIRE(std::fabs(static_cast<double>(got[k]) - want[k]) <= bound);
+      }
+      std::vector<float> logits = random_floats(n, rng);
+      for (float& v : logits) v *= 30.0f;
+      std::vector<float> soft = logits, portable = logits;
+      {
+        ForcedFloatIsa forced(isa);
+        softmax(soft.data(), n);
+      }
+      {
+        ForcedFloatIsa portable_path(FloatIsa::kGeneric);
+        softmax(portable.data(), n);
+      }
+      for (int64_t k = 0; k < n; ++k) {
+        const double bound = (6 + n) * kEps / 2 * std::fabs(portable[k]) + 1e-37;
+        INFO("softmax path ", std::string(to_string(isa)), " length ", n, " at ", k);
+        REQUIRE(std::fabs(static_cast<double>(soft[k]) - portable[k]) <= bound);
+      }
+    }
+  }
+}
+
 TEST_CASE("the float path follows the jit isa cap") {
   set_float_kernels_isa(std::nullopt);
   {
