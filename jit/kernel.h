@@ -4,6 +4,7 @@
 // the layout and entry point it needs (jit/x64/x64_kernel.h, jit/a64/a64_backend.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -23,6 +24,9 @@ struct Kernel {
   std::string name;                  // ir::kernel_name(key)
   ir::Program program;
   double jit_ms = 0.0;  // lowering + emission + mapping (measured by build_kernel)
+  // Bytes of instructions at the start of the code, before constants (0: not recorded; the
+  // code's first return ends its instructions).
+  size_t instruction_bytes = 0;
 
   // The machine code and where it runs (perf map, SHERRY_JIT_DUMP, tests).
   virtual std::span<const uint8_t> code_bytes() const = 0;

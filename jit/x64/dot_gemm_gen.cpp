@@ -276,12 +276,16 @@ void DotGemmGenerator<Traits>::emit_token_kernel(int64_t tokens) {
 }
 
 template <class Traits>
-void DotGemmGenerator<Traits>::emit_constants() {
+void DotGemmGenerator<Traits>::emit_subroutines() {
   for (int64_t t = 1; t <= layout_.token_block; ++t) {
     align(16);
     L(token_kernels_[t]);
     emit_token_kernel(t);
   }
+}
+
+template <class Traits>
+void DotGemmGenerator<Traits>::emit_constants() {
   align(64);
   L(decode_tables_);  // byte 32·p + code: lane p of the code's block, + 1
   for (int p = 0; p < 4; ++p) {

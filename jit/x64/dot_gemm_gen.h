@@ -39,7 +39,7 @@ class DotGemmGenerator final : public GeneratorBase {
  private:
   void emit_setup() override {}
   void emit_body() override;
-  // The token-block kernels are subroutines after the epilogue, then the constants.
+  void emit_subroutines() override;  // the token-block kernels
   void emit_constants() override;
   int64_t scratch_bytes() const override { return kStateBytes; }
   bool uses_vex() const override { return true; }

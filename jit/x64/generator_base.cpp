@@ -27,6 +27,8 @@ void GeneratorBase::generate() {
   for (int i = static_cast<int>(std::size(kCalleeSaved)) - 1; i >= 0; --i) pop(kCalleeSaved[i]);
   if (uses_vex()) vzeroupper();  // avoid SSE transition penalties in the caller
   ret();
+  emit_subroutines();
+  data_offset_ = getSize();
   emit_constants();
 }
 

@@ -23,11 +23,14 @@ class GeneratorBase : public Xbyak::CodeGenerator {
 
   // Emits the whole kernel into the buffer.
   void generate();
+  // Bytes of instructions (preamble, body, epilogue, subroutines) before the constants.
+  size_t data_offset() const { return data_offset_; }
 
  protected:
   virtual void emit_setup() = 0;      // constants into registers, once
   virtual void emit_body() = 0;       // everything between the preamble and the epilogue
-  virtual void emit_constants() = 0;  // data after the epilogue
+  virtual void emit_subroutines() {}  // code after the epilogue (called, never fallen into)
+  virtual void emit_constants() = 0;  // data after the epilogue and the subroutines
   // Bytes of 64-byte aligned stack scratch the family needs, addressed from reg_scratch.
   virtual int64_t scratch_bytes() const { return 0; }
   virtual bool uses_vex() const = 0;
@@ -43,6 +46,9 @@ class GeneratorBase : public Xbyak::CodeGenerator {
   const Xbyak::Reg64 reg_args = rdi;     // const KernelArgs*
   const Xbyak::Reg64 reg_scratch = rsi;  // 64-byte aligned stack scratch
   const Xbyak::Reg64 reg_frame = rbp;    // caller's stack pointer after the pushes
+
+ private:
+  size_t data_offset_ = 0;
 };
 
 }  // namespace sherry::jit::x64

@@ -160,20 +160,27 @@ Status resolve_dot_tuning(ir::KernelKey& key) {
   return Status::success();
 }
 
+// Bytes of a generated kernel: all of it, and its instructions before the constants.
+struct GeneratedSize {
+  size_t total = 0;
+  size_t instructions = 0;
+};
+
 template <class Generator>
-Result<size_t> generate_with(const ir::Program& program, const KernelLayout& layout,
-                             uint8_t* buffer) {
+Result<GeneratedSize> generate_with(const ir::Program& program, const KernelLayout& layout,
+                                    uint8_t* buffer) {
   try {
     Generator generator(program, layout, buffer, kCodeCapacity);
     generator.generate();
-    return generator.getSize();
+    return GeneratedSize{generator.getSize(), generator.data_offset()};
   } catch (const Xbyak::Error& error) {
     return make_error("kernel {}: code generation failed: {}", program.name, error.what());
   }
 }
 
 // The family generator of each x86-64 path.
-Result<size_t> generate(const ir::Program& program, const KernelLayout& layout, uint8_t* buffer) {
+Result<GeneratedSize> generate(const ir::Program& program, const KernelLayout& layout,
+                               uint8_t* buffer) {
   if (program.key.op == ir::KernelOp::kDotGemm) {
     if (program.key.isa == Isa::kAvx512vbmi) {
       return generate_with<DotGemmGenerator<Avx512vbmiTraits>>(program, layout, buffer);
@@ -284,9 +291,10 @@ class X64Backend final : public Backend {
     kernel->layout = layout_of(*program);
     kernel->program = std::move(*program);
     std::unique_ptr<uint8_t[]> buffer(new uint8_t[kCodeCapacity]);
-    Result<size_t> size = generate(kernel->program, kernel->layout, buffer.get());
+    Result<GeneratedSize> size = generate(kernel->program, kernel->layout, buffer.get());
     if (!size.ok()) return size.error();
-    Result<CodeMemory> code = CodeMemory::create({buffer.get(), *size}, kernel->name);
+    kernel->instruction_bytes = size->instructions;
+    Result<CodeMemory> code = CodeMemory::create({buffer.get(), size->total}, kernel->name);
     if (!code.ok()) return code.error();
     kernel->code = std::move(*code);
     kernel->fn = reinterpret_cast<KernelFn>(const_cast<uint8_t*>(kernel->code.data()));

@@ -42,6 +42,21 @@ TEST_CASE("the listing names the kernel and shows its IR and instructions") {
   }
 }
 
+TEST_CASE("a dot kernel's listing shows its decode and its dot products") {
+  AsmRequest request = request_for(ir::Isa::kAvx512vbmi);
+  request.key.op = ir::KernelOp::kDotGemm;
+  request.key.n_tile = 64;
+  Result<std::string> listing = asm_listing(request);
+  REQUIRE_MESSAGE(listing.ok(), listing.error().message());
+  CHECK(listing->find("kernel dotgemm_s125g128c__avx512vbmi_m256_k512_n64_t64") !=
+        std::string::npos);
+  for (const char* text : {"decode_weights", "dot_accumulate", "vpermi2b", "vpdpbusd",
+                           "vpbroadcastd", "call", "(bad)"}) {
+    INFO(std::string(text));
+    CHECK((listing->find(text) != std::string::npos) == (std::string(text) != "(bad)"));
+  }
+}
+
 TEST_CASE("the trace prints the IR after every lowering step") {
   AsmRequest request = request_for(ir::Isa::kAvx2);
   request.trace = true;

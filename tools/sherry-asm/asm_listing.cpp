@@ -17,10 +17,11 @@
 
 namespace sherry::tools {
 
-std::string disassemble_x86_64(std::span<const uint8_t> code) {
+std::string disassemble_x86_64(std::span<const uint8_t> code, size_t instruction_bytes) {
   std::string out;
   size_t offset = 0;
-  while (offset < code.size()) {
+  const size_t end = instruction_bytes > 0 ? std::min(instruction_bytes, code.size()) : code.size();
+  while (offset < end) {
     ZydisDisassembledInstruction instruction;
     const ZyanStatus status =
         ZydisDisassembleIntel(ZYDIS_MACHINE_MODE_LONG_64, offset, code.data() + offset,
@@ -31,8 +32,8 @@ std::string disassemble_x86_64(std::span<const uint8_t> code) {
     for (size_t i = 0; i < length && i < 12; ++i) bytes += fmt::format("{:02x}", code[offset + i]);
     out += fmt::format("  {:6x}  {:<24} {}\n", offset, bytes, ok ? instruction.text : "(bad)");
     offset += length;
-    // The generators place their constants after the epilogue's ret: list them as data.
-    if (ok && instruction.info.mnemonic == ZYDIS_MNEMONIC_RET) break;
+    // Without a recorded length the constants start after the epilogue's ret: list them as data.
+    if (instruction_bytes == 0 && ok && instruction.info.mnemonic == ZYDIS_MNEMONIC_RET) break;
   }
   if (offset < code.size()) out += fmt::format("  data ({} bytes):\n", code.size() - offset);
   for (; offset < code.size(); offset += 16) {
@@ -100,7 +101,7 @@ Result<std::string> asm_listing(const AsmRequest& request) {
   if (!kernel.ok()) return kernel.error();
   const std::span<const uint8_t> code = (*kernel)->code_bytes();
   out += fmt::format("\ncode: {} bytes, jit {:.3f} ms\n", code.size(), (*kernel)->jit_ms);
-  if (request.disassemble) out += disassemble_x86_64(code);
+  if (request.disassemble) out += disassemble_x86_64(code, (*kernel)->instruction_bytes);
   if (!request.raw_path.empty()) {
     std::FILE* f = std::fopen(request.raw_path.c_str(), "wb");
     if (f == nullptr || std::fwrite(code.data(), 1, code.size(), f) != code.size()) {

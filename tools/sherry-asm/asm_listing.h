@@ -23,7 +23,8 @@ struct AsmRequest {
 // x86-64 instructions, one per line: offset, bytes, Intel syntax, up to the first ret; the
 // bytes after it (the kernel's constants) as data. Undecodable bytes are listed as "(bad)" and
 // skipped one at a time.
-std::string disassemble_x86_64(std::span<const uint8_t> code);
+// Instructions up to `instruction_bytes` (0: up to the first ret), then the rest as data.
+std::string disassemble_x86_64(std::span<const uint8_t> code, size_t instruction_bytes = 0);
 
 // Errors: a key no generator serves (the message names the kernel), an unwritable raw file.
 // AArch64 keys (neon, dotprod) are listed on any host: asmjit's listing and the loop

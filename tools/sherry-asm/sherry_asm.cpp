@@ -3,6 +3,7 @@
 //   sherry-asm --m 2048 --k 8192 --isa avx512vbmi
 //   sherry-asm --model model.gguf --tensor blk.0.ffn_down.weight --n 2 --trace --raw down.bin
 //   sherry-asm --arch aarch64 --isa neon --m 2048 --k 8192     (AArch64 listing, on any host)
+//   sherry-asm --dot --n 64 --m 2048 --k 8192    (the dot GEMM family: decode + int8 dot products)
 //   sherry-asm --list-paths     (every ISA path: runs here, lacks CPU features, or other arch)
 #include <cstdio>
 #include <string>
@@ -43,9 +44,10 @@ void list_paths() {
 
 int main(int argc, char** argv) {
   using namespace sherry;
-  CLI::App app("sherry-asm: kernel name, IR and disassembly of a generated LUT kernel");
+  CLI::App app("sherry-asm: kernel name, IR and disassembly of a generated kernel");
   int64_t m = 2048, k = 2048, n = 1, group_size = 128, row_tile = 0,
-          prefetch = ir::kPathDefaultPrefetch;
+          prefetch = ir::kPathDefaultPrefetch, token_block = 0, k_block = 0;
+  bool dot = false;
   std::string arch, isa_name, grouping_name = "contiguous", scale_name = "group", output = "float";
   std::string model, tensor;
   tools::AsmRequest request;
@@ -65,6 +67,11 @@ int main(int argc, char** argv) {
   app.add_option("--prefetch", prefetch,
                  "weight prefetch distance in bytes (0: none; default: the path's)");
   app.add_option("--output", output, "float or acc (int32 accumulators)");
+  app.add_flag("--dot", dot,
+               "the dot GEMM family (ir::KernelOp::kDotGemm): --n is the most tokens per call");
+  app.add_option("--token-block", token_block,
+                 "dot kernels: tokens per register block (0: the path's default)");
+  app.add_option("--k-block", k_block, "dot kernels: scale groups per panel (0: the default)");
   app.add_option("--model", model, "GGUF model file (with --tensor: its shape and layout)");
   app.add_option("--tensor", tensor, "sherry tensor name in --model");
   app.add_flag("--trace", request.trace, "print the IR after every lowering step");
@@ -108,9 +115,11 @@ int main(int argc, char** argv) {
   }
   key.output = output == "acc" ? ir::OutputMode::kAccumulators : ir::OutputMode::kFloat;
   key.n_tile = n;
-  key.op = n == 1 ? ir::KernelOp::kGemv : ir::KernelOp::kGemm;
+  key.op = dot ? ir::KernelOp::kDotGemm : n == 1 ? ir::KernelOp::kGemv : ir::KernelOp::kGemm;
   key.tuning.row_tile = row_tile;
   key.tuning.prefetch = prefetch;
+  key.tuning.token_block = token_block;
+  key.tuning.k_block = k_block;
   request.disassemble = !no_disasm;
   Result<std::string> listing = tools::asm_listing(request);
   if (!listing.ok()) return fail(listing.error(), 1);
