@@ -26,8 +26,17 @@ enum class KernelOp : uint8_t {
 
 // Code paths, each a feature set (jit/cpu_detect.h lists the CPU features each one requires).
 // kScalar is the portable reference path; kNeon (Advanced SIMD tbl) and kDotprod (sdot) are the
-// AArch64 paths (jit/a64/).
-enum class Isa : uint8_t { kScalar, kSsse3, kAvx2, kAvx512bw, kAvx512vbmi, kNeon, kDotprod };
+// AArch64 paths (jit/a64/); kAvx2Vnni is AVX2 with AVX-VNNI (VEX vpdpbusd, the dot GEMM family).
+enum class Isa : uint8_t {
+  kScalar,
+  kSsse3,
+  kAvx2,
+  kAvx512bw,
+  kAvx512vbmi,
+  kNeon,
+  kDotprod,
+  kAvx2Vnni
+};
 // Each ISA's name (kernel names, SHERRY_MAX_ISA, --isa): the one list to_string and parse_isa read.
 struct IsaName {
   Isa isa;
@@ -36,7 +45,7 @@ struct IsaName {
 inline constexpr IsaName kIsaNames[] = {
     {Isa::kScalar, "scalar"},     {Isa::kSsse3, "ssse3"},           {Isa::kAvx2, "avx2"},
     {Isa::kAvx512bw, "avx512bw"}, {Isa::kAvx512vbmi, "avx512vbmi"}, {Isa::kNeon, "neon"},
-    {Isa::kDotprod, "dotprod"},
+    {Isa::kDotprod, "dotprod"},   {Isa::kAvx2Vnni, "avx2vnni"},
 };
 
 // How activations are quantized before the tables are built (core/activation_quant.h).

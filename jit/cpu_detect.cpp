@@ -1,5 +1,9 @@
 #include "jit/cpu_detect.h"
 
+#if defined(SHERRY_X86_64)
+#include <cpuid.h>
+#endif
+
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -47,6 +51,11 @@ CpuInfo detect() {
   set(CpuFeature::kAvx512vbmi, x86.features.avx512vbmi);
   set(CpuFeature::kAvx512vnni, x86.features.avx512vnni);
   set(CpuFeature::kF16c, x86.features.f16c);
+  // cpu_features 0.7 has no AVX-VNNI bit: CPUID leaf 7 sub-leaf 1, EAX bit 4. Its VEX forms use
+  // the AVX state the OS enables for AVX2 (which cpu_features checks), so AVX2 gates it.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  set(CpuFeature::kAvxVnni, x86.features.avx2 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) &&
+                                ((eax >> 4) & 1) != 0);
   info.brand = x86.brand_string;
 #elif defined(__aarch64__)
   const cpu_features::Aarch64Info arm = cpu_features::GetAarch64Info();

@@ -18,6 +18,7 @@ constexpr FeatureName kFeatureNames[] = {
     {CpuFeature::kAvx512vbmi, "avx512vbmi"},
     {CpuFeature::kAvx512vnni, "avx512vnni"},
     {CpuFeature::kF16c, "f16c"},
+    {CpuFeature::kAvxVnni, "avx_vnni"},
     {CpuFeature::kAsimd, "asimd"},
     {CpuFeature::kDotprod, "dotprod"},
 };

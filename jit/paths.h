@@ -24,6 +24,7 @@ enum class CpuFeature : uint8_t {
   kAvx512vbmi,
   kAvx512vnni,
   kF16c,     // x86-64 half-precision conversions (vcvtph2ps)
+  kAvxVnni,  // x86-64 AVX-VNNI: VEX-encoded vpdpbusd on 256-bit vectors
   kAsimd,    // AArch64 Advanced SIMD (NEON)
   kDotprod,  // AArch64 FEAT_DotProd (sdot)
 };
@@ -104,6 +105,10 @@ inline constexpr IsaPath kIsaPaths[] = {
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kFma),
      4, BackendKind::kX64, WeightFormat::kCodeBytes, 64, 128, 64, 24, 6, false, 0, 0},
+    {ir::Isa::kAvx2Vnni,
+     path_detail::features(path_detail::F::kAvx2, path_detail::F::kFma, path_detail::F::kF16c,
+                           path_detail::F::kAvxVnni),
+     4, BackendKind::kX64, WeightFormat::kNibblePlanes, 32, 64, 32, 8, 2, false, 2048, 8},
     {ir::Isa::kAvx2,
      path_detail::features(path_detail::F::kAvx2, path_detail::F::kFma, path_detail::F::kF16c), 3,
      BackendKind::kX64, WeightFormat::kNibblePlanes, 32, 64, 32, 8, 2, false, 2048, 0},

@@ -186,6 +186,7 @@ FloatIsa cap_limit() {
     case ir::Isa::kDotprod:
       return FloatIsa::kGeneric;
     case ir::Isa::kAvx2:
+    case ir::Isa::kAvx2Vnni:
       return FloatIsa::kAvx2;
     case ir::Isa::kAvx512bw:
     case ir::Isa::kAvx512vbmi:

@@ -41,6 +41,12 @@ struct Avx512bwTraits {
   static constexpr bool kHasVbmi = false;
 };
 
+// AVX2 with AVX-VNNI (VEX vpdpbusd on 256-bit vectors): the AVX2 lookup kernels, and the dot GEMM
+// family on top.
+struct Avx2VnniTraits : Avx2Traits {
+  static constexpr ir::Isa kIsa = ir::Isa::kAvx2Vnni;
+};
+
 // AVX-512 VBMI (vpermi2b) with VNNI (vpdpbusd).
 struct Avx512vbmiTraits {
   using Vmm = Xbyak::Zmm;

@@ -362,6 +362,7 @@ void LutCodeBytesGenerator<Traits>::emit_constants() {
 
 template class LutCodeBytesGenerator<Ssse3Traits>;
 template class LutCodeBytesGenerator<Avx2Traits>;
+template class LutCodeBytesGenerator<Avx2VnniTraits>;
 template class LutCodeBytesGenerator<Avx512bwTraits>;
 
 }  // namespace sherry::jit::x64

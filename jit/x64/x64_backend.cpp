@@ -44,6 +44,7 @@ constexpr bool row_matches_traits() {
 }
 static_assert(row_matches_traits<Ssse3Traits>());
 static_assert(row_matches_traits<Avx2Traits>());
+static_assert(row_matches_traits<Avx2VnniTraits>());
 static_assert(row_matches_traits<Avx512bwTraits>());
 static_assert(row_matches_traits<Avx512vbmiTraits>());
 
@@ -117,10 +118,11 @@ KernelLayout layout_of(const ir::Program& program) {
     layout.step_table_bytes = 0;
     layout.group_tail_bytes = 0;
     layout.table_bytes = dot_record_bytes(s.k_pad, s.groups);
-    layout.block_rows = dot_block_rows(s.row_tile);
+    layout.block_rows = dot_block_rows(program.key.isa, s.row_tile);
     layout.token_block = program.key.tuning.token_block;
     layout.k_block_groups = program.key.tuning.k_block;
-    layout.panel_bytes = layout.block_rows * layout.k_block_groups * (s.k_pad / s.groups);
+    layout.panel_bytes =
+        dot_decode_rows(program.key.isa, s.row_tile) * layout.k_block_groups * (s.k_pad / s.groups);
   }
   return layout;
 }
@@ -132,8 +134,9 @@ int64_t key_groups(const ir::KernelKey& key) {
 
 // A dot key's tuning defaults and limits (the lookup fields are resolved by the caller).
 Status resolve_dot_tuning(ir::KernelKey& key) {
-  const int64_t block_rows = dot_block_rows(key.tuning.row_tile);
-  const int64_t max_tokens = dot_max_token_block(block_rows);
+  const int64_t block_rows = dot_block_rows(key.isa, key.tuning.row_tile);
+  const int64_t decode_rows = dot_decode_rows(key.isa, key.tuning.row_tile);
+  const int64_t max_tokens = dot_max_token_block(key.isa, block_rows);
   if (key.tuning.token_block == 0) key.tuning.token_block = max_tokens;
   if (key.tuning.token_block < 1 || key.tuning.token_block > max_tokens) {
     return make_error("kernel {}: token block {} must be 1 to {} for blocks of {} rows",
@@ -144,7 +147,7 @@ Status resolve_dot_tuning(ir::KernelKey& key) {
   if (key.tuning.k_block == 0) {
     key.tuning.k_block = 1;
     for (int64_t d = 1; d <= groups; ++d) {
-      if (groups % d == 0 && block_rows * d * group_weights <= kDotPanelBudget) {
+      if (groups % d == 0 && decode_rows * d * group_weights <= kDotPanelBudget) {
         key.tuning.k_block = d;
       }
     }
@@ -185,6 +188,9 @@ Result<GeneratedSize> generate(const ir::Program& program, const KernelLayout& l
     if (program.key.isa == Isa::kAvx512vbmi) {
       return generate_with<DotGemmGenerator<Avx512vbmiTraits>>(program, layout, buffer);
     }
+    if (program.key.isa == Isa::kAvx2Vnni) {
+      return generate_with<DotGemmGenerator<Avx2VnniTraits>>(program, layout, buffer);
+    }
     return make_error("kernel {}: no dot generator on {}", program.name,
                       ir::to_string(program.key.isa));
   }
@@ -193,6 +199,8 @@ Result<GeneratedSize> generate(const ir::Program& program, const KernelLayout& l
       return generate_with<LutCodeBytesGenerator<Ssse3Traits>>(program, layout, buffer);
     case Isa::kAvx2:
       return generate_with<LutCodeBytesGenerator<Avx2Traits>>(program, layout, buffer);
+    case Isa::kAvx2Vnni:
+      return generate_with<LutCodeBytesGenerator<Avx2VnniTraits>>(program, layout, buffer);
     case Isa::kAvx512bw:
       return generate_with<LutCodeBytesGenerator<Avx512bwTraits>>(program, layout, buffer);
     case Isa::kAvx512vbmi:
@@ -236,8 +244,9 @@ class X64Backend final : public Backend {
     }
     if (key.op == ir::KernelOp::kDotGemm) {
       if (path.dot_min_tokens == 0) {
-        return make_error("kernel {}: the dot GEMM family is generated for avx512vbmi only",
-                          ir::kernel_name(key));
+        return make_error(
+            "kernel {}: the dot GEMM family is generated for avx512vbmi and avx2vnni only",
+            ir::kernel_name(key));
       }
       if (key.tuning.row_tile % path.row_tile_quantum != 0 || key.tuning.row_tile > 4096) {
         return make_error("kernel {}: row tile {} must be a multiple of {} and at most 4096",
