@@ -40,7 +40,7 @@ class MaxIsa {
 // The SIMD paths this CPU runs, each compared with the portable one.
 std::vector<FloatIsa> simd_paths_here() {
   std::vector<FloatIsa> paths;
-  for (FloatIsa isa : {FloatIsa::kAvx2, FloatIsa::kAvx512}) {
+  for (FloatIsa isa : {FloatIsa::kAvx2, FloatIsa::kAvx512, FloatIsa::kAvx512Vnni}) {
     if (float_isa_runs_here(isa)) paths.push_back(isa);
   }
   return paths;
@@ -94,6 +94,9 @@ TestMatrix random_matrix(FloatType type, int64_t rows, int64_t cols, std::mt1993
         break;
       }
       case FloatType::kQ8_0:
+      case FloatType::kQ4_K:  // the K-quants: int8_gemm_test.cpp, k_quants_test.cpp
+      case FloatType::kQ5_K:
+      case FloatType::kQ6_K:
         break;  // below, a row at a time
     }
   }
@@ -121,7 +124,10 @@ const char* type_name(FloatType type) {
     case FloatType::kBF16:
       return "bf16";
     case FloatType::kQ8_0:
-      return "q8_0";
+    case FloatType::kQ4_K:
+    case FloatType::kQ5_K:
+    case FloatType::kQ6_K:
+      return to_string(type);
   }
   return "?";
 }
@@ -339,10 +345,13 @@ TEST_CASE("the float path follows the jit isa cap") {
     CHECK(std::string(float_kernels_isa()) == "avx2");
   }
   if (float_isa_runs_here(FloatIsa::kAvx512)) {
-    for (ir::Isa isa : {ir::Isa::kAvx512bw, ir::Isa::kAvx512vbmi}) {
-      MaxIsa cap(isa);
-      CHECK(std::string(float_kernels_isa()) == "avx512");
-    }
+    MaxIsa cap(ir::Isa::kAvx512bw);  // its JIT path needs no VNNI, so neither does this one
+    CHECK(std::string(float_kernels_isa()) == "avx512");
+  }
+  if (float_isa_runs_here(FloatIsa::kAvx512)) {
+    MaxIsa cap(ir::Isa::kAvx512vbmi);
+    CHECK(std::string(float_kernels_isa()) ==
+          (float_isa_runs_here(FloatIsa::kAvx512Vnni) ? "avx512vnni" : "avx512"));
   }
 }
 
@@ -360,9 +369,10 @@ TEST_CASE("without a cap the float path is the best the cpu runs and an unknown 
     jit::set_max_isa(std::nullopt);  // a new generation: the variable is read again
     return std::string(float_kernels_isa());
   };
-  const char* best = float_isa_runs_here(FloatIsa::kAvx512) ? "avx512"
-                     : float_isa_runs_here(FloatIsa::kAvx2) ? "avx2"
-                                                            : "generic";
+  const char* best = float_isa_runs_here(FloatIsa::kAvx512Vnni) ? "avx512vnni"
+                     : float_isa_runs_here(FloatIsa::kAvx512)   ? "avx512"
+                     : float_isa_runs_here(FloatIsa::kAvx2)     ? "avx2"
+                                                                : "generic";
   CHECK(with_env(nullptr) == best);
   CHECK(with_env("ssse3") == "generic");
   if (float_isa_runs_here(FloatIsa::kAvx2)) CHECK(with_env("avx2") == "avx2");

@@ -1,0 +1,98 @@
+// Inside the int8 GEMM (runtime/int8_gemm.h): one table per path, defined by int8_gemm.cpp
+// (scalar reference), int8_gemm_avx2.cpp and int8_gemm_avx512vnni.cpp; int8_gemm.cpp picks one
+// per call. Not for use outside these files.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/int8_gemm.h"
+
+namespace sherry::runtime::int8_impl {
+
+struct Int8KernelTable {
+  const char* name;  // int8_gemm_path
+  // Rows [r0, r1) of y = x · wᵀ.
+  void (*gemm_rows)(const FloatMatrix& w, const Int8Activations& x, float* y, int64_t r0,
+                    int64_t r1);
+  // int8_block_sums.
+  void (*block_sums)(const FloatMatrix& w, const Int8Activations& x, int64_t token, int64_t row,
+                     int32_t* out);
+};
+
+extern const Int8KernelTable kScalarKernels;
+#if defined(__x86_64__)
+extern const Int8KernelTable kAvx2Kernels;        // AVX2 + FMA + F16C
+extern const Int8KernelTable kAvx512VnniKernels;  // AVX-512 F/BW/VL/DQ/VNNI + FMA + F16C
+#endif
+
+// Rows [r0, r1) of y, each row against the tokens in blocks of up to 4 so a row is read once per
+// block: Row::run<kTokens>(row, x, t0, out, out_stride) writes out[j · out_stride] = row · token
+// t0 + j for j < kTokens.
+template <class Row>
+void rows_in_token_blocks(const FloatMatrix& w, const Int8Activations& x, float* y, int64_t r0,
+                          int64_t r1) {
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t row_bytes = w.row_bytes();
+  const int64_t n = x.tokens;
+  for (int64_t m = r0; m < r1; ++m) {
+    const void* row = base + m * row_bytes;
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) Row::template run<4>(row, x, t, y + t * w.rows + m, w.rows);
+    switch (n - t) {
+      case 3:
+        Row::template run<3>(row, x, t, y + t * w.rows + m, w.rows);
+        break;
+      case 2:
+        Row::template run<2>(row, x, t, y + t * w.rows + m, w.rows);
+        break;
+      case 1:
+        Row::template run<1>(row, x, t, y + t * w.rows + m, w.rows);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// Int8KernelTable::gemm_rows and ::block_sums over a path's row kernels, one per weight type
+// (float types never reach here: int8_gemm checks).
+template <class Q4_K, class Q5_K, class Q6_K, class Q8_0>
+struct TypeDispatch {
+  static void gemm_rows(const FloatMatrix& w, const Int8Activations& x, float* y, int64_t r0,
+                        int64_t r1) {
+    switch (w.type) {
+      case FloatType::kQ4_K:
+        return rows_in_token_blocks<Q4_K>(w, x, y, r0, r1);
+      case FloatType::kQ5_K:
+        return rows_in_token_blocks<Q5_K>(w, x, y, r0, r1);
+      case FloatType::kQ6_K:
+        return rows_in_token_blocks<Q6_K>(w, x, y, r0, r1);
+      case FloatType::kQ8_0:
+        return rows_in_token_blocks<Q8_0>(w, x, y, r0, r1);
+      case FloatType::kF32:
+      case FloatType::kF16:
+      case FloatType::kBF16:
+        return;
+    }
+  }
+  static void block_sums(const FloatMatrix& w, const Int8Activations& x, int64_t token, int64_t row,
+                         int32_t* out) {
+    const void* r = static_cast<const uint8_t*>(w.data) + row * w.row_bytes();
+    switch (w.type) {
+      case FloatType::kQ4_K:
+        return Q4_K::sums(r, x, token, out);
+      case FloatType::kQ5_K:
+        return Q5_K::sums(r, x, token, out);
+      case FloatType::kQ6_K:
+        return Q6_K::sums(r, x, token, out);
+      case FloatType::kQ8_0:
+        return Q8_0::sums(r, x, token, out);
+      case FloatType::kF32:
+      case FloatType::kF16:
+      case FloatType::kBF16:
+        return;
+    }
+  }
+};
+
+}  // namespace sherry::runtime::int8_impl
