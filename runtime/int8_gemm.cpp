@@ -18,8 +18,10 @@ namespace {
 
 // ---- the scalar reference: per block the int32 sums (S, M), then one float combination ----
 
-struct ScalarQ4_K {
-  using Block = Q4_KBlock;
+// Q4_K (and Q5_K: the same with a fifth bit in `code`).
+template <class BlockType, int (*code)(const BlockType&, int)>
+struct ScalarK4 {
+  using Block = BlockType;
   static constexpr int64_t kWeights = kKQuantBlockWeights;
   static void sums(const Block& w, const int8_t* x, const int16_t* sums16, int32_t& s, int32_t& m) {
     uint8_t sc[8], mins[8];
@@ -28,7 +30,7 @@ struct ScalarQ4_K {
     m = 0;
     for (int j = 0; j < 8; ++j) {
       int32_t dot = 0;
-      for (int i = 32 * j; i < 32 * j + 32; ++i) dot += q4_k_code(w, i) * x[i];
+      for (int i = 32 * j; i < 32 * j + 32; ++i) dot += code(w, i) * x[i];
       s += sc[j] * dot;
       m += mins[j] * (sums16[2 * j] + sums16[2 * j + 1]);
     }
@@ -39,28 +41,8 @@ struct ScalarQ4_K {
     return d * static_cast<float>(s) - dmin * static_cast<float>(m);
   }
 };
-
-struct ScalarQ5_K {
-  using Block = Q5_KBlock;
-  static constexpr int64_t kWeights = kKQuantBlockWeights;
-  static void sums(const Block& w, const int8_t* x, const int16_t* sums16, int32_t& s, int32_t& m) {
-    uint8_t sc[8], mins[8];
-    unpack_k_scales(w.scales, sc, mins);
-    s = 0;
-    m = 0;
-    for (int j = 0; j < 8; ++j) {
-      int32_t dot = 0;
-      for (int i = 32 * j; i < 32 * j + 32; ++i) dot += q5_k_code(w, i) * x[i];
-      s += sc[j] * dot;
-      m += mins[j] * (sums16[2 * j] + sums16[2 * j + 1]);
-    }
-  }
-  static float combine(const Block& w, float x_scale, int32_t s, int32_t m) {
-    const float d = x_scale * fp16_to_float(w.d);
-    const float dmin = x_scale * fp16_to_float(w.dmin);
-    return d * static_cast<float>(s) - dmin * static_cast<float>(m);
-  }
-};
+using ScalarQ4_K = ScalarK4<Q4_KBlock, q4_k_code>;
+using ScalarQ5_K = ScalarK4<Q5_KBlock, q5_k_code>;
 
 struct ScalarQ6_K {
   using Block = Q6_KBlock;
@@ -98,17 +80,14 @@ struct ScalarQ8_0 {
 template <class Type>
 struct ScalarRow {
   using Block = typename Type::Block;
-  // The block's 16-value sums, or nullptr for Q8_0 activations (which have none).
-  static const int16_t* block_sums16(const Int8Activations& x, int64_t t, int64_t b) {
-    return x.sums.empty() ? nullptr : x.token_sums(t) + b * (Type::kWeights / 16);
-  }
   static float dot(const void* row, const Int8Activations& x, int64_t t) {
     const auto* blocks = static_cast<const Block*>(row);
     float acc = 0.0f;
     for (int64_t b = 0; b < x.cols / Type::kWeights; ++b) {
+      const int8_impl::BlockOperands<1> a(x, t, b);
       int32_t s = 0, m = 0;
-      Type::sums(blocks[b], x.token_values(t) + b * Type::kWeights, block_sums16(x, t, b), s, m);
-      acc += Type::combine(blocks[b], x.token_scales(t)[b], s, m);
+      Type::sums(blocks[b], a.values[0], a.sums[0], s, m);
+      acc += Type::combine(blocks[b], a.scales[0], s, m);
     }
     return acc;
   }
@@ -120,8 +99,8 @@ struct ScalarRow {
   static void sums(const void* row, const Int8Activations& x, int64_t t, int32_t* out) {
     const auto* blocks = static_cast<const Block*>(row);
     for (int64_t b = 0; b < x.cols / Type::kWeights; ++b) {
-      Type::sums(blocks[b], x.token_values(t) + b * Type::kWeights, block_sums16(x, t, b),
-                 out[2 * b], out[2 * b + 1]);
+      const int8_impl::BlockOperands<1> a(x, t, b);
+      Type::sums(blocks[b], a.values[0], a.sums[0], out[2 * b], out[2 * b + 1]);
     }
   }
 };

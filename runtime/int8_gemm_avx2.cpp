@@ -72,8 +72,8 @@ template <bool kFifthBit>
 struct K4Core {
   using Block = std::conditional_t<kFifthBit, Q5_KBlock, Q4_KBlock>;
   template <int kTokens>
-  SHERRY_AVX2_INLINE static void lanes(const Block& w, const int8_t* const* x,
-                                       const int16_t* const* sums16, __m256i* s, __m128i* m) {
+  SHERRY_AVX2_INLINE static void lanes(const Block& w, const BlockOperands<kTokens>& x, __m256i* s,
+                                       __m128i* m) {
     const __m256i scales_mins = _mm256_cvtepu8_epi16(k4_scales_and_mins(w.scales));
     const __m256i scales = _mm256_permute2x128_si256(scales_mins, scales_mins, 0x00);
     const __m128i mins = _mm256_extracti128_si256(scales_mins, 1);
@@ -83,7 +83,7 @@ struct K4Core {
     if constexpr (kFifthBit) high_bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
     for (int j = 0; j < kTokens; ++j) {
       s[j] = _mm256_setzero_si256();
-      m[j] = _mm_madd_epi16(mins, sums_of_32(sums16[j]));
+      m[j] = _mm_madd_epi16(mins, sums_of_32(x.sums[j]));
     }
     for (int c = 0; c < 4; ++c) {  // 64 weights: sub-blocks 2c (low nibbles), 2c + 1 (high)
       const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
@@ -97,7 +97,7 @@ struct K4Core {
       const __m256i scale_low = broadcast_i16(scales, 2 * c);
       const __m256i scale_high = broadcast_i16(scales, 2 * c + 1);
       for (int j = 0; j < kTokens; ++j) {
-        const auto* a = reinterpret_cast<const __m256i*>(x[j] + 64 * c);
+        const auto* a = reinterpret_cast<const __m256i*>(x.values[j] + 64 * c);
         const __m256i p_low = _mm256_maddubs_epi16(low, _mm256_loadu_si256(a));
         const __m256i p_high = _mm256_maddubs_epi16(high, _mm256_loadu_si256(a + 1));
         s[j] = _mm256_add_epi32(s[j], _mm256_madd_epi16(p_low, scale_low));
@@ -122,19 +122,14 @@ struct K4Row {
       acc_min[j] = _mm_setzero_ps();
     }
     for (int64_t b = 0; b < x.cols / kKQuantBlockWeights; ++b) {
-      const int8_t* xs[kTokens];
-      const int16_t* sums[kTokens];
-      for (int j = 0; j < kTokens; ++j) {
-        xs[j] = x.token_values(t0 + j) + b * kKQuantBlockWeights;
-        sums[j] = x.token_sums(t0 + j) + b * 16;
-      }
+      const BlockOperands<kTokens> a(x, t0, b);
       __m256i s[kTokens];
       __m128i m[kTokens];
-      Core::template lanes<kTokens>(blocks[b], xs, sums, s, m);
+      Core::template lanes<kTokens>(blocks[b], a, s, m);
       const float d = _cvtsh_ss(blocks[b].d);
       const float dmin = _cvtsh_ss(blocks[b].dmin);
       for (int j = 0; j < kTokens; ++j) {
-        const float scale = x.token_scales(t0 + j)[b];
+        const float scale = a.scales[j];
         acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(scale * d), _mm256_cvtepi32_ps(s[j]), acc[j]);
         acc_min[j] = _mm_fmadd_ps(_mm_set1_ps(-(scale * dmin)), _mm_cvtepi32_ps(m[j]), acc_min[j]);
       }
@@ -146,11 +141,10 @@ struct K4Row {
   SHERRY_AVX2 static void sums(const void* row, const Int8Activations& x, int64_t t, int32_t* out) {
     const auto* blocks = static_cast<const Block*>(row);
     for (int64_t b = 0; b < x.cols / kKQuantBlockWeights; ++b) {
-      const int8_t* xs = x.token_values(t) + b * kKQuantBlockWeights;
-      const int16_t* s16 = x.token_sums(t) + b * 16;
+      const BlockOperands<1> a(x, t, b);
       __m256i s;
       __m128i m;
-      Core::template lanes<1>(blocks[b], &xs, &s16, &s, &m);
+      Core::template lanes<1>(blocks[b], a, &s, &m);
       out[2 * b] = hsum_i32(s);
       out[2 * b + 1] = hsum_i32(m);
     }
@@ -161,8 +155,8 @@ struct K4Row {
 // 16-value sums that take the 32 back off.
 struct K6Core {
   template <int kTokens>
-  SHERRY_AVX2_INLINE static void lanes(const Q6_KBlock& w, const int8_t* const* x,
-                                       const int16_t* const* sums16, __m256i* s, __m256i* m) {
+  SHERRY_AVX2_INLINE static void lanes(const Q6_KBlock& w, const BlockOperands<kTokens>& x,
+                                       __m256i* s, __m256i* m) {
     const __m128i scales8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales));
     const __m256i scales16 = _mm256_cvtepi8_epi16(scales8);
     const __m256i low4 = _mm256_set1_epi8(0x0f);
@@ -170,7 +164,7 @@ struct K6Core {
     for (int j = 0; j < kTokens; ++j) {
       s[j] = _mm256_setzero_si256();
       m[j] = _mm256_madd_epi16(scales16,
-                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums16[j])));
+                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sums[j])));
     }
     for (int h = 0; h < 2; ++h) {  // 128 weights
       const auto* ql = reinterpret_cast<const __m256i*>(w.ql + 64 * h);
@@ -194,7 +188,7 @@ struct K6Core {
         const __m256i scale = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, pick));
         for (int j = 0; j < kTokens; ++j) {
           const __m256i a =
-              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j] + 128 * h + 32 * k));
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.values[j] + 128 * h + 32 * k));
           s[j] = _mm256_add_epi32(s[j], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], a), scale));
         }
       }
@@ -210,17 +204,12 @@ struct K6Row {
     __m256 acc[kTokens];
     for (int j = 0; j < kTokens; ++j) acc[j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < x.cols / kKQuantBlockWeights; ++b) {
-      const int8_t* xs[kTokens];
-      const int16_t* sums[kTokens];
-      for (int j = 0; j < kTokens; ++j) {
-        xs[j] = x.token_values(t0 + j) + b * kKQuantBlockWeights;
-        sums[j] = x.token_sums(t0 + j) + b * 16;
-      }
+      const BlockOperands<kTokens> a(x, t0, b);
       __m256i s[kTokens], m[kTokens];
-      K6Core::lanes<kTokens>(blocks[b], xs, sums, s, m);
+      K6Core::lanes<kTokens>(blocks[b], a, s, m);
       const float d = _cvtsh_ss(blocks[b].d);
       for (int j = 0; j < kTokens; ++j) {
-        const float scale = x.token_scales(t0 + j)[b] * d;
+        const float scale = a.scales[j] * d;
         acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(s[j]), acc[j]);
         acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(-32.0f * scale), _mm256_cvtepi32_ps(m[j]), acc[j]);
       }
@@ -230,10 +219,9 @@ struct K6Row {
   SHERRY_AVX2 static void sums(const void* row, const Int8Activations& x, int64_t t, int32_t* out) {
     const auto* blocks = static_cast<const Q6_KBlock*>(row);
     for (int64_t b = 0; b < x.cols / kKQuantBlockWeights; ++b) {
-      const int8_t* xs = x.token_values(t) + b * kKQuantBlockWeights;
-      const int16_t* s16 = x.token_sums(t) + b * 16;
+      const BlockOperands<1> a(x, t, b);
       __m256i s, m;
-      K6Core::lanes<1>(blocks[b], &xs, &s16, &s, &m);
+      K6Core::lanes<1>(blocks[b], a, &s, &m);
       out[2 * b] = hsum_i32(s);
       out[2 * b + 1] = hsum_i32(m);
     }
@@ -244,12 +232,13 @@ struct K6Row {
 // pairs into int32 lanes.
 struct Q8Core {
   template <int kTokens>
-  SHERRY_AVX2_INLINE static void lanes(const Q8_0Block& w, const int8_t* const* x, __m256i* s) {
+  SHERRY_AVX2_INLINE static void lanes(const Q8_0Block& w, const BlockOperands<kTokens>& x,
+                                       __m256i* s) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.q));
     const __m256i magnitude = _mm256_abs_epi8(q);
     const __m256i ones = _mm256_set1_epi16(1);
     for (int j = 0; j < kTokens; ++j) {
-      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j]));
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.values[j]));
       s[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(a, q)), ones);
     }
   }
@@ -263,13 +252,12 @@ struct Q8Row {
     __m256 acc[kTokens];
     for (int j = 0; j < kTokens; ++j) acc[j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < x.cols / kQ8_0BlockWeights; ++b) {
-      const int8_t* xs[kTokens];
-      for (int j = 0; j < kTokens; ++j) xs[j] = x.token_values(t0 + j) + b * kQ8_0BlockWeights;
+      const BlockOperands<kTokens> a(x, t0, b);
       __m256i s[kTokens];
-      Q8Core::lanes<kTokens>(blocks[b], xs, s);
+      Q8Core::lanes<kTokens>(blocks[b], a, s);
       const float d = _cvtsh_ss(blocks[b].d);
       for (int j = 0; j < kTokens; ++j) {
-        const float scale = x.token_scales(t0 + j)[b] * d;
+        const float scale = a.scales[j] * d;
         acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(s[j]), acc[j]);
       }
     }
@@ -278,9 +266,8 @@ struct Q8Row {
   SHERRY_AVX2 static void sums(const void* row, const Int8Activations& x, int64_t t, int32_t* out) {
     const auto* blocks = static_cast<const Q8_0Block*>(row);
     for (int64_t b = 0; b < x.cols / kQ8_0BlockWeights; ++b) {
-      const int8_t* xs = x.token_values(t) + b * kQ8_0BlockWeights;
       __m256i s;
-      Q8Core::lanes<1>(blocks[b], &xs, &s);
+      Q8Core::lanes<1>(blocks[b], BlockOperands<1>(x, t, b), &s);
       out[2 * b] = hsum_i32(s);
       out[2 * b + 1] = 0;
     }

@@ -88,8 +88,8 @@ template <bool kFifthBit>
 struct K4Core {
   using Block = std::conditional_t<kFifthBit, Q5_KBlock, Q4_KBlock>;
   template <int kTokens>
-  SHERRY_VNNI_INLINE static void lanes(const Block& w, const int8_t* const* x,
-                                       const int16_t* const* sums16, __m512i* s, __m128i* m) {
+  SHERRY_VNNI_INLINE static void lanes(const Block& w, const BlockOperands<kTokens>& x, __m512i* s,
+                                       __m128i* m) {
     const __m256i scales_mins = _mm256_cvtepu8_epi16(k4_scales_and_mins(w.scales));
     const __m512i scales = _mm512_castsi256_si512(scales_mins);
     const __m128i mins = _mm256_extracti128_si256(scales_mins, 1);
@@ -119,12 +119,12 @@ struct K4Core {
     }
     for (int j = 0; j < kTokens; ++j) {
       s[j] = _mm512_setzero_si512();
-      m[j] = _mm_madd_epi16(mins, sums_of_32(sums16[j]));
+      m[j] = _mm_madd_epi16(mins, sums_of_32(x.sums[j]));
     }
     for (int k = 0; k < 4; ++k) {
       const __m512i scale = _mm512_permutexvar_epi16(load_indices(kIndices.pairs[k]), scales);
       for (int j = 0; j < kTokens; ++j) {
-        const __m512i a = _mm512_loadu_si512(x[j] + 64 * k);
+        const __m512i a = _mm512_loadu_si512(x.values[j] + 64 * k);
         s[j] = _mm512_dpwssd_epi32(s[j], _mm512_maddubs_epi16(q[k], a), scale);
       }
     }
@@ -146,19 +146,14 @@ struct K4Row {
       acc_min[j] = _mm_setzero_ps();
     }
     for (int64_t b = 0; b < x.cols / kKQuantBlockWeights; ++b) {
-      const int8_t* xs[kTokens];
-      const int16_t* sums[kTokens];
-      for (int j = 0; j < kTokens; ++j) {
-        xs[j] = x.token_values(t0 + j) + b * kKQuantBlockWeights;
-        sums[j] = x.token_sums(t0 + j) + b * 16;
-      }
+      const BlockOperands<kTokens> a(x, t0, b);
       __m512i s[kTokens];
       __m128i m[kTokens];
-      Core::template lanes<kTokens>(blocks[b], xs, sums, s, m);
+      Core::template lanes<kTokens>(blocks[b], a, s, m);
       const float d = _cvtsh_ss(blocks[b].d);
       const float dmin = _cvtsh_ss(blocks[b].dmin);
       for (int j = 0; j < kTokens; ++j) {
-        const float scale = x.token_scales(t0 + j)[b];
+        const float scale = a.scales[j];
         acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(scale * d), _mm512_cvtepi32_ps(s[j]), acc[j]);
         acc_min[j] = _mm_fmadd_ps(_mm_set1_ps(-(scale * dmin)), _mm_cvtepi32_ps(m[j]), acc_min[j]);
       }
@@ -170,11 +165,10 @@ struct K4Row {
   SHERRY_VNNI static void sums(const void* row, const Int8Activations& x, int64_t t, int32_t* out) {
     const auto* blocks = static_cast<const Block*>(row);
     for (int64_t b = 0; b < x.cols / kKQuantBlockWeights; ++b) {
-      const int8_t* xs = x.token_values(t) + b * kKQuantBlockWeights;
-      const int16_t* s16 = x.token_sums(t) + b * 16;
+      const BlockOperands<1> a(x, t, b);
       __m512i s;
       __m128i m;
-      Core::template lanes<1>(blocks[b], &xs, &s16, &s, &m);
+      Core::template lanes<1>(blocks[b], a, &s, &m);
       out[2 * b] = _mm512_reduce_add_epi32(s);
       out[2 * b + 1] = hsum_i32(m);
     }
@@ -186,8 +180,8 @@ struct K4Row {
 // [qh | qh >> 2].
 struct K6Core {
   template <int kTokens>
-  SHERRY_VNNI_INLINE static void lanes(const Q6_KBlock& w, const int8_t* const* x,
-                                       const int16_t* const* sums16, __m512i* s, __m256i* m) {
+  SHERRY_VNNI_INLINE static void lanes(const Q6_KBlock& w, const BlockOperands<kTokens>& x,
+                                       __m512i* s, __m256i* m) {
     const __m256i scales16 =
         _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales)));
     const __m512i scales = _mm512_castsi256_si512(scales16);
@@ -196,7 +190,7 @@ struct K6Core {
     for (int j = 0; j < kTokens; ++j) {
       s[j] = _mm512_setzero_si512();
       m[j] = _mm256_madd_epi16(scales16,
-                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums16[j])));
+                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sums[j])));
     }
     for (int h = 0; h < 2; ++h) {
       const __m512i bits = _mm512_loadu_si512(w.ql + 64 * h);
@@ -212,7 +206,7 @@ struct K6Core {
       const __m512i scale_high =
           _mm512_permutexvar_epi16(load_indices(kIndices.quads[2 * h + 1]), scales);
       for (int j = 0; j < kTokens; ++j) {
-        const int8_t* a = x[j] + 128 * h;
+        const int8_t* a = x.values[j] + 128 * h;
         s[j] = _mm512_dpwssd_epi32(s[j], _mm512_maddubs_epi16(q_low, _mm512_loadu_si512(a)),
                                    scale_low);
         s[j] = _mm512_dpwssd_epi32(s[j], _mm512_maddubs_epi16(q_high, _mm512_loadu_si512(a + 64)),
@@ -234,18 +228,13 @@ struct K6Row {
       acc_offset[j] = _mm256_setzero_ps();
     }
     for (int64_t b = 0; b < x.cols / kKQuantBlockWeights; ++b) {
-      const int8_t* xs[kTokens];
-      const int16_t* sums[kTokens];
-      for (int j = 0; j < kTokens; ++j) {
-        xs[j] = x.token_values(t0 + j) + b * kKQuantBlockWeights;
-        sums[j] = x.token_sums(t0 + j) + b * 16;
-      }
+      const BlockOperands<kTokens> a(x, t0, b);
       __m512i s[kTokens];
       __m256i m[kTokens];
-      K6Core::lanes<kTokens>(blocks[b], xs, sums, s, m);
+      K6Core::lanes<kTokens>(blocks[b], a, s, m);
       const float d = _cvtsh_ss(blocks[b].d);
       for (int j = 0; j < kTokens; ++j) {
-        const float scale = x.token_scales(t0 + j)[b] * d;
+        const float scale = a.scales[j] * d;
         acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(scale), _mm512_cvtepi32_ps(s[j]), acc[j]);
         acc_offset[j] = _mm256_fmadd_ps(_mm256_set1_ps(-32.0f * scale), _mm256_cvtepi32_ps(m[j]),
                                         acc_offset[j]);
@@ -258,11 +247,10 @@ struct K6Row {
   SHERRY_VNNI static void sums(const void* row, const Int8Activations& x, int64_t t, int32_t* out) {
     const auto* blocks = static_cast<const Q6_KBlock*>(row);
     for (int64_t b = 0; b < x.cols / kKQuantBlockWeights; ++b) {
-      const int8_t* xs = x.token_values(t) + b * kKQuantBlockWeights;
-      const int16_t* s16 = x.token_sums(t) + b * 16;
+      const BlockOperands<1> a(x, t, b);
       __m512i s;
       __m256i m;
-      K6Core::lanes<1>(blocks[b], &xs, &s16, &s, &m);
+      K6Core::lanes<1>(blocks[b], a, &s, &m);
       out[2 * b] = _mm512_reduce_add_epi32(s);
       out[2 * b + 1] = hsum_i32(m);
     }
@@ -274,24 +262,25 @@ struct K6Row {
 struct Q8Core {
   template <int kTokens>
   SHERRY_VNNI_INLINE static void pair(const Q8_0Block& w0, const Q8_0Block& w1,
-                                      const int8_t* const* x, __m512i* s) {
+                                      const BlockOperands<kTokens>& x, __m512i* s) {
     const __m512i q = _mm512_inserti64x4(
         _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0.q))),
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1.q)), 1);
     const __m512i magnitude = _mm512_abs_epi8(q);
     const __mmask64 negative = _mm512_movepi8_mask(q);
     for (int j = 0; j < kTokens; ++j) {
-      const __m512i a = _mm512_loadu_si512(x[j]);
+      const __m512i a = _mm512_loadu_si512(x.values[j]);
       const __m512i signed_a = _mm512_mask_sub_epi8(a, negative, _mm512_setzero_si512(), a);
       s[j] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), magnitude, signed_a);
     }
   }
   template <int kTokens>
-  SHERRY_VNNI_INLINE static void single(const Q8_0Block& w, const int8_t* const* x, __m256i* s) {
+  SHERRY_VNNI_INLINE static void single(const Q8_0Block& w, const BlockOperands<kTokens>& x,
+                                        __m256i* s) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.q));
     const __m256i magnitude = _mm256_abs_epi8(q);
     for (int j = 0; j < kTokens; ++j) {
-      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j]));
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.values[j]));
       s[j] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), magnitude, _mm256_sign_epi8(a, q));
     }
   }
@@ -305,16 +294,15 @@ struct Q8Row {
     const int64_t count = x.cols / kQ8_0BlockWeights;
     __m512 acc[kTokens];
     for (int j = 0; j < kTokens; ++j) acc[j] = _mm512_setzero_ps();
-    const int8_t* xs[kTokens];
     int64_t b = 0;
     for (; b + 2 <= count; b += 2) {
-      for (int j = 0; j < kTokens; ++j) xs[j] = x.token_values(t0 + j) + b * kQ8_0BlockWeights;
+      const BlockOperands<kTokens> a(x, t0, b);
       __m512i s[kTokens];
-      Q8Core::pair<kTokens>(blocks[b], blocks[b + 1], xs, s);
+      Q8Core::pair<kTokens>(blocks[b], blocks[b + 1], a, s);
       const float d0 = _cvtsh_ss(blocks[b].d);
       const float d1 = _cvtsh_ss(blocks[b + 1].d);
       for (int j = 0; j < kTokens; ++j) {
-        const float* scales = x.token_scales(t0 + j) + b;
+        const float* scales = x.token_scales(t0 + j) + b;  // blocks b and b + 1
         const __m512 scale =
             _mm512_insertf32x8(_mm512_set1_ps(scales[0] * d0), _mm256_set1_ps(scales[1] * d1), 1);
         acc[j] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(s[j]), acc[j]);
@@ -323,13 +311,12 @@ struct Q8Row {
     __m256 tail[kTokens];
     for (int j = 0; j < kTokens; ++j) tail[j] = _mm256_setzero_ps();
     if (b < count) {
-      for (int j = 0; j < kTokens; ++j) xs[j] = x.token_values(t0 + j) + b * kQ8_0BlockWeights;
+      const BlockOperands<kTokens> a(x, t0, b);
       __m256i s[kTokens];
-      Q8Core::single<kTokens>(blocks[b], xs, s);
+      Q8Core::single<kTokens>(blocks[b], a, s);
       const float d = _cvtsh_ss(blocks[b].d);
       for (int j = 0; j < kTokens; ++j) {
-        tail[j] =
-            _mm256_mul_ps(_mm256_set1_ps(x.token_scales(t0 + j)[b] * d), _mm256_cvtepi32_ps(s[j]));
+        tail[j] = _mm256_mul_ps(_mm256_set1_ps(a.scales[j] * d), _mm256_cvtepi32_ps(s[j]));
       }
     }
     for (int j = 0; j < kTokens; ++j) {
@@ -341,18 +328,16 @@ struct Q8Row {
     const int64_t count = x.cols / kQ8_0BlockWeights;
     int64_t b = 0;
     for (; b + 2 <= count; b += 2) {
-      const int8_t* xs = x.token_values(t) + b * kQ8_0BlockWeights;
       __m512i s;
-      Q8Core::pair<1>(blocks[b], blocks[b + 1], &xs, &s);
+      Q8Core::pair<1>(blocks[b], blocks[b + 1], BlockOperands<1>(x, t, b), &s);
       out[2 * b] = hsum_i32(_mm512_castsi512_si256(s));
       out[2 * b + 1] = 0;
       out[2 * b + 2] = hsum_i32(_mm512_extracti64x4_epi64(s, 1));
       out[2 * b + 3] = 0;
     }
     if (b < count) {
-      const int8_t* xs = x.token_values(t) + b * kQ8_0BlockWeights;
       __m256i s;
-      Q8Core::single<1>(blocks[b], &xs, &s);
+      Q8Core::single<1>(blocks[b], BlockOperands<1>(x, t, b), &s);
       out[2 * b] = hsum_i32(s);
       out[2 * b + 1] = 0;
     }

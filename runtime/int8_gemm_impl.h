@@ -25,6 +25,22 @@ extern const Int8KernelTable kAvx2Kernels;        // AVX2 + FMA + F16C
 extern const Int8KernelTable kAvx512VnniKernels;  // AVX-512 F/BW/VL/DQ/VNNI + FMA + F16C
 #endif
 
+// What block b of tokens t0 .. t0 + kTokens − 1 brings to a row kernel: their int8 values and
+// scales, and for the K-quants their 16-value sums (nullptr for Q8_0's activations).
+template <int kTokens>
+struct BlockOperands {
+  const int8_t* values[kTokens];
+  const int16_t* sums[kTokens];
+  float scales[kTokens];
+  BlockOperands(const Int8Activations& x, int64_t t0, int64_t b) {
+    for (int j = 0; j < kTokens; ++j) {
+      values[j] = x.token_values(t0 + j) + b * x.block;
+      sums[j] = x.sums.empty() ? nullptr : x.token_sums(t0 + j) + b * (x.block / 16);
+      scales[j] = x.token_scales(t0 + j)[b];
+    }
+  }
+};
+
 // Rows [r0, r1) of y, each row against the tokens in blocks of up to 4 so a row is read once per
 // block: Row::run<kTokens>(row, x, t0, out, out_stride) writes out[j · out_stride] = row · token
 // t0 + j for j < kTokens.

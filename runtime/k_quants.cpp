@@ -276,9 +276,13 @@ void unpack_k_scales(const uint8_t packed[12], uint8_t sc[8], uint8_t m[8]) {
   }
 }
 
-void dequantize_row_q4_k(const Q4_KBlock* blocks, int64_t cols, float* out) {
+namespace {
+
+// Q4_K and Q5_K: (d·sc_j)·q − (dmin·m_j), q from `code`.
+template <class Block, int (*code)(const Block&, int)>
+void dequantize_row_k4(const Block* blocks, int64_t cols, float* out) {
   for (int64_t b = 0; b < cols / kKQuantBlockWeights; ++b) {
-    const Q4_KBlock& block = blocks[b];
+    const Block& block = blocks[b];
     const float d = fp16_to_float(block.d);
     const float dmin = fp16_to_float(block.dmin);
     uint8_t sc[8], m[8];
@@ -288,28 +292,20 @@ void dequantize_row_q4_k(const Q4_KBlock* blocks, int64_t cols, float* out) {
       const float dl = d * static_cast<float>(sc[j]);
       const float ml = dmin * static_cast<float>(m[j]);
       for (int i = 32 * j; i < 32 * j + 32; ++i) {
-        y[i] = dl * static_cast<float>(q4_k_code(block, i)) - ml;
+        y[i] = dl * static_cast<float>(code(block, i)) - ml;
       }
     }
   }
 }
 
+}  // namespace
+
+void dequantize_row_q4_k(const Q4_KBlock* blocks, int64_t cols, float* out) {
+  dequantize_row_k4<Q4_KBlock, q4_k_code>(blocks, cols, out);
+}
+
 void dequantize_row_q5_k(const Q5_KBlock* blocks, int64_t cols, float* out) {
-  for (int64_t b = 0; b < cols / kKQuantBlockWeights; ++b) {
-    const Q5_KBlock& block = blocks[b];
-    const float d = fp16_to_float(block.d);
-    const float dmin = fp16_to_float(block.dmin);
-    uint8_t sc[8], m[8];
-    unpack_k_scales(block.scales, sc, m);
-    float* y = out + b * kKQuantBlockWeights;
-    for (int j = 0; j < kSubBlocks4; ++j) {
-      const float dl = d * static_cast<float>(sc[j]);
-      const float ml = dmin * static_cast<float>(m[j]);
-      for (int i = 32 * j; i < 32 * j + 32; ++i) {
-        y[i] = dl * static_cast<float>(q5_k_code(block, i)) - ml;
-      }
-    }
-  }
+  dequantize_row_k4<Q5_KBlock, q5_k_code>(blocks, cols, out);
 }
 
 void dequantize_row_q6_k(const Q6_KBlock* blocks, int64_t cols, float* out) {

@@ -8,11 +8,9 @@
 // reads them from DRAM. q8_0-float is float activations against the Q8_0 blocks (float_gemm),
 // q8_0-int8 the int8 GEMM (SHERRY_Q8_0_ACTIVATIONS=int8); the K-quants always take int8.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,8 +18,10 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "bench/common/bench_clock.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "jit/cpu_detect.h"
 #include "runtime/float_kernels.h"
 #include "runtime/k_quants.h"
 #include "runtime/linear_layer.h"
@@ -30,20 +30,8 @@ namespace {
 
 using namespace sherry;
 using namespace sherry::runtime;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string cpu_name() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
-
+using bench::Clock;
+using bench::seconds_since;
 struct HeadType {
   std::string name;  // as --types names it
   FloatType type;
@@ -128,7 +116,7 @@ int main(int argc, char** argv) {
       {"q8_0-float", FloatType::kQ8_0, "float"}, {"q8_0-int8", FloatType::kQ8_0, "int8"},
       {"q6_k", FloatType::kQ6_K, "float"},       {"q5_k", FloatType::kQ5_K, "float"},
       {"q4_k", FloatType::kQ4_K, "float"},       {"f16", FloatType::kF16, "float"}};
-  const std::string cpu = cpu_name();
+  const std::string cpu = jit::host_cpu().brand;
   std::mt19937 rng(2);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> x(static_cast<size_t>(tokens * cols));

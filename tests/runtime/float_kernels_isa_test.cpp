@@ -14,6 +14,7 @@
 
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "isa_scope.h"
 #include "jit/cpu_detect.h"
 #include "runtime/float_kernels.h"
 
@@ -23,19 +24,8 @@ namespace {
 constexpr double kEps = std::numeric_limits<float>::epsilon();
 constexpr uint32_t kSeed = 20250117;
 
-// Forces a float path for a scope, then back to the automatic choice.
-class ForcedFloatIsa {
- public:
-  explicit ForcedFloatIsa(FloatIsa isa) { set_float_kernels_isa(isa); }
-  ~ForcedFloatIsa() { set_float_kernels_isa(std::nullopt); }
-};
-
-// Caps the JIT (and so the automatic float path) for a scope.
-class MaxIsa {
- public:
-  explicit MaxIsa(ir::Isa isa) { jit::set_max_isa(isa); }
-  ~MaxIsa() { jit::set_max_isa(std::nullopt); }
-};
+using testing::ForcedFloatIsa;
+using testing::MaxIsa;
 
 // The SIMD paths this CPU runs, each compared with the portable one.
 std::vector<FloatIsa> simd_paths_here() {
@@ -115,21 +105,8 @@ TestMatrix random_matrix(FloatType type, int64_t rows, int64_t cols, std::mt1993
   return t;
 }
 
-const char* type_name(FloatType type) {
-  switch (type) {
-    case FloatType::kF32:
-      return "f32";
-    case FloatType::kF16:
-      return "f16";
-    case FloatType::kBF16:
-      return "bf16";
-    case FloatType::kQ8_0:
-    case FloatType::kQ4_K:
-    case FloatType::kQ5_K:
-    case FloatType::kQ6_K:
-      return to_string(type);
-  }
-  return "?";
+std::string type_name(FloatType type) {
+  return to_string(type);
 }
 
 // |Δ| between two float sums of the same `n` products in different orders (FMA or not): each
@@ -167,9 +144,8 @@ TEST_CASE("every simd float gemm matches the portable one on edge shapes of ever
                   sum_abs += std::fabs(w.values[m * cols + k] * x[t * cols + k]);
                 const float a = got[t * rows + m];
                 const float b = want[t * rows + m];
-                INFO("seed ", kSeed, " path ", std::string(to_string(isa)), " ",
-                     std::string(type_name(type)), " cols ", cols, " rows ", rows, " tokens ", n,
-                     " at token ", t, " row ", m);
+                INFO("seed ", kSeed, " path ", std::string(to_string(isa)), " ", type_name(type),
+                     " cols ", cols, " rows ", rows, " tokens ", n, " at token ", t, " row ", m);
                 // The bound of sum_bound, over the cols products of the row.
                 REQUIRE(std::fabs(static_cast<double>(a) - b) <= sum_bound(cols, sum_abs));
               }
@@ -188,7 +164,7 @@ TEST_CASE("a simd float gemm split across threads gives the same bits as on one 
     for (FloatType type : {FloatType::kF16, FloatType::kQ8_0}) {
       const TestMatrix w = random_matrix(type, 131, 96, rng);
       const std::vector<float> x = random_floats(3 * 96, rng);
-      INFO("path ", std::string(to_string(isa)), " ", std::string(type_name(type)));
+      INFO("path ", std::string(to_string(isa)), " ", type_name(type));
       // Every row is computed the same way whichever thread runs it: bit-exact.
       CHECK(gemm(isa, w.view, x, 3, &pool) == gemm(isa, w.view, x, 3));
     }

@@ -14,6 +14,7 @@
 
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "isa_scope.h"
 #include "jit/cpu_detect.h"
 #include "runtime/int8_gemm.h"
 #include "runtime/k_quants.h"
@@ -24,17 +25,8 @@ namespace {
 
 constexpr double kEps = std::numeric_limits<float>::epsilon();
 
-class ForcedFloatIsa {
- public:
-  explicit ForcedFloatIsa(FloatIsa isa) { set_float_kernels_isa(isa); }
-  ~ForcedFloatIsa() { set_float_kernels_isa(std::nullopt); }
-};
-
-class MaxIsa {
- public:
-  explicit MaxIsa(ir::Isa isa) { jit::set_max_isa(isa); }
-  ~MaxIsa() { jit::set_max_isa(std::nullopt); }
-};
+using testing::ForcedFloatIsa;
+using testing::MaxIsa;
 
 // Every float path this CPU runs, so every int8 implementation: scalar, avx2 (twice: kAvx2 and
 // kAvx512 run it), avx512vnni.
