@@ -4,6 +4,7 @@
 // the float results within the bound derived below; edge shapes, several seeds, extreme codes.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -18,6 +19,7 @@
 #include "jit/cpu_detect.h"
 #include "runtime/int8_gemm.h"
 #include "runtime/k_quants.h"
+#include "runtime/linear_layer.h"
 #include "tests/common/k_quant_reference.h"
 
 namespace sherry::runtime {
@@ -291,6 +293,29 @@ TEST_CASE("int8 activations round each block to its scale and sum every 16 value
         }
       }
     }
+  }
+}
+
+TEST_CASE("a linear layer on the int8 gemm runs more tokens than its buffers hold in passes") {
+  std::mt19937 rng(8300);
+  for (FloatType type : {FloatType::kQ6_K, FloatType::kQ8_0}) {
+    const int64_t rows = 70, cols = 512, n = 7;
+    const std::vector<uint8_t> weights = random_weights(type, rows, cols, rng, false);
+    const FloatMatrix w{type, rows, cols, weights.data()};
+    Int8Activations x = make_int8_activations(type, n, cols);
+    const std::vector<float> floats = random_activations(n, cols, x.block, rng, false);
+    quantize_int8_activations(floats.data(), n, x);
+    std::vector<float> want(static_cast<size_t>(n * rows));
+    int8_gemm(w, x, want.data(), nullptr);
+    // Room for 3 tokens per pass: passes of 3, 3 and 1. (Q8_0 needs the int8 switch.)
+    setenv("SHERRY_Q8_0_ACTIVATIONS", "int8", 1);
+    LinearLayer layer = LinearLayer::from_float(w, nullptr, 3);
+    unsetenv("SHERRY_Q8_0_ACTIVATIONS");
+    CHECK(layer.kernel_name().starts_with("int8_gemm_" + type_name(type)));
+    std::vector<float> got(want.size(), std::nanf(""));
+    layer.forward(floats.data(), n, got.data());
+    INFO(type_name(type));
+    CHECK(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
   }
 }
 

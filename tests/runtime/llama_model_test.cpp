@@ -257,6 +257,33 @@ class Q8_0ActivationsEnv {
   std::optional<std::string> saved_;
 };
 
+TEST_CASE("the weight bytes read per token count a k quant head in its stored type") {
+  // Two files alike but for the head's type: the difference is the head's bytes.
+  using gguf::TensorType;
+  auto bytes_with = [](TensorType output, TensorType embedding, bool tied) {
+    TinySpec spec;
+    spec.hidden = 256;
+    spec.ffn = 512;
+    spec.output_type = output;
+    spec.embedding_type = embedding;
+    spec.tied_output = tied;
+    const std::string path = testing::temp_path("k_bytes.gguf");
+    const auto weights = testing::write_tiny_llama(path, spec);
+    return std::pair(load_ok(path)->linear_weight_bytes(), weights.vocab);
+  };
+  const auto [f32, vocab] = bytes_with(TensorType::kF32, TensorType::kF32, false);
+  const int64_t f32_head = vocab * 256 * 4;
+  CHECK(bytes_with(TensorType::kQ6_K, TensorType::kF32, false).first ==
+        f32 - f32_head + vocab * 210);
+  CHECK(bytes_with(TensorType::kQ5_K, TensorType::kF32, false).first ==
+        f32 - f32_head + vocab * 176);
+  CHECK(bytes_with(TensorType::kQ4_K, TensorType::kF32, false).first ==
+        f32 - f32_head + vocab * 144);
+  // Tied: the head is the embedding, in its type.
+  CHECK(bytes_with(TensorType::kF32, TensorType::kQ4_K, true).first ==
+        f32 - f32_head + vocab * 144);
+}
+
 TEST_CASE("a q8_0 head on int8 activations matches the naive forward within the int8 rounding") {
   // A GGUF Q8_0 head and an F32 head repacked at load (--head-q8), tied or not: blocks of 32
   // activations, so the bound of check_k_quant_logits holds as it is.
