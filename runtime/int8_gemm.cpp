@@ -177,8 +177,9 @@ Int8Activations make_int8_activations(FloatType type, int64_t capacity, int64_t 
   x.capacity = capacity;
   x.cols = cols;
   x.block = block_weights(type);
+  x.blocks = cols / x.block;
   x.values.resize(static_cast<size_t>(capacity * cols));
-  x.scales.resize(static_cast<size_t>(capacity * (cols / x.block)));
+  x.scales.resize(static_cast<size_t>(capacity * x.blocks));
   if (x.block == kKQuantBlockWeights) x.sums.resize(static_cast<size_t>(capacity * (cols / 16)));
   return x;
 }
@@ -187,7 +188,7 @@ void quantize_int8_activations(const float* x, int64_t n, Int8Activations& out) 
   SHERRY_CHECK(n <= out.capacity, "quantize_int8_activations: {} tokens, room for {}", n,
                out.capacity);
   out.tokens = n;
-  const int64_t blocks = out.cols / out.block;
+  const int64_t blocks = out.blocks;
   for (int64_t t = 0; t < n; ++t) {
     for (int64_t b = 0; b < blocks; ++b) {
       const float* xb = x + t * out.cols + b * out.block;

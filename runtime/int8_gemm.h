@@ -32,12 +32,13 @@ struct Int8Activations {
   int64_t capacity = 0;  // tokens the buffers hold
   int64_t cols = 0;
   int64_t block = 0;
+  int64_t blocks = 0;          // cols / block, kept so the kernels never divide
   std::vector<int8_t> values;  // capacity × cols
-  std::vector<float> scales;   // capacity × cols / block
+  std::vector<float> scales;   // capacity × blocks
   std::vector<int16_t> sums;   // capacity × cols / 16, block 256 only: Σ of each 16 values
 
   const int8_t* token_values(int64_t t) const { return values.data() + t * cols; }
-  const float* token_scales(int64_t t) const { return scales.data() + t * (cols / block); }
+  const float* token_scales(int64_t t) const { return scales.data() + t * blocks; }
   const int16_t* token_sums(int64_t t) const { return sums.data() + t * (cols / 16); }
 };
 

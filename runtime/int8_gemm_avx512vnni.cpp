@@ -8,7 +8,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#include <cstring>
 #include <type_traits>
 
 #include "runtime/k_quants.h"
@@ -43,19 +42,6 @@ SHERRY_VNNI_INLINE float hsum_ps(__m128 s) {
 
 SHERRY_VNNI_INLINE float hsum_ps(__m256 v) {
   return hsum_ps(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
-}
-
-// As in int8_gemm_avx2.cpp: bytes 0-7 the scales, 8-15 the minimums of a Q4_K/Q5_K block.
-SHERRY_VNNI_INLINE __m128i k4_scales_and_mins(const uint8_t packed[12]) {
-  uint32_t u[4];
-  std::memcpy(u, packed, 12);
-  const uint32_t mins_low = u[1] & 0x3f3f3f3f;
-  u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-  u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-  u[2] = mins_low;
-  u[0] &= 0x3f3f3f3f;
-  return _mm_set_epi32(static_cast<int>(u[3]), static_cast<int>(u[2]), static_cast<int>(u[1]),
-                       static_cast<int>(u[0]));
 }
 
 SHERRY_VNNI_INLINE __m128i sums_of_32(const int16_t* sums16) {

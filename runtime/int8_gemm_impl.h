@@ -7,6 +7,12 @@
 
 #include "runtime/int8_gemm.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <cstring>
+#endif
+
 namespace sherry::runtime::int8_impl {
 
 struct Int8KernelTable {
@@ -40,6 +46,28 @@ struct BlockOperands {
     }
   }
 };
+
+#if defined(__x86_64__)
+// The eight 6-bit scales (bytes 0-7) and minimums (bytes 8-15) of a Q4_K/Q5_K block, for the SIMD
+// paths: the bit moves of unpack_k_scales on 64-bit words, in scalar registers (the kernels keep
+// the vector ports busy; the scalar ones are free).
+inline __m128i k4_scales_and_mins(const uint8_t packed[12]) {
+  uint64_t a = 0;  // bytes 0-7
+  uint32_t b = 0;  // bytes 8-11
+  std::memcpy(&a, packed, 8);
+  std::memcpy(&b, packed + 8, 4);
+  const uint64_t tops = (a >> 6) & 0x0303030303030303ULL;  // bits 6-7 of bytes 0-7
+  const uint64_t scales =
+      (a & 0x3f3f3f3fULL) |
+      static_cast<uint64_t>((b & 0x0f0f0f0fU) | static_cast<uint32_t>(tops & 0x03030303U) << 4)
+          << 32;
+  const uint64_t mins =
+      ((a >> 32) & 0x3f3f3f3fULL) |
+      static_cast<uint64_t>(((b >> 4) & 0x0f0f0f0fU) | static_cast<uint32_t>(tops >> 32) << 4)
+          << 32;
+  return _mm_set_epi64x(static_cast<int64_t>(mins), static_cast<int64_t>(scales));
+}
+#endif
 
 // Rows [r0, r1) of y, each row against the tokens in blocks of up to 4 so a row is read once per
 // block: Row::run<kTokens>(row, x, t0, out, out_stride) writes out[j · out_stride] = row · token
