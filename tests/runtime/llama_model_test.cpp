@@ -9,6 +9,7 @@
 
 #include "runtime/float_kernels.h"
 #include "runtime/gguf/gguf_types.h"
+#include "runtime/int8_gemm.h"
 #include "runtime/llama_model.h"
 #include "tiny_llama.h"
 
@@ -221,6 +222,14 @@ TEST_CASE("k quant heads and embeddings match the naive forward within the int8 
     INFO("output ", gguf::tensor_type_name(c.output), " embedding ",
          gguf::tensor_type_name(c.embedding), " tied ", c.tied);
     CHECK(model->load_stats().head_kernel.starts_with(c.head_kernel));
+    // The int8 GEMM follows the ISA cap (test_runtime_max_isa_* run this under SHERRY_MAX_ISA).
+    if (std::string(c.head_kernel).starts_with("int8_gemm")) {
+      const std::string path = int8_gemm_path(active_float_isa());
+      CHECK(model->load_stats().head_kernel == std::string(c.head_kernel) + "_" + path);
+      const char* cap = std::getenv("SHERRY_MAX_ISA");
+      if (cap != nullptr && std::string(cap) == "avx2") CHECK(path == "avx2");
+      if (cap != nullptr && std::string(cap) == "ssse3") CHECK(path == "scalar");
+    }
     // Batched, all logits (the head as a GEMM over 8 tokens), then token by token (GEMV).
     for (size_t first = 0; first < tokens.size(); first += 8) {
       const size_t count = std::min<size_t>(8, tokens.size() - first);
