@@ -12,6 +12,7 @@
 #include "jit/cpu_detect.h"
 #include "jit/path_log.h"
 #include "runtime/float_kernels_impl.h"
+#include "runtime/k_quants.h"
 
 namespace sherry::runtime {
 namespace {
@@ -127,10 +128,47 @@ void gemm_rows_any_generic(const FloatMatrix& w, const float* x, int64_t n, floa
       return gemm_rows_generic<FloatType::kBF16>(w, x, n, y, r0, r1);
     case FloatType::kQ8_0:
       return gemm_rows_q8_0_generic(w, x, n, y, r0, r1);
+    case FloatType::kQ4_K:
+    case FloatType::kQ5_K:
+    case FloatType::kQ6_K:
+      return float_impl::gemm_rows_k_quant(w, x, n, y, r0, r1);
+  }
+}
+
+// One K-quant super-block (`bytes` long, at `block`) to 256 floats.
+void dequantize_k_block(FloatType type, const void* block, float* out) {
+  switch (type) {
+    case FloatType::kQ4_K:
+      return dequantize_row_q4_k(static_cast<const Q4_KBlock*>(block), kKQuantBlockWeights, out);
+    case FloatType::kQ5_K:
+      return dequantize_row_q5_k(static_cast<const Q5_KBlock*>(block), kKQuantBlockWeights, out);
+    case FloatType::kQ6_K:
+      return dequantize_row_q6_k(static_cast<const Q6_KBlock*>(block), kKQuantBlockWeights, out);
+    default:
+      SHERRY_CHECK(false, "dequantize_k_block: {} is not a K-quant", to_string(type));
   }
 }
 
 }  // namespace
+
+void float_impl::gemm_rows_k_quant(const FloatMatrix& w, const float* x, int64_t n, float* y,
+                                   int64_t r0, int64_t r1) {
+  const int64_t blocks = w.cols / kKQuantBlockWeights;
+  const int64_t block_bytes = w.row_bytes() / blocks;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  float values[kKQuantBlockWeights];
+  for (int64_t m = r0; m < r1; ++m) {
+    for (int64_t t = 0; t < n; ++t) {
+      const float* xt = x + t * w.cols;
+      float acc = 0.0f;
+      for (int64_t b = 0; b < blocks; ++b) {
+        dequantize_k_block(w.type, base + (m * blocks + b) * block_bytes, values);
+        for (int i = 0; i < kKQuantBlockWeights; ++i) acc += values[i] * xt[b * 256 + i];
+      }
+      y[t * w.rows + m] = acc;
+    }
+  }
+}
 
 const float_impl::FloatKernelTable float_impl::kGenericKernels = {
     gemm_rows_any_generic, dot_generic,       dot_f16_generic, axpy_generic,    axpy_f16_generic,
@@ -160,13 +198,21 @@ bool cpu_runs(FloatIsa isa) {
 #else
       return false;
 #endif
+    case FloatIsa::kAvx512Vnni:
+#if defined(__x86_64__)
+      return cpu_runs(FloatIsa::kAvx512) && __builtin_cpu_supports("avx512vnni");
+#else
+      return false;
+#endif
   }
   return false;
 }
 
-// The best path at or below `limit` that the CPU runs (best first: avx512, avx2, generic).
+// The best path at or below `limit` that the CPU runs (best first: avx512vnni, avx512, avx2,
+// generic).
 FloatIsa best_runnable(FloatIsa limit) {
-  static const bool runs[] = {true, cpu_runs(FloatIsa::kAvx2), cpu_runs(FloatIsa::kAvx512)};
+  static const bool runs[] = {true, cpu_runs(FloatIsa::kAvx2), cpu_runs(FloatIsa::kAvx512),
+                              cpu_runs(FloatIsa::kAvx512Vnni)};
   for (int isa = static_cast<int>(limit); isa > 0; --isa) {
     if (runs[isa]) return static_cast<FloatIsa>(isa);
   }
@@ -178,7 +224,7 @@ FloatIsa best_runnable(FloatIsa limit) {
 FloatIsa cap_limit() {
   Result<std::optional<ir::Isa>> cap = jit::max_isa();
   if (!cap.ok()) return FloatIsa::kGeneric;
-  if (!cap->has_value()) return FloatIsa::kAvx512;
+  if (!cap->has_value()) return FloatIsa::kAvx512Vnni;
   switch (**cap) {
     case ir::Isa::kScalar:
     case ir::Isa::kSsse3:
@@ -188,9 +234,10 @@ FloatIsa cap_limit() {
     case ir::Isa::kAvx2:
     case ir::Isa::kAvx2Vnni:
       return FloatIsa::kAvx2;
-    case ir::Isa::kAvx512bw:
-    case ir::Isa::kAvx512vbmi:
+    case ir::Isa::kAvx512bw:  // its JIT path needs no VNNI
       return FloatIsa::kAvx512;
+    case ir::Isa::kAvx512vbmi:
+      return FloatIsa::kAvx512Vnni;
   }
   return FloatIsa::kGeneric;
 }
@@ -208,10 +255,12 @@ const float_impl::FloatKernelTable& kernels() {
     case FloatIsa::kAvx2:
       return float_impl::kAvx2Kernels;
     case FloatIsa::kAvx512:
+    case FloatIsa::kAvx512Vnni:  // VNNI serves the int8 GEMM only
       return float_impl::kAvx512Kernels;
 #else
     case FloatIsa::kAvx2:
     case FloatIsa::kAvx512:
+    case FloatIsa::kAvx512Vnni:
       break;  // never chosen: cpu_runs says no
 #endif
   }
@@ -241,8 +290,50 @@ int64_t FloatMatrix::row_bytes() const {
       return cols * 2;
     case FloatType::kQ8_0:
       return cols / kQ8_0BlockWeights * static_cast<int64_t>(sizeof(Q8_0Block));
+    case FloatType::kQ4_K:
+      return cols / kKQuantBlockWeights * static_cast<int64_t>(sizeof(Q4_KBlock));
+    case FloatType::kQ5_K:
+      return cols / kKQuantBlockWeights * static_cast<int64_t>(sizeof(Q5_KBlock));
+    case FloatType::kQ6_K:
+      return cols / kKQuantBlockWeights * static_cast<int64_t>(sizeof(Q6_KBlock));
   }
   return 0;
+}
+
+const char* to_string(FloatType type) {
+  switch (type) {
+    case FloatType::kF32:
+      return "f32";
+    case FloatType::kF16:
+      return "f16";
+    case FloatType::kBF16:
+      return "bf16";
+    case FloatType::kQ8_0:
+      return "q8_0";
+    case FloatType::kQ4_K:
+      return "q4_k";
+    case FloatType::kQ5_K:
+      return "q5_k";
+    case FloatType::kQ6_K:
+      return "q6_k";
+  }
+  return "?";
+}
+
+int64_t block_weights(FloatType type) {
+  switch (type) {
+    case FloatType::kF32:
+    case FloatType::kF16:
+    case FloatType::kBF16:
+      return 1;
+    case FloatType::kQ8_0:
+      return kQ8_0BlockWeights;
+    case FloatType::kQ4_K:
+    case FloatType::kQ5_K:
+    case FloatType::kQ6_K:
+      return kKQuantBlockWeights;
+  }
+  return 1;
 }
 
 std::optional<FloatType> float_type_of(gguf::TensorType type) {
@@ -255,6 +346,12 @@ std::optional<FloatType> float_type_of(gguf::TensorType type) {
       return FloatType::kBF16;
     case gguf::TensorType::kQ8_0:
       return FloatType::kQ8_0;
+    case gguf::TensorType::kQ4_K:
+      return FloatType::kQ4_K;
+    case gguf::TensorType::kQ5_K:
+      return FloatType::kQ5_K;
+    case gguf::TensorType::kQ6_K:
+      return FloatType::kQ6_K;
     default:
       return std::nullopt;
   }
@@ -273,6 +370,17 @@ void quantize_q8_0_row(const float* x, int64_t cols, Q8_0Block* out) {
 }
 
 void FloatMatrix::row_to_float(int64_t row, float* out) const {
+  const void* row_data = static_cast<const uint8_t*>(data) + row * row_bytes();
+  switch (type) {
+    case FloatType::kQ4_K:
+      return dequantize_row_q4_k(static_cast<const Q4_KBlock*>(row_data), cols, out);
+    case FloatType::kQ5_K:
+      return dequantize_row_q5_k(static_cast<const Q5_KBlock*>(row_data), cols, out);
+    case FloatType::kQ6_K:
+      return dequantize_row_q6_k(static_cast<const Q6_KBlock*>(row_data), cols, out);
+    default:
+      break;
+  }
   if (type == FloatType::kQ8_0) {
     const int64_t blocks = cols / kQ8_0BlockWeights;
     const auto* base = static_cast<const Q8_0Block*>(data) + row * blocks;
@@ -295,6 +403,9 @@ void FloatMatrix::row_to_float(int64_t row, float* out) const {
         out[k] = load_scalar<FloatType::kBF16>(data, i);
         break;
       case FloatType::kQ8_0:
+      case FloatType::kQ4_K:
+      case FloatType::kQ5_K:
+      case FloatType::kQ6_K:
         break;  // handled above
     }
   }
@@ -358,6 +469,8 @@ const char* to_string(FloatIsa isa) {
       return "avx2";
     case FloatIsa::kAvx512:
       return "avx512";
+    case FloatIsa::kAvx512Vnni:
+      return "avx512vnni";
   }
   return "generic";
 }

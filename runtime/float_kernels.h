@@ -3,6 +3,8 @@
 // primitives of norms, attention and the MLP. Each has a portable version, an AVX2 one and an
 // AVX-512 one (runtime/float_kernels_impl.h), chosen from the CPU's features within the JIT's
 // ISA cap (SHERRY_MAX_ISA), so one AVX-512 machine runs every float path below its best too.
+// The int8-activation GEMM of the Q8_0 and K-quant head (runtime/int8_gemm.h) takes its path
+// from the same choice.
 #pragma once
 
 #include <cstdint>
@@ -18,10 +20,13 @@ enum class FloatType : uint8_t {
   kF16,
   kBF16,
   kQ8_0,  // llama.cpp's Q8_0: blocks of 32 int8 with one fp16 scale (an 8-bit LM head)
+  kQ4_K,  // llama.cpp's K-quants, super-blocks of 256 weights (runtime/k_quants.h)
+  kQ5_K,
+  kQ6_K,
 };
 
-// The FloatType a GGUF tensor of this type is read as in place (F32, F16, BF16, Q8_0); nullopt
-// for every other type.
+// The FloatType a GGUF tensor of this type is read as in place (F32, F16, BF16, Q8_0, Q4_K, Q5_K,
+// Q6_K); nullopt for every other type.
 std::optional<FloatType> float_type_of(gguf::TensorType type);
 
 // GGUF's Q8_0 block: value = d · q[i].
@@ -34,6 +39,12 @@ inline constexpr int64_t kQ8_0BlockWeights = 32;
 
 // Quantizes `cols` floats (a multiple of 32) as llama.cpp does: d = amax / 127, q = round(x / d).
 void quantize_q8_0_row(const float* x, int64_t cols, Q8_0Block* out);
+
+// "f32", "f16", "bf16", "q8_0", "q4_k", "q5_k", "q6_k" (kernel names, tool output).
+const char* to_string(FloatType type);
+// Weights per block of a quantized type (32 for Q8_0, 256 for the K-quants), 1 for the others:
+// cols must be a multiple of it.
+int64_t block_weights(FloatType type);
 
 // A rows × cols row-major matrix in its storage type (not owned: a view into the mapped file).
 struct FloatMatrix {
@@ -48,6 +59,8 @@ struct FloatMatrix {
 };
 
 // y (n × w.rows) = x (n × w.cols) · wᵀ, token-major; rows split across the pool's threads.
+// K-quant weights are dequantized a super-block at a time on the portable path whatever the
+// ISA (LinearLayer runs them on int8_gemm instead; this path is the float-activation reference).
 void float_gemm(const FloatMatrix& w, const float* x, int64_t n, float* y, ThreadPool* pool);
 
 float dot(const float* a, const float* b, int64_t n);
@@ -68,21 +81,23 @@ void softmax(float* x, int64_t n);
 
 // The versions of the primitives above, each accepted when the CPU has every feature it lists.
 enum class FloatIsa : uint8_t {
-  kGeneric,  // portable C++
-  kAvx2,     // AVX2, FMA, F16C
-  kAvx512,   // AVX-512 F/BW/VL/DQ, FMA, F16C
+  kGeneric,     // portable C++
+  kAvx2,        // AVX2, FMA, F16C
+  kAvx512,      // AVX-512 F/BW/VL/DQ, FMA, F16C
+  kAvx512Vnni,  // kAvx512 and AVX-512 VNNI: the float primitives of kAvx512, vpdpbusd int8 GEMM
 };
-// "generic", "avx2", "avx512".
+// "generic", "avx2", "avx512", "avx512vnni".
 const char* to_string(FloatIsa isa);
 // Whether this build and CPU run the path (kGeneric always does).
 bool float_isa_runs_here(FloatIsa isa);
 
 // The path that runs. Unless forced, the best one the CPU runs within jit::max_isa()'s cap: a cap
-// of scalar, ssse3 or an AArch64 path gives kGeneric, avx2 at most kAvx2, avx512bw and
-// avx512vbmi at most kAvx512. An unknown SHERRY_MAX_ISA gives kGeneric: the JIT reports it as an
-// error at dispatch and then runs its safest path, and the float primitives, which return no
-// errors, take their safest path too. Cached per jit::max_isa_generation(), so it follows
-// jit::set_max_isa at the cost of two atomic loads per call.
+// of scalar, ssse3 or an AArch64 path gives kGeneric, avx2 at most kAvx2, avx512bw at most
+// kAvx512 and avx512vbmi (whose JIT path requires VNNI too) at most kAvx512Vnni. An unknown
+// SHERRY_MAX_ISA gives kGeneric: the JIT reports it as an error at dispatch and then runs its
+// safest path, and the float primitives, which return no errors, take their safest path too. Cached
+// per jit::max_isa_generation(), so it follows jit::set_max_isa at the cost of two atomic loads per
+// call.
 FloatIsa active_float_isa();
 // to_string(active_float_isa()), for tool output and kernel names.
 const char* float_kernels_isa();

@@ -65,8 +65,13 @@ void gemm_rows_in_token_blocks(const FloatMatrix& w, const float* x, int64_t n, 
   }
 }
 
+// Rows [r0, r1) of y = x · wᵀ for K-quant weights on every path: each super-block dequantized
+// (runtime/k_quants.h) and dotted with the tokens in portable C++ (float_kernels.h says why).
+void gemm_rows_k_quant(const FloatMatrix& w, const float* x, int64_t n, float* y, int64_t r0,
+                       int64_t r1);
+
 // FloatKernelTable::gemm_rows on a path's row kernels: Row<kType> for F32, F16 and BF16,
-// RowQ8_0 for Q8_0, each run in token blocks.
+// RowQ8_0 for Q8_0, each run in token blocks; gemm_rows_k_quant for the K-quants.
 template <template <FloatType> class Row, class RowQ8_0>
 void gemm_rows_of_every_type(const FloatMatrix& w, const float* x, int64_t n, float* y, int64_t r0,
                              int64_t r1) {
@@ -79,6 +84,10 @@ void gemm_rows_of_every_type(const FloatMatrix& w, const float* x, int64_t n, fl
       return gemm_rows_in_token_blocks<Row<FloatType::kBF16>>(w, x, n, y, r0, r1);
     case FloatType::kQ8_0:
       return gemm_rows_in_token_blocks<RowQ8_0>(w, x, n, y, r0, r1);
+    case FloatType::kQ4_K:
+    case FloatType::kQ5_K:
+    case FloatType::kQ6_K:
+      return gemm_rows_k_quant(w, x, n, y, r0, r1);
   }
 }
 

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <string_view>
 
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/sherry_tensors.h"
@@ -23,19 +25,48 @@ void release_pages(const void* begin, size_t bytes) {
 
 }  // namespace
 
+Result<Q8_0Activations> q8_0_activations() {
+  const char* value = std::getenv("SHERRY_Q8_0_ACTIVATIONS");
+  const std::string_view text = value != nullptr ? value : "";
+  if (text.empty() || text == "float") return Q8_0Activations::kFloat;
+  if (text == "int8") return Q8_0Activations::kInt8;
+  return make_error(
+      "environment variable SHERRY_Q8_0_ACTIVATIONS: expected float or int8, found '{}'", text);
+}
+
+namespace {
+
+// The choice for layers made after the loads, which have reported a bad value already.
+Q8_0Activations q8_0_activations_or_float() {
+  Result<Q8_0Activations> choice = q8_0_activations();
+  return choice.ok() ? *choice : Q8_0Activations::kFloat;
+}
+
+}  // namespace
+
+void LinearLayer::set_matrix(const FloatMatrix& matrix, Q8_0Activations q8_0) {
+  matrix_ = matrix;
+  int8_ = runs_on_int8_gemm(matrix.type) &&
+          (matrix.type != FloatType::kQ8_0 || q8_0 == Q8_0Activations::kInt8);
+  int8_x_ = int8_ ? make_int8_activations(matrix.type, max_tokens_, cols_) : Int8Activations{};
+}
+
 Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::string& name,
                                       int64_t rows, int64_t cols,
                                       const LinearLoadOptions& options) {
   using gguf::TensorType;
   auto info = reader.require_tensor(name, {cols, rows});
   if (!info) return info.error();
+  auto q8_0 = q8_0_activations();  // checked for every layer, so a bad value never goes unseen
+  if (!q8_0) return q8_0.error();
   LinearLayer layer;
   layer.rows_ = rows;
   layer.cols_ = cols;
   layer.pool_ = options.pool;
+  layer.max_tokens_ = options.max_tokens;
   const TensorType type = (*info)->type;
   if (const std::optional<FloatType> float_type = float_type_of(type)) {
-    layer.matrix_ = {*float_type, rows, cols, (*info)->data};
+    layer.set_matrix({*float_type, rows, cols, (*info)->data}, *q8_0);
     layer.weight_bytes_ = static_cast<int64_t>((*info)->byte_size);
     return layer;
   }
@@ -68,7 +99,8 @@ Result<QuantizedWeights> read_quantized_weights(const gguf::Reader& reader,
   }
   const auto* traits = gguf::tensor_type_traits(static_cast<uint32_t>(info->type));
   return make_error(
-      "{}: tensor '{}': expected type sherry, STQ1_0, F32, F16, BF16 or Q8_0, found {}",
+      "{}: tensor '{}': expected type sherry, STQ1_0, F32, F16, BF16, Q8_0, Q4_K, Q5_K or Q6_K, "
+      "found {}",
       reader.path(), name, traits != nullptr ? traits->name : "unknown");
 }
 
@@ -86,6 +118,7 @@ Result<LinearLayer> LinearLayer::from_packed(const PackedTensorView& view, const
   layer.rows_ = view.rows;
   layer.cols_ = view.cols;
   layer.pool_ = options.pool;
+  layer.max_tokens_ = options.max_tokens;
   layer.weight_bytes_ =
       view.rows * view.row_bytes() + scale_count(view.layout, view.rows, view.cols) * 2;
   jit::LinearOptions linear_options;
@@ -104,20 +137,22 @@ Result<LinearLayer> LinearLayer::from_packed(const PackedTensorView& view, const
   return layer;
 }
 
-LinearLayer LinearLayer::from_float(const FloatMatrix& matrix, ThreadPool* pool) {
+LinearLayer LinearLayer::from_float(const FloatMatrix& matrix, ThreadPool* pool,
+                                    int64_t max_tokens) {
   LinearLayer layer;
   layer.rows_ = matrix.rows;
   layer.cols_ = matrix.cols;
-  layer.matrix_ = matrix;
   layer.pool_ = pool;
+  layer.max_tokens_ = max_tokens;
+  layer.set_matrix(matrix, q8_0_activations_or_float());
   layer.weight_bytes_ = matrix.rows * matrix.row_bytes();
   return layer;
 }
 
 void LinearLayer::repack_q8_0(bool release_source) {
-  if (kernel_ != nullptr || matrix_.type == FloatType::kQ8_0 || cols_ % kQ8_0BlockWeights != 0) {
-    return;
-  }
+  const bool float_source = matrix_.type == FloatType::kF32 || matrix_.type == FloatType::kF16 ||
+                            matrix_.type == FloatType::kBF16;
+  if (kernel_ != nullptr || !float_source || cols_ % kQ8_0BlockWeights != 0) return;
   const int64_t blocks = cols_ / kQ8_0BlockWeights;
   owned_.resize(rows_ * blocks);
   std::vector<float> row(cols_);
@@ -134,15 +169,22 @@ void LinearLayer::repack_q8_0(bool release_source) {
                     static_cast<size_t>((r + 1 - first) * source_row_bytes));
     }
   }
-  matrix_ = {FloatType::kQ8_0, rows_, cols_, owned_.data()};
+  set_matrix({FloatType::kQ8_0, rows_, cols_, owned_.data()}, q8_0_activations_or_float());
   weight_bytes_ = rows_ * matrix_.row_bytes();
 }
 
 void LinearLayer::forward(const float* x, int64_t n, float* y) {
-  if (kernel_ != nullptr)
+  if (kernel_ != nullptr) {
     kernel_->forward(x, n, y);
-  else
+  } else if (int8_) {
+    for (int64_t done = 0; done < n; done += max_tokens_) {
+      const int64_t count = std::min(max_tokens_, n - done);
+      quantize_int8_activations(x + done * cols_, count, int8_x_);
+      int8_gemm(matrix_, int8_x_, y + done * rows_, pool_);
+    }
+  } else {
     float_gemm(matrix_, x, n, y, pool_);
+  }
 }
 
 void LinearLayer::forward_quantized(const QuantizedActivations& x, float* y) {
@@ -152,11 +194,11 @@ void LinearLayer::forward_quantized(const QuantizedActivations& x, float* y) {
 
 std::string LinearLayer::kernel_name() const {
   if (kernel_ != nullptr) return kernel_->kernel_name();
-  const char* type = matrix_.type == FloatType::kF32    ? "f32"
-                     : matrix_.type == FloatType::kF16  ? "f16"
-                     : matrix_.type == FloatType::kQ8_0 ? "q8_0"
-                                                        : "bf16";
-  return std::string("float_gemm_") + type + "_" + float_kernels_isa();
+  if (int8_) {
+    return std::string("int8_gemm_") + to_string(matrix_.type) + "_" +
+           int8_gemm_path(active_float_isa());
+  }
+  return std::string("float_gemm_") + to_string(matrix_.type) + "_" + float_kernels_isa();
 }
 
 void quantize_into(const float* x, int64_t n, int64_t cols, QuantizedActivations& out,

@@ -1,6 +1,7 @@
 // One weight matrix of the model as the forward pass uses it: Sherry or STQ1_0 weights on a
 // jit::Linear (JIT kernels, or the reference ones for checking), F32/F16/BF16 weights on the float
-// GEMM straight from the mapped file.
+// GEMM straight from the mapped file, Q4_K/Q5_K/Q6_K weights on the int8 GEMM
+// (runtime/int8_gemm.h) straight from the mapped file, Q8_0 on either (q8_0_activations).
 #pragma once
 
 #include <memory>
@@ -12,6 +13,7 @@
 #include "core/packed_tensor.h"
 #include "jit/linear.h"
 #include "runtime/float_kernels.h"
+#include "runtime/int8_gemm.h"
 
 namespace sherry::gguf {
 class Reader;
@@ -26,14 +28,24 @@ struct LinearLoadOptions {
   double* jit_seconds = nullptr;  // time spent in make_linear is added here
 };
 
+// How Q8_0 weights take their activations: as floats (float_gemm: each block's int8 widened to
+// float, FMA with the float activations; the default) or quantized to int8 per block of 32
+// (int8_gemm). From the environment variable SHERRY_Q8_0_ACTIVATIONS ("float", "int8"; unset or
+// empty: float) until the lead's measurement settles the default (docs/runtime.md). Errors: any
+// other value, naming the variable.
+enum class Q8_0Activations : uint8_t { kFloat, kInt8 };
+Result<Q8_0Activations> q8_0_activations();
+
 class LinearLayer {
  public:
   // Tensor `name` must exist with ggml shape [cols, rows] and a supported type. Errors name the
   // file, the tensor, the expectation and what was found.
   static Result<LinearLayer> load(const gguf::Reader& reader, const std::string& name, int64_t rows,
                                   int64_t cols, const LinearLoadOptions& options);
-  // A float matrix that is not a tensor of its own (the tied output head).
-  static LinearLayer from_float(const FloatMatrix& matrix, ThreadPool* pool);
+  // A matrix that is not a tensor of its own (the tied output head), of any FloatType; int8
+  // activations for up to max_tokens tokens per pass when its type takes them.
+  static LinearLayer from_float(const FloatMatrix& matrix, ThreadPool* pool,
+                                int64_t max_tokens = 64);
   // Sherry-packed weights on the JIT kernels (repacked: the view may go after the call);
   // `name` names the layer in messages. Errors: make_linear's.
   static Result<LinearLayer> from_packed(const PackedTensorView& weights, const std::string& name,
@@ -42,7 +54,8 @@ class LinearLayer {
   // Repacks an F32/F16/BF16 layer into Q8_0 blocks it owns (an 8-bit LM head: 8.5 bits per
   // weight instead of 16). With release_source the mapped pages of the source are dropped from
   // the process as they are converted (when nothing else reads them), so the peak RSS does not
-  // hold both copies. No-op for other layers or cols not a multiple of 32.
+  // hold both copies. No-op for other layers (already quantized ones included) or cols not a
+  // multiple of 32.
   void repack_q8_0(bool release_source);
 
   int64_t rows() const { return rows_; }
@@ -54,11 +67,13 @@ class LinearLayer {
   void forward_quantized(const QuantizedActivations& x, float* y);  // quantized() only
   // Bytes of weights one forward pass reads (packed codes and scales, or the float matrix).
   int64_t weight_bytes() const { return weight_bytes_; }
-  // Kernel name, or "float_gemm_<type>_<isa>".
+  // Kernel name, "float_gemm_<type>_<isa>" or "int8_gemm_<type>_<path>".
   std::string kernel_name() const;
 
  private:
   LinearLayer() = default;
+  // Sets matrix_ and, when its type runs on the int8 GEMM, the activation buffers.
+  void set_matrix(const FloatMatrix& matrix, Q8_0Activations q8_0);
   int64_t rows_ = 0;
   int64_t cols_ = 0;
   int64_t weight_bytes_ = 0;
@@ -66,6 +81,9 @@ class LinearLayer {
   FloatMatrix matrix_;
   std::vector<Q8_0Block> owned_;  // repacked weights, when matrix_ points here
   ThreadPool* pool_ = nullptr;
+  int64_t max_tokens_ = 64;
+  bool int8_ = false;       // matrix_ runs on int8_gemm
+  Int8Activations int8_x_;  // its activations, max_tokens_ × cols_
 };
 
 // A quantized tensor of the file as Sherry-packed weights: Sherry tensors as a view of the

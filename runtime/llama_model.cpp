@@ -121,7 +121,8 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
   const LlamaConfig& c = config_;
   auto embd =
       r.require_tensor(names::kTokenEmbedding, {c.hidden, c.vocab},
-                       {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0});
+                       {TensorType::kF32, TensorType::kF16, TensorType::kBF16, TensorType::kQ8_0,
+                        TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K});
   if (!embd) return embd.error();
   // require_tensor admitted only float types.
   embedding_ = {float_type_of((*embd)->type).value(), c.vocab, c.hidden, (*embd)->data};
@@ -174,7 +175,8 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
     if (!output) return output.error();
     output_ = std::make_unique<LinearLayer>(std::move(*output));
   } else {
-    output_ = std::make_unique<LinearLayer>(LinearLayer::from_float(embedding_, pool_.get()));
+    output_ =
+        std::make_unique<LinearLayer>(LinearLayer::from_float(embedding_, pool_.get(), batch_));
   }
   if (options.head_q8_0) {
     const auto start = Clock::now();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The ISA coverage line of the test suite: which kernel paths (jit/paths.h) and float paths ran,
+# The ISA coverage line of the test suite: which kernel paths (jit/paths.h), float paths and int8
+# head GEMM paths (runtime/int8_gemm.h) ran,
 # read from the SHERRY_PATH_LOG file the tests appended to (jit/path_log.h), against what this
 # CPU allows (sherry-asm --list-paths). Fails when a path this CPU runs did not run (a test gap),
 # or when a path named in SHERRY_REQUIRE_ISA (comma-separated, e.g. avx2,avx512vbmi,neon) did not.
@@ -29,6 +30,7 @@ while read -r isa arch state features; do
   fi
 done <<<"$paths"
 floats_ran=$(awk '$1 == "float" { print $2 }' "$log" | sort -u | tr '\n' ' ')
+int8_ran=$(awk '$1 == "int8" { print $2 }' "$log" | sort -u | tr '\n' ' ')
 
 join() { local IFS=' '; echo "${*:-none}"; }
 line="ISA coverage: kernel paths ran: $(join "${kernels_ran[@]}")"
@@ -36,6 +38,7 @@ line="ISA coverage: kernel paths ran: $(join "${kernels_ran[@]}")"
 line+="; not run for lack of CPU features: $(join "${lacking[@]}")"
 [ ${#other_arch_missing[@]} -gt 0 ] && line+="; other architecture, not run: $(join "${other_arch_missing[@]}")"
 line+="; float paths ran: ${floats_ran:-none}"
+line+="; int8 head paths ran: ${int8_ran:-none}"
 echo "$line"
 
 status=0

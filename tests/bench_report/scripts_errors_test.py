@@ -50,6 +50,70 @@ class ScriptArgumentsTest(unittest.TestCase):
         self.assertIn(f"{missing}: no results directory", done.stderr)
 
 
+class MakeBenchModelTest(unittest.TestCase):
+    """scripts/make_bench_model.sh with stand-ins for sherry-make-model and sherry-quantize that
+    record their arguments and write empty files: the file names and the types asked for, without
+    the 3 GB model."""
+
+    def make(self, *args):
+        with tempfile.TemporaryDirectory() as folder:
+            bin_dir = os.path.join(folder, "build", "bin")
+            os.makedirs(bin_dir)
+            log = os.path.join(folder, "calls.txt")
+            for tool, output_arg in (("sherry-make-model", "$1"), ("sherry-quantize", "$2")):
+                path = os.path.join(bin_dir, tool)
+                with open(path, "w") as handle:
+                    handle.write(f'#!/bin/sh\necho "{tool} $*" >> "{log}"\n: > "{output_arg}"\n')
+                os.chmod(path, 0o755)
+            out = os.path.join(folder, "models")
+            done = run(os.path.join(ROOT, "scripts", "make_bench_model.sh"), "--out", out, "--build-dir",
+                       os.path.join(folder, "build"), *args)
+            calls = open(log).read() if os.path.exists(log) else ""
+            return done, calls, out
+
+    def quantize_call(self, calls):
+        return next(line for line in calls.splitlines() if line.startswith("sherry-quantize"))
+
+    def test_the_default_is_a_q6_k_head_and_a_q4_k_embedding(self):
+        done, calls, out = self.make()
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout.strip(),
+                         os.path.join(out, "llama3.2-1b-shape-sherry-head-q6_k-embd-q4_k.gguf"))
+        self.assertIn("--type sherry --output-type q6_k --embd-type q4_k", self.quantize_call(calls))
+
+    def test_every_head_and_embedding_type_is_passed_on(self):
+        cases = [(("--head", "q4_k"), "head-q4_k", "q4_k q4_k"),
+                 (("--head", "q5_k"), "head-q5_k-embd-q4_k", "q5_k q4_k"),
+                 (("--head", "q6_k", "--embd", "q6_k"), "head-q6_k", "q6_k q6_k"),
+                 (("--head", "q8_0"), "head-q8_0", "q8_0 q8_0"),
+                 (("--head", "f16"), "head-f16", "f16 f16"),
+                 (("--head", "f16", "--embd", "q5_k"), "head-f16-embd-q5_k", "f16 q5_k"),
+                 (("--type", "stq1_0", "--embd", "q8_0"), "head-q6_k-embd-q8_0", "q6_k q8_0")]
+        for args, suffix, types in cases:
+            with self.subTest(args=args):
+                done, calls, out = self.make(*args)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                kind = "stq1_0" if "stq1_0" in args else "sherry"
+                self.assertEqual(done.stdout.strip(),
+                                 os.path.join(out, f"llama3.2-1b-shape-{kind}-{suffix}.gguf"))
+                head, embd = types.split()
+                self.assertIn(f"--output-type {head} --embd-type {embd}", self.quantize_call(calls))
+
+    def test_bad_arguments_are_named(self):
+        cases = [(("--bogus",), "make_bench_model.sh: unknown argument '--bogus'"),
+                 (("--head", "q3_k"),
+                  "make_bench_model.sh: --head: expected q4_k, q5_k, q6_k, q8_0 or f16, found 'q3_k'"),
+                 (("--embd", "bf16"),
+                  "make_bench_model.sh: --embd: expected q4_k, q5_k, q6_k, q8_0 or f16, found 'bf16'"),
+                 (("--type", "tq2_0"), "make_bench_model.sh: --type: expected sherry or stq1_0, found 'tq2_0'")]
+        for args, message in cases:
+            with self.subTest(args=args):
+                done, calls, _ = self.make(*args)
+                self.assertEqual(done.returncode, 2)
+                self.assertIn(message, done.stderr)
+                self.assertEqual(calls, "")
+
+
 class NpmFetchTest(unittest.TestCase):
     def test_a_cached_tarball_with_the_wrong_checksum_is_named_and_deleted(self):
         with tempfile.TemporaryDirectory() as cache:

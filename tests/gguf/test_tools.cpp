@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <random>
 #include <set>
@@ -16,6 +17,8 @@
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "runtime/gguf/sherry_tensors.h"
+#include "runtime/k_quants.h"
+#include "tests/common/k_quant_reference.h"
 #include "tests/gguf/gguf_test_util.h"
 #include "tools/sherry-make-model/random_model.h"
 #include "tools/sherry-quantize/quantize_model.h"
@@ -163,6 +166,42 @@ TEST_CASE("bad random model shapes are rejected with the option named") {
   CHECK(parse_float_type("bf16").value() == TensorType::kBF16);
 }
 
+// A head or embedding converted to a K-quant: the bytes are the runtime's quantizer's on the same
+// input (the tool adds nothing of its own), and read back by the test's own decoder of the
+// documented layout they are close to the input: relative RMSE under the bounds of
+// tests/runtime/k_quants_test.cpp's normal rows with 20 % more room (these are other rows).
+void check_k_quant_converted(const std::vector<float>& x, const std::vector<int64_t>& shape,
+                             const TensorInfo& to) {
+  const int64_t cols = shape[0], rows = shape[1];
+  REQUIRE(cols % 256 == 0);
+  const test::KType k = to.type == TensorType::kQ4_K   ? test::KType::kQ4_K
+                        : to.type == TensorType::kQ5_K ? test::KType::kQ5_K
+                                                       : test::KType::kQ6_K;
+  const auto blocks = static_cast<int64_t>(x.size()) / 256;
+  REQUIRE(to.byte_size == static_cast<uint64_t>(blocks * test::k_block_bytes(k)));
+  std::vector<uint8_t> want(to.byte_size);
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* out = want.data() + r * (cols / 256) * test::k_block_bytes(k);
+    const float* row = x.data() + r * cols;
+    if (k == test::KType::kQ4_K)
+      runtime::quantize_row_q4_k(row, cols, reinterpret_cast<runtime::Q4_KBlock*>(out));
+    if (k == test::KType::kQ5_K)
+      runtime::quantize_row_q5_k(row, cols, reinterpret_cast<runtime::Q5_KBlock*>(out));
+    if (k == test::KType::kQ6_K)
+      runtime::quantize_row_q6_k(row, cols, reinterpret_cast<runtime::Q6_KBlock*>(out));
+  }
+  CHECK(std::equal(want.begin(), want.end(), to.data));
+  const std::vector<float> y = test::decode_k_blocks(k, to.data, blocks);
+  double error = 0, power = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    REQUIRE(std::isfinite(y[i]));
+    error += (static_cast<double>(x[i]) - y[i]) * (static_cast<double>(x[i]) - y[i]);
+    power += static_cast<double>(x[i]) * x[i];
+  }
+  const double bound = k == test::KType::kQ4_K ? 0.0746 : k == test::KType::kQ5_K ? 0.0366 : 0.0184;
+  CHECK(std::sqrt(error / power) <= 1.2 * bound);
+}
+
 // Checks a tensor converted to Q8_0 or F16 against its input values, read from the documented
 // layouts (Q8_0: per 32 weights an fp16 scale d then 32 int8 q, value d·q) and the rounding
 // each type allows: d is the block's max |x| / 127 to fp16 precision (2^-11 relative); llama.cpp's
@@ -171,6 +210,11 @@ TEST_CASE("bad random model shapes are rejected with the option named") {
 void check_converted(const Reader& in, const TensorInfo& from, const TensorInfo& to) {
   REQUIRE(to.shape == from.shape);
   const std::vector<float> x = read_float_tensor(in, from).value();
+  if (to.type == TensorType::kQ4_K || to.type == TensorType::kQ5_K ||
+      to.type == TensorType::kQ6_K) {
+    check_k_quant_converted(x, from.shape, to);
+    return;
+  }
   if (to.type == TensorType::kF16) {
     REQUIRE(to.byte_size == x.size() * 2);
     for (size_t i = 0; i < x.size(); ++i) {
@@ -224,10 +268,15 @@ void check_quantized(const std::string& in, const std::string& out,
     if (!is_linear) {
       const TensorInfo* copy = ro->find_tensor(info.name);
       REQUIRE(copy != nullptr);
-      const std::optional<TensorType> target = info.name == n::kOutput ? options.output_type
-                                               : info.name == n::kTokenEmbedding
-                                                   ? options.embd_type
-                                                   : std::nullopt;
+      std::optional<TensorType> target = info.name == n::kOutput           ? options.output_type
+                                         : info.name == n::kTokenEmbedding ? options.embd_type
+                                                                           : std::nullopt;
+      // The documented fallback of a K-quant on rows that are not whole super-blocks.
+      const bool k_quant =
+          target == TensorType::kQ4_K || target == TensorType::kQ5_K || target == TensorType::kQ6_K;
+      if (k_quant && info.shape[0] % 256 != 0) {
+        target = info.shape[0] % 32 == 0 ? TensorType::kQ8_0 : TensorType::kF16;
+      }
       if (target && *target != info.type) {
         CHECK(copy->type == *target);
         check_converted(*ri, info, *copy);
@@ -327,20 +376,24 @@ TEST_CASE("the quantize report states sherry bits per weight at group 128") {
   }
 }
 
-TEST_CASE("the head and the embedding become Q8_0 by default, F16 or stay as they are on request") {
+TEST_CASE("the head and the embedding become Q6_K and Q4_K by default or what is asked") {
   struct Case {
     TensorType input;
-    std::string output, embd;  // "default": the options' default (q8_0)
+    std::string output, embd;  // "default": the options' default (q6_k, q4_k)
+    int64_t hidden;            // 128: rows too narrow for a K-quant, which falls back to Q8_0
   };
-  const Case cases[] = {{TensorType::kF32, "default", "default"},
-                        {TensorType::kF16, "f16", "keep"},
-                        {TensorType::kBF16, "keep", "f16"},
-                        {TensorType::kF16, "keep", "keep"},
-                        {TensorType::kBF16, "q8_0", "keep"}};
+  const Case cases[] = {
+      {TensorType::kF32, "default", "default", 256}, {TensorType::kF16, "q5_k", "q6_k", 256},
+      {TensorType::kBF16, "q4_k", "q5_k", 256},      {TensorType::kF32, "default", "default", 128},
+      {TensorType::kF16, "f16", "keep", 128},        {TensorType::kBF16, "keep", "f16", 128},
+      {TensorType::kF16, "keep", "keep", 128},       {TensorType::kBF16, "q8_0", "keep", 128}};
   for (const Case& c : cases) {
-    INFO(tensor_type_name(c.input), " --output-type ", c.output, " --embd-type ", c.embd);
+    INFO(tensor_type_name(c.input), " --output-type ", c.output, " --embd-type ", c.embd,
+         " hidden ", c.hidden);
     TempPath in("h_in.gguf"), out("h_out.gguf");
-    REQUIRE(write_random_model(small_spec(c.input), in.str()).ok());
+    RandomModelSpec spec = small_spec(c.input);
+    spec.hidden = c.hidden;
+    REQUIRE(write_random_model(spec, in.str()).ok());
     QuantizeOptions options = resolve_quantize_options("sherry", {}, {}, {}, {}).value();
     if (c.output != "default") {
       options.output_type = parse_float_tensor_type("--output-type", c.output).value();
@@ -351,14 +404,31 @@ TEST_CASE("the head and the embedding become Q8_0 by default, F16 or stay as the
     auto report = quantize_model(in.str(), out.str(), options);
     REQUIRE_MESSAGE(report.ok(), report.error().message());
     check_quantized(in.str(), out.str(), options);
-    auto written_type = [&](const std::string& choice) {
-      return choice == "default" || choice == "q8_0" ? TensorType::kQ8_0
-             : choice == "f16"                       ? TensorType::kF16
-                                                     : c.input;
+    auto written_type = [&](const std::string& choice, TensorType default_type) {
+      const TensorType asked = choice == "default" ? default_type
+                               : choice == "keep"  ? c.input
+                               : choice == "f16"   ? TensorType::kF16
+                               : choice == "q8_0"  ? TensorType::kQ8_0
+                               : choice == "q4_k"  ? TensorType::kQ4_K
+                               : choice == "q5_k"  ? TensorType::kQ5_K
+                                                   : TensorType::kQ6_K;
+      const bool k_quant =
+          asked == TensorType::kQ4_K || asked == TensorType::kQ5_K || asked == TensorType::kQ6_K;
+      return k_quant && c.hidden % 256 != 0 ? TensorType::kQ8_0 : asked;
     };
     const auto ro = open_or_fail(out.str());
-    CHECK(ro->find_tensor(n::kOutput)->type == written_type(c.output));
-    CHECK(ro->find_tensor(n::kTokenEmbedding)->type == written_type(c.embd));
+    CHECK(ro->find_tensor(n::kOutput)->type == written_type(c.output, TensorType::kQ6_K));
+    CHECK(ro->find_tensor(n::kTokenEmbedding)->type == written_type(c.embd, TensorType::kQ4_K));
+    // A fallback is said in the report, once per tensor.
+    const std::string text = format_quantize_report(*report, in.str(), out.str());
+    if (c.output == "default" && c.hidden == 128) {
+      CHECK(text.find("note: output.weight: Q6_K needs rows of a multiple of 256 weights, found "
+                      "128: written as Q8_0\n") != std::string::npos);
+      CHECK(text.find("note: token_embd.weight: Q4_K needs rows of a multiple of 256 weights, "
+                      "found 128: written as Q8_0\n") != std::string::npos);
+    } else {
+      CHECK(text.find("note:") == std::string::npos);
+    }
     // One decode step: every block tensor, the output norm and head, one embedding row.
     uint64_t want = 0;
     for (const TensorInfo& info : ro->tensors()) {
@@ -373,6 +443,29 @@ TEST_CASE("the head and the embedding become Q8_0 by default, F16 or stay as the
               .find(fmt::format("decode reads per token: {} bytes of weights", want)) !=
           std::string::npos);
   }
+}
+
+TEST_CASE("a k quant head on rows neither of 256 nor of 32 weights falls back to F16") {
+  // llama.cpp falls back too (to Q5_0, Q5_1 or Q8_0, then F16); sherry has no Q5_0/Q5_1 kernels.
+  Writer w;
+  w.set_string(std::string(n::kArchitecture), "llama");
+  std::vector<float> head(48 * 4);
+  for (size_t i = 0; i < head.size(); ++i) head[i] = 0.01f * static_cast<float>(i % 17) - 0.08f;
+  add_float_tensor(w, std::string(n::kOutput), TensorType::kF32, {48, 4}, head);
+  add_float_tensor(w, n::block_tensor(0, n::kAttnQ), TensorType::kF32, {128, 4},
+                   std::vector<float>(128 * 4, 0.25f));
+  TempPath in("head48.gguf"), out("head48_out.gguf");
+  REQUIRE(w.write(in.str()).ok());
+  const QuantizeOptions options = resolve_quantize_options("sherry", {}, {}, {}, {}).value();
+  auto report = quantize_model(in.str(), out.str(), options);
+  REQUIRE_MESSAGE(report.ok(), report.error().message());
+  const auto ro = open_or_fail(out.str());
+  REQUIRE(ro->find_tensor(n::kOutput)->type == TensorType::kF16);
+  check_converted(*open_or_fail(in.str()), *open_or_fail(in.str())->find_tensor(n::kOutput),
+                  *ro->find_tensor(n::kOutput));
+  CHECK(format_quantize_report(*report, in.str(), out.str())
+            .find("note: output.weight: Q6_K needs rows of a multiple of 256 weights, found 48: "
+                  "written as F16\n") != std::string::npos);
 }
 
 TEST_CASE("bad quantize options are rejected with the option named") {
@@ -406,11 +499,18 @@ TEST_CASE("bad quantize options are rejected with the option named") {
         "--group-size: expected a positive multiple of 64 for stride16 grouping, found 32");
   CHECK(error("sherry", 0, {}, {}) ==
         "--group-size: expected a positive multiple of 4 for contiguous grouping, found 0");
-  CHECK(parse_float_tensor_type("--output-type", "q4_k").error().message() ==
-        "--output-type: expected q8_0, f16 or keep, found 'q4_k'");
+  CHECK(parse_float_tensor_type("--output-type", "q4_0").error().message() ==
+        "--output-type: expected q4_k, q5_k, q6_k, q8_0, f16 or keep, found 'q4_0'");
   CHECK(parse_float_tensor_type("--embd-type", "").error().message() ==
-        "--embd-type: expected q8_0, f16 or keep, found ''");
+        "--embd-type: expected q4_k, q5_k, q6_k, q8_0, f16 or keep, found ''");
+  CHECK(parse_float_tensor_type("--output-type", "Q6_K").error().message() ==
+        "--output-type: expected q4_k, q5_k, q6_k, q8_0, f16 or keep, found 'Q6_K'");
   CHECK(!parse_float_tensor_type("--embd-type", "keep").value().has_value());
+  CHECK(parse_float_tensor_type("--embd-type", "q4_k").value() == TensorType::kQ4_K);
+  CHECK(parse_float_tensor_type("--embd-type", "q5_k").value() == TensorType::kQ5_K);
+  CHECK(parse_float_tensor_type("--output-type", "q6_k").value() == TensorType::kQ6_K);
+  CHECK(parse_float_tensor_type("--output-type", "q8_0").value() == TensorType::kQ8_0);
+  CHECK(parse_float_tensor_type("--output-type", "f16").value() == TensorType::kF16);
   const auto stq = resolve_quantize_options("stq1_0", {}, {}, {}, 42).value();
   CHECK(stq.layout == kStq1_0Layout);
   CHECK(stq.stq1_0_type == TensorType::kSTQ1_0_Released);
@@ -474,10 +574,26 @@ TEST_CASE("bad quantize inputs give errors naming the file and tensor") {
                      std::vector<float>(48 * 3, 0.25f));
     TempPath p("embd48.gguf");
     REQUIRE(w.write(p.str()).ok());
-    CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
+    QuantizeOptions q8_0 = options;
+    q8_0.embd_type = TensorType::kQ8_0;
+    CHECK(quantize_model(p.str(), out.str(), q8_0).error().message() ==
           p.str() +
               ": tensor 'token_embd.weight': Q8_0 needs rows of a multiple of 32 weights, found 48 "
               "(--embd-type f16 or keep writes it)");
+  }
+  for (TensorType type : {TensorType::kQ4_K, TensorType::kQ8_0}) {
+    Writer w;
+    w.set_string(std::string(n::kArchitecture), "llama");
+    std::vector<float> head(256 * 3, 0.25f);
+    head[256 + 7] = std::numeric_limits<float>::infinity();
+    add_float_tensor(w, std::string(n::kOutput), TensorType::kF32, {256, 3}, head);
+    TempPath p("head_inf.gguf");
+    REQUIRE(w.write(p.str()).ok());
+    QuantizeOptions asked = options;
+    asked.output_type = type;
+    CHECK(quantize_model(p.str(), out.str(), asked).error().message() ==
+          p.str() + ": tensor 'output.weight': --output-type " + tensor_type_name(type) +
+              " needs finite weights, found inf at row 1, column 7");
   }
   {
     Writer w;

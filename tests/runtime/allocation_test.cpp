@@ -213,9 +213,9 @@ void note_what_is_counted() {
   }
 }
 
-void check_no_allocation(testing::LinearFormat format, jit::KernelBackend backend) {
+void check_no_allocation(testing::LinearFormat format, jit::KernelBackend backend,
+                         testing::TinySpec spec = {}) {
   note_what_is_counted();
-  testing::TinySpec spec;
   spec.format = format;
   const std::string path = testing::temp_path("alloc.gguf");
   testing::write_tiny_llama(path, spec);
@@ -254,6 +254,16 @@ TEST_CASE("decoding allocates nothing around quantized layers") {
 // The whole decode step on the JIT kernels: tables, kernels and the thread pool's hand-off.
 TEST_CASE("decoding allocates nothing on the jit kernels") {
   check_no_allocation(testing::LinearFormat::kSherry, jit::KernelBackend::kJit);
+}
+
+// The int8 GEMM of a K-quant head (its activations quantized into buffers of the layer) and
+// the K-quant embedding's row decoding.
+TEST_CASE("decoding allocates nothing with a k quant head and embedding") {
+  testing::TinySpec spec;
+  spec.hidden = 256;
+  spec.output_type = gguf::TensorType::kQ6_K;
+  spec.embedding_type = gguf::TensorType::kQ4_K;
+  check_no_allocation(testing::LinearFormat::kSherry, jit::KernelBackend::kJit, spec);
 }
 
 // The counters themselves: each way of getting memory, called between two snapshots as the decode

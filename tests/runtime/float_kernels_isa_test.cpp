@@ -15,6 +15,7 @@
 #include "core/activation_quant.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "isa_scope.h"
 #include "jit/cpu_detect.h"
 #include "runtime/float_kernels.h"
 
@@ -24,24 +25,13 @@ namespace {
 constexpr double kEps = std::numeric_limits<float>::epsilon();
 constexpr uint32_t kSeed = 20250117;
 
-// Forces a float path for a scope, then back to the automatic choice.
-class ForcedFloatIsa {
- public:
-  explicit ForcedFloatIsa(FloatIsa isa) { set_float_kernels_isa(isa); }
-  ~ForcedFloatIsa() { set_float_kernels_isa(std::nullopt); }
-};
-
-// Caps the JIT (and so the automatic float path) for a scope.
-class MaxIsa {
- public:
-  explicit MaxIsa(ir::Isa isa) { jit::set_max_isa(isa); }
-  ~MaxIsa() { jit::set_max_isa(std::nullopt); }
-};
+using testing::ForcedFloatIsa;
+using testing::MaxIsa;
 
 // The SIMD paths this CPU runs, each compared with the portable one.
 std::vector<FloatIsa> simd_paths_here() {
   std::vector<FloatIsa> paths;
-  for (FloatIsa isa : {FloatIsa::kAvx2, FloatIsa::kAvx512}) {
+  for (FloatIsa isa : {FloatIsa::kAvx2, FloatIsa::kAvx512, FloatIsa::kAvx512Vnni}) {
     if (float_isa_runs_here(isa)) paths.push_back(isa);
   }
   return paths;
@@ -95,6 +85,9 @@ TestMatrix random_matrix(FloatType type, int64_t rows, int64_t cols, std::mt1993
         break;
       }
       case FloatType::kQ8_0:
+      case FloatType::kQ4_K:  // the K-quants: int8_gemm_test.cpp, k_quants_test.cpp
+      case FloatType::kQ5_K:
+      case FloatType::kQ6_K:
         break;  // below, a row at a time
     }
   }
@@ -113,18 +106,8 @@ TestMatrix random_matrix(FloatType type, int64_t rows, int64_t cols, std::mt1993
   return t;
 }
 
-const char* type_name(FloatType type) {
-  switch (type) {
-    case FloatType::kF32:
-      return "f32";
-    case FloatType::kF16:
-      return "f16";
-    case FloatType::kBF16:
-      return "bf16";
-    case FloatType::kQ8_0:
-      return "q8_0";
-  }
-  return "?";
+std::string type_name(FloatType type) {
+  return to_string(type);
 }
 
 // |Δ| between two float sums of the same `n` products in different orders (FMA or not): each
@@ -162,9 +145,8 @@ TEST_CASE("every simd float gemm matches the portable one on edge shapes of ever
                   sum_abs += std::fabs(w.values[m * cols + k] * x[t * cols + k]);
                 const float a = got[t * rows + m];
                 const float b = want[t * rows + m];
-                INFO("seed ", kSeed, " path ", std::string(to_string(isa)), " ",
-                     std::string(type_name(type)), " cols ", cols, " rows ", rows, " tokens ", n,
-                     " at token ", t, " row ", m);
+                INFO("seed ", kSeed, " path ", std::string(to_string(isa)), " ", type_name(type),
+                     " cols ", cols, " rows ", rows, " tokens ", n, " at token ", t, " row ", m);
                 // The bound of sum_bound, over the cols products of the row.
                 REQUIRE(std::fabs(static_cast<double>(a) - b) <= sum_bound(cols, sum_abs));
               }
@@ -183,7 +165,7 @@ TEST_CASE("a simd float gemm split across threads gives the same bits as on one 
     for (FloatType type : {FloatType::kF16, FloatType::kQ8_0}) {
       const TestMatrix w = random_matrix(type, 131, 96, rng);
       const std::vector<float> x = random_floats(3 * 96, rng);
-      INFO("path ", std::string(to_string(isa)), " ", std::string(type_name(type)));
+      INFO("path ", std::string(to_string(isa)), " ", type_name(type));
       // Every row is computed the same way whichever thread runs it: bit-exact.
       CHECK(gemm(isa, w.view, x, 3, &pool) == gemm(isa, w.view, x, 3));
     }
@@ -449,10 +431,13 @@ TEST_CASE("the float path follows the jit isa cap") {
     CHECK(std::string(float_kernels_isa()) == "avx2");
   }
   if (float_isa_runs_here(FloatIsa::kAvx512)) {
-    for (ir::Isa isa : {ir::Isa::kAvx512bw, ir::Isa::kAvx512vbmi}) {
-      MaxIsa cap(isa);
-      CHECK(std::string(float_kernels_isa()) == "avx512");
-    }
+    MaxIsa cap(ir::Isa::kAvx512bw);  // its JIT path needs no VNNI, so neither does this one
+    CHECK(std::string(float_kernels_isa()) == "avx512");
+  }
+  if (float_isa_runs_here(FloatIsa::kAvx512)) {
+    MaxIsa cap(ir::Isa::kAvx512vbmi);
+    CHECK(std::string(float_kernels_isa()) ==
+          (float_isa_runs_here(FloatIsa::kAvx512Vnni) ? "avx512vnni" : "avx512"));
   }
 }
 
@@ -470,9 +455,10 @@ TEST_CASE("without a cap the float path is the best the cpu runs and an unknown 
     jit::set_max_isa(std::nullopt);  // a new generation: the variable is read again
     return std::string(float_kernels_isa());
   };
-  const char* best = float_isa_runs_here(FloatIsa::kAvx512) ? "avx512"
-                     : float_isa_runs_here(FloatIsa::kAvx2) ? "avx2"
-                                                            : "generic";
+  const char* best = float_isa_runs_here(FloatIsa::kAvx512Vnni) ? "avx512vnni"
+                     : float_isa_runs_here(FloatIsa::kAvx512)   ? "avx512"
+                     : float_isa_runs_here(FloatIsa::kAvx2)     ? "avx2"
+                                                                : "generic";
   CHECK(with_env(nullptr) == best);
   CHECK(with_env("ssse3") == "generic");
   if (float_isa_runs_here(FloatIsa::kAvx2)) CHECK(with_env("avx2") == "avx2");

@@ -1,10 +1,15 @@
 // The transformer on tiny random models written through the GGUF writer.
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
+#include <string>
 
 #include <doctest/doctest.h>
 
 #include "runtime/float_kernels.h"
+#include "runtime/gguf/gguf_types.h"
+#include "runtime/int8_gemm.h"
 #include "runtime/llama_model.h"
 #include "tiny_llama.h"
 
@@ -156,6 +161,181 @@ TEST_CASE("a gguf q8_0 lm head matches the naive forward") {
   auto model = load_ok(path, options);
   CHECK(model->load_stats().head_kernel.find("q8_0") != std::string::npos);
   CHECK(relative_error(run(*model, tokens, 0, true), expected) < 1e-4);
+}
+
+// The LM head on K-quant weights takes int8 activations: each block of 256 values of its input
+// xn is rounded to steps of max|block| / 127, so every value moves by at most ‖xn‖∞ / 254 and
+// logit r by at most (‖xn‖∞ / 254)·‖w_r‖₁ beyond the float path's own 1e-4 of the largest logit
+// (the other tests' tolerance); 0.1 % on top for the float error in xn itself.
+void check_k_quant_logits(const std::vector<float>& got, const std::vector<float>& want,
+                          const std::vector<double>& head_input, const testing::TinyWeights& w,
+                          int64_t first, int64_t count) {
+  const int64_t h = w.spec.hidden;
+  for (int64_t t = 0; t < count; ++t) {
+    double xn_max = 0;
+    for (int64_t i = 0; i < h; ++i) {
+      xn_max = std::max(xn_max, std::fabs(head_input[(first + t) * h + i]));
+    }
+    double largest = 0;
+    for (int64_t r = 0; r < w.vocab; ++r) {
+      largest = std::max(largest, std::fabs(static_cast<double>(want[(first + t) * w.vocab + r])));
+    }
+    for (int64_t r = 0; r < w.vocab; ++r) {
+      double row_l1 = 0;
+      for (int64_t i = 0; i < h; ++i) row_l1 += std::fabs(static_cast<double>(w.output[r * h + i]));
+      const double bound = 1e-4 * largest + xn_max / 254.0 * row_l1 * 1.001;
+      INFO("position ", first + t, " logit ", r);
+      REQUIRE(std::fabs(static_cast<double>(got[t * w.vocab + r]) -
+                        want[(first + t) * w.vocab + r]) <= bound);
+    }
+  }
+}
+
+TEST_CASE("k quant heads and embeddings match the naive forward within the int8 rounding") {
+  using gguf::TensorType;
+  struct Case {
+    TensorType output, embedding;
+    bool tied;
+    const char* head_kernel;
+  };
+  for (const Case& c : {Case{TensorType::kQ6_K, TensorType::kQ4_K, false, "int8_gemm_q6_k"},
+                        Case{TensorType::kQ5_K, TensorType::kQ5_K, false, "int8_gemm_q5_k"},
+                        Case{TensorType::kF32, TensorType::kQ4_K, true, "int8_gemm_q4_k"},
+                        Case{TensorType::kQ4_K, TensorType::kF32, false, "int8_gemm_q4_k"},
+                        Case{TensorType::kF32, TensorType::kQ6_K, false, "float_gemm_f32"}}) {
+    TinySpec spec;
+    spec.hidden = 256;
+    spec.ffn = 512;
+    spec.output_type = c.output;
+    spec.embedding_type = c.embedding;
+    spec.tied_output = c.tied;
+    spec.seed = 23;
+    const std::string path = testing::temp_path("k_quant_head.gguf");
+    const auto weights = testing::write_tiny_llama(path, spec);
+    const auto tokens = sample_tokens(20, weights.vocab, 29);
+    std::vector<double> head_input;
+    const auto expected = testing::naive_forward(weights, tokens, &head_input);
+    ModelOptions options;
+    options.kv_type = KvType::kF32;
+    options.batch = 8;
+    auto model = load_ok(path, options);
+    INFO("output ", gguf::tensor_type_name(c.output), " embedding ",
+         gguf::tensor_type_name(c.embedding), " tied ", c.tied);
+    CHECK(model->load_stats().head_kernel.starts_with(c.head_kernel));
+    // The int8 GEMM follows the ISA cap (test_runtime_max_isa_* run this under SHERRY_MAX_ISA).
+    if (std::string(c.head_kernel).starts_with("int8_gemm")) {
+      const std::string path = int8_gemm_path(active_float_isa());
+      CHECK(model->load_stats().head_kernel == std::string(c.head_kernel) + "_" + path);
+      const char* cap = std::getenv("SHERRY_MAX_ISA");
+      if (cap != nullptr && std::string(cap) == "avx2") CHECK(path == "avx2");
+      if (cap != nullptr && std::string(cap) == "ssse3") CHECK(path == "scalar");
+    }
+    // Batched, all logits (the head as a GEMM over 8 tokens), then token by token (GEMV).
+    for (size_t first = 0; first < tokens.size(); first += 8) {
+      const size_t count = std::min<size_t>(8, tokens.size() - first);
+      const std::vector<int32_t> chunk(tokens.begin() + first, tokens.begin() + first + count);
+      check_k_quant_logits(run(*model, chunk, static_cast<int64_t>(first), true), expected,
+                           head_input, weights, static_cast<int64_t>(first),
+                           static_cast<int64_t>(count));
+    }
+    auto decode = load_ok(path, options);
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      check_k_quant_logits(run(*decode, {tokens[t]}, static_cast<int64_t>(t)), expected, head_input,
+                           weights, static_cast<int64_t>(t), 1);
+    }
+  }
+}
+
+// SHERRY_Q8_0_ACTIVATIONS for a scope, then as it was.
+class Q8_0ActivationsEnv {
+ public:
+  explicit Q8_0ActivationsEnv(const char* value) {
+    if (const char* old = std::getenv(kName)) saved_ = old;
+    setenv(kName, value, 1);
+  }
+  ~Q8_0ActivationsEnv() {
+    if (saved_) {
+      setenv(kName, saved_->c_str(), 1);
+    } else {
+      unsetenv(kName);
+    }
+  }
+
+ private:
+  static constexpr const char* kName = "SHERRY_Q8_0_ACTIVATIONS";
+  std::optional<std::string> saved_;
+};
+
+TEST_CASE("the weight bytes read per token count a k quant head in its stored type") {
+  // Two files alike but for the head's type: the difference is the head's bytes.
+  using gguf::TensorType;
+  auto bytes_with = [](TensorType output, TensorType embedding, bool tied) {
+    TinySpec spec;
+    spec.hidden = 256;
+    spec.ffn = 512;
+    spec.output_type = output;
+    spec.embedding_type = embedding;
+    spec.tied_output = tied;
+    const std::string path = testing::temp_path("k_bytes.gguf");
+    const auto weights = testing::write_tiny_llama(path, spec);
+    return std::pair(load_ok(path)->linear_weight_bytes(), weights.vocab);
+  };
+  const auto [f32, vocab] = bytes_with(TensorType::kF32, TensorType::kF32, false);
+  const int64_t f32_head = vocab * 256 * 4;
+  CHECK(bytes_with(TensorType::kQ6_K, TensorType::kF32, false).first ==
+        f32 - f32_head + vocab * 210);
+  CHECK(bytes_with(TensorType::kQ5_K, TensorType::kF32, false).first ==
+        f32 - f32_head + vocab * 176);
+  CHECK(bytes_with(TensorType::kQ4_K, TensorType::kF32, false).first ==
+        f32 - f32_head + vocab * 144);
+  // Tied: the head is the embedding, in its type.
+  CHECK(bytes_with(TensorType::kF32, TensorType::kQ4_K, true).first ==
+        f32 - f32_head + vocab * 144);
+}
+
+TEST_CASE("a q8_0 head on int8 activations matches the naive forward within the int8 rounding") {
+  // A GGUF Q8_0 head and an F32 head repacked at load (--head-q8), tied or not: blocks of 32
+  // activations, so the bound of check_k_quant_logits holds as it is.
+  for (int variant = 0; variant < 3; ++variant) {
+    TinySpec spec;
+    spec.q8_0_output = variant == 0;
+    spec.tied_output = variant == 2;
+    spec.seed = 31 + variant;
+    const std::string path = testing::temp_path("q8_int8.gguf");
+    auto weights = testing::write_tiny_llama(path, spec);
+    if (variant > 0) testing::q8_0_by_hand(weights.output, spec.hidden);
+    const auto tokens = sample_tokens(12, weights.vocab, 37);
+    std::vector<double> head_input;
+    const auto expected = testing::naive_forward(weights, tokens, &head_input);
+    ModelOptions options;
+    options.kv_type = KvType::kF32;
+    options.head_q8_0 = variant > 0;
+    Q8_0ActivationsEnv int8("int8");
+    auto model = load_ok(path, options);
+    INFO("variant ", variant);
+    CHECK(model->load_stats().head_kernel.starts_with("int8_gemm_q8_0_"));
+    check_k_quant_logits(run(*model, tokens, 0, true), expected, head_input, weights, 0,
+                         static_cast<int64_t>(tokens.size()));
+  }
+  {
+    Q8_0ActivationsEnv float_activations("float");
+    TinySpec spec;
+    spec.q8_0_output = true;
+    const std::string path = testing::temp_path("q8_float.gguf");
+    testing::write_tiny_llama(path, spec);
+    CHECK(load_ok(path)->load_stats().head_kernel.starts_with("float_gemm_q8_0_"));
+  }
+}
+
+TEST_CASE("an unknown SHERRY_Q8_0_ACTIVATIONS is an error naming the variable and the value") {
+  TinySpec spec;
+  const std::string path = testing::temp_path("q8_env.gguf");
+  testing::write_tiny_llama(path, spec);
+  Q8_0ActivationsEnv bad("bf16");
+  auto model = LlamaModel::load(path, ModelOptions{});
+  REQUIRE_FALSE(model.ok());
+  CHECK(model.error().message() ==
+        "environment variable SHERRY_Q8_0_ACTIVATIONS: expected float or int8, found 'bf16'");
 }
 
 TEST_CASE("float kernels agree between the portable and the vectorised versions") {

@@ -87,7 +87,9 @@ TEST_CASE("an unsupported tensor type is an error naming the tensor and the type
   spec.q4_0_tensor = "blk.0.attn_v.weight";
   const std::string error = write_and_fail(spec, "q4.gguf");
   CHECK(contains(error, "'blk.0.attn_v.weight'"));
-  CHECK(contains(error, "expected type sherry, STQ1_0, F32, F16, BF16 or Q8_0, found Q4_0"));
+  CHECK(contains(error,
+                 "expected type sherry, STQ1_0, F32, F16, BF16, Q8_0, Q4_K, Q5_K or Q6_K, "
+                 "found Q4_0"));
 }
 
 TEST_CASE("head counts that do not divide are an error naming the key") {

@@ -16,7 +16,9 @@
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "runtime/gguf/sherry_tensors.h"
+#include "runtime/k_quants.h"
 #include "runtime/rope.h"
+#include "tests/common/k_quant_reference.h"
 
 namespace sherry::runtime::testing {
 namespace names = gguf::names;
@@ -137,6 +139,35 @@ void add_linear(gguf::Writer& writer, const std::string& name, std::vector<float
   }
 }
 
+// A [cols, rows] matrix as F32 or as a K-quant: the runtime's quantizer writes the blocks, the
+// test's decoder (not the runtime's) gives the values the model computes with, which replace
+// `values`.
+void add_matrix(gguf::Writer& writer, const std::string& name, std::vector<float>& values,
+                int64_t rows, int64_t cols, gguf::TensorType type) {
+  using gguf::TensorType;
+  if (type == TensorType::kF32) {
+    gguf::add_float_tensor(writer, name, TensorType::kF32, {cols, rows}, values);
+    return;
+  }
+  const test::KType k = type == TensorType::kQ4_K   ? test::KType::kQ4_K
+                        : type == TensorType::kQ5_K ? test::KType::kQ5_K
+                                                    : test::KType::kQ6_K;
+  SHERRY_CHECK(type == TensorType::kQ4_K || type == TensorType::kQ5_K || type == TensorType::kQ6_K,
+               "tiny llama: matrix type {}", gguf::tensor_type_name(type));
+  SHERRY_CHECK(cols % 256 == 0, "tiny llama: K-quant rows of {}", cols);
+  const int64_t blocks = cols / 256;
+  std::vector<uint8_t> bytes(static_cast<size_t>(rows * blocks * test::k_block_bytes(k)));
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* out = bytes.data() + r * blocks * test::k_block_bytes(k);
+    const float* in = values.data() + r * cols;
+    if (k == test::KType::kQ4_K) quantize_row_q4_k(in, cols, reinterpret_cast<Q4_KBlock*>(out));
+    if (k == test::KType::kQ5_K) quantize_row_q5_k(in, cols, reinterpret_cast<Q5_KBlock*>(out));
+    if (k == test::KType::kQ6_K) quantize_row_q6_k(in, cols, reinterpret_cast<Q6_KBlock*>(out));
+  }
+  values = test::decode_k_blocks(k, bytes.data(), rows * blocks);
+  writer.add_tensor(name, type, {cols, rows}, bytes);
+}
+
 }  // namespace
 
 TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
@@ -178,8 +209,8 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
   const int64_t kv = spec.kv_heads * hd;
   const float s = 1.0f / std::sqrt(static_cast<float>(h));
   w.embedding = random_matrix(rng, w.vocab * h, 1.0f);
-  gguf::add_float_tensor(writer, std::string(names::kTokenEmbedding), gguf::TensorType::kF32,
-                         {h, w.vocab}, w.embedding);
+  add_matrix(writer, std::string(names::kTokenEmbedding), w.embedding, w.vocab, h,
+             spec.embedding_type);
   for (int64_t l = 0; l < spec.layers; ++l) {
     TinyWeights::Layer L;
     L.attn_norm = random_norm(rng, h);
@@ -217,8 +248,7 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
       const std::vector<uint8_t> bytes = q8_0_by_hand(w.output, h);
       writer.add_tensor(std::string(names::kOutput), gguf::TensorType::kQ8_0, {h, w.vocab}, bytes);
     } else {
-      gguf::add_float_tensor(writer, std::string(names::kOutput), gguf::TensorType::kF32,
-                             {h, w.vocab}, w.output);
+      add_matrix(writer, std::string(names::kOutput), w.output, w.vocab, h, spec.output_type);
     }
   }
   const Status status = writer.write(path);
@@ -277,7 +307,8 @@ std::vector<uint8_t> q8_0_by_hand(std::vector<float>& values, int64_t cols) {
   return bytes;
 }
 
-std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t>& tokens) {
+std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t>& tokens,
+                                 std::vector<double>* head_input) {
   const TinySpec& s = w.spec;
   const int64_t h = s.hidden;
   const int64_t hd = h / s.heads;
@@ -349,8 +380,11 @@ std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t
     }
   }
   std::vector<float> logits(n * w.vocab);
+  if (head_input != nullptr) head_input->clear();
   for (int64_t t = 0; t < n; ++t) {
-    const auto y = matvec(w.output, rmsnorm(x[t], w.output_norm), w.vocab);
+    const auto xn = rmsnorm(x[t], w.output_norm);
+    if (head_input != nullptr) head_input->insert(head_input->end(), xn.begin(), xn.end());
+    const auto y = matvec(w.output, xn, w.vocab);
     for (int64_t i = 0; i < w.vocab; ++i) logits[t * w.vocab + i] = static_cast<float>(y[i]);
   }
   return logits;

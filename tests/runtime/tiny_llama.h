@@ -24,6 +24,10 @@ struct TinySpec {
   bool llama3_rope = false;  // Llama 3.1 frequency scaling in the metadata
   bool tied_output = false;
   bool q8_0_output = false;  // output.weight stored as GGUF Q8_0
+  // output.weight and token_embd.weight: F32, or a K-quant (Q4_K, Q5_K, Q6_K; hidden a multiple
+  // of 256) quantized by the runtime and decoded back by the test's own decoder.
+  gguf::TensorType output_type = gguf::TensorType::kF32;
+  gguf::TensorType embedding_type = gguf::TensorType::kF32;
   LinearFormat format = LinearFormat::kF32;
   uint32_t seed = 1;
   // Faults for the error tests.
@@ -52,8 +56,11 @@ struct TinyWeights {
 // α·t of quantized formats).
 TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec);
 
-// Logits (tokens.size() × vocab) of a full causal pass in double precision, no KV cache.
-std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t>& tokens);
+// Logits (tokens.size() × vocab) of a full causal pass in double precision, no KV cache. With
+// `head_input`, also the input of the LM head per token (the final RMSNorm's output,
+// tokens.size() × hidden).
+std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t>& tokens,
+                                 std::vector<double>* head_input = nullptr);
 
 // GGUF Q8_0 bytes built by hand from the format's documentation (ggml's block_q8_0:
 // `ggml_half d; int8_t qs[32]`, 34 bytes per 32 weights, d little-endian fp16 = max|x|/127,

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/ranges.h>
@@ -10,10 +11,12 @@
 #include "core/half.h"
 #include "core/sparse_absmean.h"
 #include "core/stq1_0.h"
+#include "core/thread_pool.h"
+#include "runtime/float_kernels.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "runtime/gguf/sherry_tensors.h"
-#include "runtime/float_kernels.h"
+#include "runtime/k_quants.h"
 
 namespace sherry::gguf {
 namespace {
@@ -53,13 +56,48 @@ std::string_view type_flag(const TensorInfo& info) {
   return info.name == names::kOutput ? "--output-type" : "--embd-type";
 }
 
-// `info`'s values (F32, F16 or BF16) as a [cols, rows] tensor of `type` (F16 or Q8_0).
+bool is_k_quant(TensorType type) {
+  return type == TensorType::kQ4_K || type == TensorType::kQ5_K || type == TensorType::kQ6_K;
+}
+
+// The type a [cols, ...] head or embedding asked to be `type` is written in: a K-quant falls back
+// to Q8_0, or else F16, when its rows are not whole super-blocks (`note` says so).
+TensorType fitting_type(const TensorInfo& info, TensorType type, std::string* note) {
+  const int64_t cols = info.shape.empty() ? 0 : info.shape[0];
+  if (!is_k_quant(type) || cols % runtime::kKQuantBlockWeights == 0) return type;
+  const TensorType fallback =
+      cols % runtime::kQ8_0BlockWeights == 0 ? TensorType::kQ8_0 : TensorType::kF16;
+  *note = fmt::format("{} needs rows of a multiple of {} weights, found {}: written as {}",
+                      tensor_type_name(type), runtime::kKQuantBlockWeights, cols,
+                      tensor_type_name(fallback));
+  return fallback;
+}
+
+// Quantizes each row of `values` into `bytes` (row_bytes per row) with `quantize_row`, the rows
+// split over the hardware threads.
+template <class Block>
+void quantize_rows(const std::vector<float>& values, int64_t rows, int64_t cols,
+                   std::vector<uint8_t>& bytes, int64_t blocks_per_row,
+                   void (*quantize_row)(const float*, int64_t, Block*)) {
+  bytes.resize(static_cast<size_t>(rows * blocks_per_row) * sizeof(Block));
+  auto* out = reinterpret_cast<Block*>(bytes.data());
+  ThreadPool pool(0, 0);
+  pool.parallel_for(rows, 16, [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) {
+      quantize_row(values.data() + r * cols, cols, out + r * blocks_per_row);
+    }
+  });
+}
+
+// `info`'s values (F32, F16 or BF16) as a [cols, rows] tensor of `type` (a K-quant, Q8_0 or F16;
+// fitting_type already applied).
 Result<std::vector<uint8_t>> convert_float_tensor(const Reader& reader, const TensorInfo& info,
                                                   TensorType type, const std::string& in) {
   if (!is_float_input(info.type)) {
-    return make_error("{}: tensor '{}': {} {} converts F32, F16 or BF16, found {} ({} keep copies it)",
-                      in, info.name, type_flag(info), tensor_type_name(type),
-                      tensor_type_name(info.type), type_flag(info));
+    return make_error(
+        "{}: tensor '{}': {} {} converts F32, F16 or BF16, found {} ({} keep copies it)", in,
+        info.name, type_flag(info), tensor_type_name(type), tensor_type_name(info.type),
+        type_flag(info));
   }
   SHERRY_TRY(expect_matrix(info, in));
   const int64_t cols = info.shape[0];
@@ -72,14 +110,27 @@ Result<std::vector<uint8_t>> convert_float_tensor(const Reader& reader, const Te
   }
   auto values = read_float_tensor(reader, info);
   if (!values) return values.error();
-  std::vector<uint8_t> bytes;
-  if (type == TensorType::kQ8_0) {
-    const int64_t blocks = cols / runtime::kQ8_0BlockWeights;
-    bytes.resize(static_cast<size_t>(rows * blocks) * sizeof(runtime::Q8_0Block));
-    auto* out = reinterpret_cast<runtime::Q8_0Block*>(bytes.data());
-    for (int64_t r = 0; r < rows; ++r) {
-      runtime::quantize_q8_0_row(values->data() + r * cols, cols, out + r * blocks);
+  if (type != TensorType::kF16) {
+    for (size_t i = 0; i < values->size(); ++i) {
+      if (!std::isfinite((*values)[i])) {
+        return make_error(
+            "{}: tensor '{}': {} {} needs finite weights, found {} at row {}, column {}", in,
+            info.name, type_flag(info), tensor_type_name(type), (*values)[i],
+            static_cast<int64_t>(i) / cols, static_cast<int64_t>(i) % cols);
+      }
     }
+  }
+  std::vector<uint8_t> bytes;
+  const int64_t super_blocks = cols / runtime::kKQuantBlockWeights;
+  if (type == TensorType::kQ4_K) {
+    quantize_rows(*values, rows, cols, bytes, super_blocks, runtime::quantize_row_q4_k);
+  } else if (type == TensorType::kQ5_K) {
+    quantize_rows(*values, rows, cols, bytes, super_blocks, runtime::quantize_row_q5_k);
+  } else if (type == TensorType::kQ6_K) {
+    quantize_rows(*values, rows, cols, bytes, super_blocks, runtime::quantize_row_q6_k);
+  } else if (type == TensorType::kQ8_0) {
+    quantize_rows(*values, rows, cols, bytes, cols / runtime::kQ8_0BlockWeights,
+                  runtime::quantize_q8_0_row);
   } else {
     SHERRY_CHECK(type == TensorType::kF16);
     bytes.resize(values->size() * sizeof(uint16_t));
@@ -174,10 +225,13 @@ Result<QuantizeOptions> resolve_quantize_options(const std::string& type,
 
 Result<std::optional<TensorType>> parse_float_tensor_type(std::string_view flag,
                                                           std::string_view value) {
+  if (value == "q4_k") return std::optional<TensorType>(TensorType::kQ4_K);
+  if (value == "q5_k") return std::optional<TensorType>(TensorType::kQ5_K);
+  if (value == "q6_k") return std::optional<TensorType>(TensorType::kQ6_K);
   if (value == "q8_0") return std::optional<TensorType>(TensorType::kQ8_0);
   if (value == "f16") return std::optional<TensorType>(TensorType::kF16);
   if (value == "keep") return std::optional<TensorType>();
-  return make_error("{}: expected q8_0, f16 or keep, found '{}'", flag, value);
+  return make_error("{}: expected q4_k, q5_k, q6_k, q8_0, f16 or keep, found '{}'", flag, value);
 }
 
 Result<QuantizeReport> quantize_model(const std::string& in, const std::string& out,
@@ -196,10 +250,16 @@ Result<QuantizeReport> quantize_model(const std::string& in, const std::string& 
   for (const auto& [key, value] : reader.metadata()) writer.set(key, value);
   QuantizeReport report;
   for (const TensorInfo& info : reader.tensors()) {
-    QuantizedTensorRow row{info.name,      tensor_type_name(info.type), info.shape,
-                           info.byte_size, info.element_count(),        false};
+    QuantizedTensorRow row{info.name,
+                           tensor_type_name(info.type),
+                           info.shape,
+                           info.byte_size,
+                           info.element_count(),
+                           false,
+                           {}};
     if (!is_quantized_layer(info.name)) {
-      const std::optional<TensorType> target = target_type(info, options);
+      std::optional<TensorType> target = target_type(info, options);
+      if (target) target = fitting_type(info, *target, &row.note);
       if (target && *target != info.type) {
         auto bytes = convert_float_tensor(reader, info, *target, in);
         if (!bytes) return bytes.error();
@@ -277,6 +337,9 @@ std::string format_quantize_report(const QuantizeReport& report, const std::stri
   auto bits = [](uint64_t bytes, uint64_t weights) {
     return weights ? 8.0 * static_cast<double>(bytes) / static_cast<double>(weights) : 0.0;
   };
+  for (const QuantizedTensorRow& row : report.tensors) {
+    if (!row.note.empty()) text += fmt::format("note: {}: {}\n", row.name, row.note);
+  }
   text += fmt::format("quantized tensors: {} weights, {} bytes, {:.4f} bits/weight\n",
                       quantized_weights, quantized_bytes, bits(quantized_bytes, quantized_weights));
   text += fmt::format("whole file: {} weights, {:.4f} bits/weight\n", all_weights,

@@ -1,8 +1,9 @@
 // Quantizes a Llama GGUF with F32/F16/BF16 weights: the seven linear layers of every block (q, k,
 // v, o, gate, up, down) become sherry (or STQ1_0) tensors via quantize_sparse_absmean; the output
-// head and the token embedding become Q8_0 unless told to stay in their type or become F16 (the
-// head is most of what a decode step reads once the layers are 1.25-bit); norms and all
-// metadata are copied.
+// head becomes Q6_K and the token embedding Q4_K (what llama.cpp's llama-quantize gives its
+// ternary types; the head is most of what a decode step reads once the layers are 1.25-bit)
+// unless told to take another of Q4_K, Q5_K, Q6_K, Q8_0, F16 or to stay in their type; norms and
+// all metadata are copied.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +23,15 @@ struct QuantizeOptions {
   QuantizeFormat format = QuantizeFormat::kSherry;
   WeightLayout layout;  // kStq1_0Layout for kStq1_0
   TensorType stq1_0_type = TensorType::kSTQ1_0;
-  // The types output.weight and token_embd.weight are written in (F16 or Q8_0); nullopt keeps
-  // the input's type.
-  std::optional<TensorType> output_type = TensorType::kQ8_0;
-  std::optional<TensorType> embd_type = TensorType::kQ8_0;
+  // The types output.weight and token_embd.weight are written in (Q4_K, Q5_K, Q6_K, Q8_0 or F16);
+  // nullopt keeps the input's type. A K-quant needs rows of a multiple of 256 weights: narrower
+  // rows fall back to Q8_0 (a multiple of 32) or else F16, as llama.cpp falls back too, and the
+  // report says so.
+  std::optional<TensorType> output_type = TensorType::kQ6_K;
+  std::optional<TensorType> embd_type = TensorType::kQ4_K;
 };
 
-// --output-type / --embd-type: "q8_0", "f16" or "keep" (nullopt).
+// --output-type / --embd-type: "q4_k", "q5_k", "q6_k", "q8_0", "f16" or "keep" (nullopt).
 Result<std::optional<TensorType>> parse_float_tensor_type(std::string_view flag,
                                                           std::string_view value);
 
@@ -46,7 +49,8 @@ struct QuantizedTensorRow {
   std::vector<int64_t> shape;  // ggml order
   uint64_t bytes = 0;          // including the companion scale tensor for sherry
   int64_t weights = 0;
-  bool quantized = false;    // a sherry/STQ1_0 layer
+  bool quantized = false;  // a sherry/STQ1_0 layer
+  std::string note;        // why a head or embedding is not in the type asked for
   double bits_per_weight() const {
     return weights ? 8.0 * static_cast<double>(bytes) / weights : 0.0;
   }
@@ -64,7 +68,8 @@ struct QuantizeReport {
 // Reads `in`, writes `out` atomically. Errors name the file and tensor: missing or non-GGUF input,
 // an architecture other than llama, a layer of a type other than F32/F16/BF16 or not 2-D, a shape
 // the layout does not divide, no layer to quantize, a head or embedding that cannot take the
-// type asked (rows not a multiple of 32 for Q8_0, a quantized input to convert).
+// type asked (rows not a multiple of 32 for Q8_0, a quantized input to convert, a non-finite
+// weight for Q8_0 or a K-quant).
 Result<QuantizeReport> quantize_model(const std::string& in, const std::string& out,
                                       const QuantizeOptions& options);
 

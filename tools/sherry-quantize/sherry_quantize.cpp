@@ -1,7 +1,8 @@
 // sherry-quantize: a Llama GGUF with F32/F16/BF16 weights in, a sherry (or STQ1_0) GGUF out.
 //   sherry-quantize IN.gguf OUT.gguf [--type sherry|stq1_0] [--group-size N]
 //                   [--granularity group|channel|tensor] [--grouping contiguous|stride16]
-//                   [--stq1_0-id 42|43] [--output-type q8_0|f16|keep] [--embd-type q8_0|f16|keep]
+//                   [--stq1_0-id 42|43] [--output-type q6_k|q5_k|q4_k|q8_0|f16|keep]
+//                   [--embd-type q4_k|q5_k|q6_k|q8_0|f16|keep]
 // Prints per-tensor type, shape and bits/weight, then the totals. Errors: "error: <message>",
 // exit status 1 (2 for a bad command line).
 #include <cstdio>
@@ -18,7 +19,7 @@ int main(int argc, char** argv) {
   std::optional<int64_t> group_size;
   std::optional<std::string> granularity, grouping;
   std::optional<uint32_t> stq1_0_id;
-  std::string output_type = "q8_0", embd_type = "q8_0";
+  std::string output_type = "q6_k", embd_type = "q4_k";
   app.add_option("in", in, "input GGUF (F32, F16 or BF16 weights)")->required();
   app.add_option("out", out, "output GGUF (written atomically)")->required();
   app.add_option("--type", type, "sherry or stq1_0")->capture_default_str();
@@ -28,9 +29,11 @@ int main(int argc, char** argv) {
   app.add_option("--stq1_0-id", stq1_0_id,
                  "STQ1_0 type id: 43 (llama.cpp, default) or 42 (released files)");
   app.add_option("--output-type", output_type,
-                 "output.weight (the LM head): q8_0, f16 or keep (its input type)")
+                 "output.weight (the LM head): q4_k, q5_k, q6_k, q8_0, f16 or keep (its input "
+                 "type); a K-quant on rows not a multiple of 256 falls back to q8_0 (or f16)")
       ->capture_default_str();
-  app.add_option("--embd-type", embd_type, "token_embd.weight: q8_0, f16 or keep")
+  app.add_option("--embd-type", embd_type,
+                 "token_embd.weight: q4_k, q5_k, q6_k, q8_0, f16 or keep (fallback as above)")
       ->capture_default_str();
   try {
     app.parse(argc, argv);
