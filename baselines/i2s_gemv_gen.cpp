@@ -180,6 +180,7 @@ void I2sGemvGenerator<Traits>::emit_constants() {
 }
 
 template class I2sGemvGenerator<Avx2Traits>;
+template class I2sGemvGenerator<Avx2VnniTraits>;
 template class I2sGemvGenerator<Avx512bwTraits>;
 template class I2sGemvGenerator<Avx512vbmiTraits>;
 

@@ -23,6 +23,8 @@ int64_t accumulator_budget(ir::Isa isa) {
   switch (isa) {
     case ir::Isa::kAvx2:
       return x64::i2s_accumulator_budget<x64::Avx2Traits>();
+    case ir::Isa::kAvx2Vnni:
+      return x64::i2s_accumulator_budget<x64::Avx2VnniTraits>();
     case ir::Isa::kAvx512bw:
       return x64::i2s_accumulator_budget<x64::Avx512bwTraits>();
     case ir::Isa::kAvx512vbmi:
@@ -117,6 +119,8 @@ Result<std::unique_ptr<I2sKernel>> build_i2s_kernel(const I2sKernelKey& requeste
     switch (key->isa) {
       case ir::Isa::kAvx2:
         return generate<x64::Avx2Traits>(*key, kernel->layout, buffer.get());
+      case ir::Isa::kAvx2Vnni:
+        return generate<x64::Avx2VnniTraits>(*key, kernel->layout, buffer.get());
       case ir::Isa::kAvx512bw:
         return generate<x64::Avx512bwTraits>(*key, kernel->layout, buffer.get());
       case ir::Isa::kAvx512vbmi:
