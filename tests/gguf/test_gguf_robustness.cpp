@@ -7,12 +7,14 @@
 #include <cstdlib>
 #include <random>
 
+#include "core/half.h"
 #include "core/sparse_absmean.h"
 #include "core/stq1_0.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "runtime/gguf/sherry_tensors.h"
 #include "tests/gguf/gguf_test_util.h"
+#include "tests/gguf/walk_check.h"
 
 namespace sherry::gguf {
 namespace {
@@ -75,6 +77,56 @@ TEST_CASE("the sample file parses and every accessor works on it") {
   CHECK(read_sherry_tensor(**reader, "blk.0.attn_q.weight").ok());
   CHECK(read_stq1_0_tensor(**reader, "blk.0.attn_k.weight").ok());
   touch_everything(**reader);
+}
+
+TEST_CASE("the sample file walks as written under an independent walker") {
+  // MiniWalker (no project reader) over the file the corruption cases start from: every key with
+  // its type and value, the tensors' names, dims, types, places and padding; the bytes of the
+  // float tensors and the sherry tensor from the format's rules, the STQ1_0 tensor by size.
+  using testing::WrittenFile;
+  WrittenFile want;
+  want.metadata = {
+      {std::string(names::kArchitecture), make_string("llama")},
+      {std::string(names::kBlockCount), make_uint(ValueType::kUint32, 1)},
+      {std::string(names::kRopeFreqBase), make_float(ValueType::kFloat32, 10000.0)},
+      {std::string(names::kTokenizerTokens),
+       make_array(ValueType::kString, {make_string("<unk>"), make_string("<s>"),
+                                       make_string("</s>"), make_string("a"), make_string("bc")})},
+      {std::string(names::kTokenizerScores),
+       make_array(ValueType::kFloat32,
+                  {make_float(ValueType::kFloat32, 0), make_float(ValueType::kFloat32, 0),
+                   make_float(ValueType::kFloat32, 0), make_float(ValueType::kFloat32, -1),
+                   make_float(ValueType::kFloat32, -2)})},
+      {std::string(names::kTokenizerTokenType),
+       make_array(ValueType::kInt32,
+                  {make_int(ValueType::kInt32, 2), make_int(ValueType::kInt32, 3),
+                   make_int(ValueType::kInt32, 3), make_int(ValueType::kInt32, 1),
+                   make_int(ValueType::kInt32, 1)})},
+      {std::string(names::kTokenizerAddBos), make_bool(true)},
+      {"test.nested",
+       make_array(ValueType::kArray,
+                  {make_array(ValueType::kUint8, {make_uint(ValueType::kUint8, 1)})})},
+  };
+  const std::vector<float> norm(64, 1.0f);
+  want.tensors.push_back(
+      {std::string(names::kOutputNorm), 0, {64}, testing::bytes_of(norm.data(), norm.size())});
+  std::vector<float> w(256 * 2);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = std::sin(0.37f * static_cast<float>(i));
+  std::vector<uint16_t> embedding(64 * 8);
+  for (size_t i = 0; i < embedding.size(); ++i) embedding[i] = float_to_fp16(w[i]);
+  want.tensors.push_back({std::string(names::kTokenEmbedding),
+                          1,
+                          {64, 8},
+                          testing::bytes_of(embedding.data(), embedding.size())});
+  const PackedTensor packed =
+      quantize_sparse_absmean(w.data(), 2, 256,
+                              {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128})
+          .value();
+  const std::string q = names::block_tensor(0, names::kAttnQ);
+  testing::add_sherry_written(want, q, q.substr(0, q.size() - 7) + ".scale", packed);
+  // STQ1_0: 42 bytes per 256 weights (docs/gguf.md), under add_stq1_0_tensor's default id 43.
+  want.tensors.push_back({names::block_tensor(0, names::kAttnK), 43, {256, 2}, {}, 2 * 42});
+  testing::check_walk(sample_file(), want);
 }
 
 TEST_CASE("truncating a file at any byte gives an error") {

@@ -20,6 +20,8 @@
 #include "runtime/k_quants.h"
 #include "tests/common/k_quant_reference.h"
 #include "tests/gguf/gguf_test_util.h"
+#include "tests/gguf/mini_walker.h"
+#include "tests/gguf/walk_check.h"
 #include "tools/sherry-make-model/random_model.h"
 #include "tools/sherry-quantize/quantize_model.h"
 
@@ -43,6 +45,143 @@ RandomModelSpec small_spec(TensorType type = TensorType::kF32) {
   return spec;
 }
 
+// Bytes of a (rows × cols) tensor of a GGUF type id, from docs/gguf.md's block sizes (the
+// test's own table): F32, F16, BF16, Q8_0, Q4_K, Q5_K, Q6_K, STQ1_0 (both ids), sherry codes.
+uint64_t tensor_bytes(uint32_t type, uint64_t cols, uint64_t rows) {
+  const uint64_t n = cols * rows;
+  switch (type) {
+    case 0:
+      return 4 * n;
+    case 1:
+    case 30:
+      return 2 * n;
+    case 8:
+      return n / 32 * 34;
+    case 12:
+      return n / 256 * 144;
+    case 13:
+      return n / 256 * 176;
+    case 14:
+      return n / 256 * 210;
+    case 42:
+    case 43:
+      return n / 256 * 42;
+    case 1250:
+      return rows * ((cols + 31) / 32 * 5);
+  }
+  FAIL("no size rule for type ", type);
+  return 0;
+}
+
+// A random model as MiniWalker (tests/gguf/mini_walker.h, no project reader) walks it: the
+// shape keys with their GGUF types and values, every tensor's name, dims, type and place in the
+// writer's order, the padding and the end. The weights are random: only their sizes are known.
+void walk_random_model(const std::string& path, const RandomModelSpec& spec) {
+  testing::WrittenFile want;
+  want.mode = testing::WrittenFile::Metadata::kSubset;
+  auto u32 = [](int64_t v) { return make_uint(ValueType::kUint32, static_cast<uint64_t>(v)); };
+  want.metadata = {
+      {std::string(n::kArchitecture), make_string("llama")},
+      {std::string(n::kContextLength), u32(spec.context)},
+      {std::string(n::kEmbeddingLength), u32(spec.hidden)},
+      {std::string(n::kBlockCount), u32(spec.layers)},
+      {std::string(n::kFeedForwardLength), u32(spec.ffn)},
+      {std::string(n::kHeadCount), u32(spec.heads)},
+      {std::string(n::kHeadCountKv), u32(spec.kv_heads)},
+      {std::string(n::kRopeDimensionCount), u32(spec.hidden / spec.heads)},
+      {std::string(n::kRopeFreqBase), make_float(ValueType::kFloat32, spec.rope_base)},
+      {std::string(n::kVocabSize), u32(spec.vocab)},
+      {std::string(n::kTokenizerModel), make_string("llama")},
+      {std::string(n::kTokenizerBosId), u32(1)},
+      {std::string(n::kTokenizerEosId), u32(2)},
+  };
+  const auto type = static_cast<uint32_t>(spec.type);
+  const int64_t kv = spec.kv_heads * (spec.hidden / spec.heads);
+  auto add = [&](std::string name, uint32_t t, int64_t cols, int64_t rows) {
+    std::vector<uint64_t> dims = {static_cast<uint64_t>(cols)};
+    if (rows > 0) dims.push_back(static_cast<uint64_t>(rows));
+    want.tensors.push_back(
+        {std::move(name), t, dims, {}, tensor_bytes(t, cols, std::max<int64_t>(rows, 1))});
+  };
+  add(std::string(n::kTokenEmbedding), type, spec.hidden, spec.vocab);
+  for (int64_t l = 0; l < spec.layers; ++l) {
+    add(n::block_tensor(l, n::kAttnNorm), 0, spec.hidden, 0);
+    add(n::block_tensor(l, n::kAttnQ), type, spec.hidden, spec.hidden);
+    add(n::block_tensor(l, n::kAttnK), type, spec.hidden, kv);
+    add(n::block_tensor(l, n::kAttnV), type, spec.hidden, kv);
+    add(n::block_tensor(l, n::kAttnOutput), type, spec.hidden, spec.hidden);
+    add(n::block_tensor(l, n::kFfnNorm), 0, spec.hidden, 0);
+    add(n::block_tensor(l, n::kFfnGate), type, spec.hidden, spec.ffn);
+    add(n::block_tensor(l, n::kFfnUp), type, spec.hidden, spec.ffn);
+    add(n::block_tensor(l, n::kFfnDown), type, spec.ffn, spec.hidden);
+  }
+  add(std::string(n::kOutputNorm), 0, spec.hidden, 0);
+  add(std::string(n::kOutput), type, spec.hidden, spec.vocab);
+  testing::check_walk(path, want);
+}
+
+// Floats of a walked F32/F16/BF16 tensor, decoded by the test from the bytes.
+std::vector<float> walked_floats(const std::vector<uint8_t>& file, const testing::MiniWalk& walk,
+                                 const testing::WalkTensor& t) {
+  const uint64_t count = t.dims[0] * (t.dims.size() > 1 ? t.dims[1] : 1);
+  const uint8_t* data = file.data() + walk.data_offset + t.offset;
+  std::vector<float> out(static_cast<size_t>(count));
+  for (uint64_t i = 0; i < count; ++i) {
+    if (t.type == 0) {
+      std::memcpy(&out[i], data + 4 * i, 4);
+    } else {
+      uint16_t h;
+      std::memcpy(&h, data + 2 * i, 2);
+      out[i] = t.type == 1 ? fp16_to_float(h) : bf16_to_float(h);
+    }
+  }
+  return out;
+}
+
+// The quantized file as MiniWalker walks it, against the input as MiniWalker walks that: each
+// linear layer as the Sherry codes and scales quantize_sparse_absmean gives for the input's
+// floats (STQ1_0: its type and size), the head and the embedding in their target type (size),
+// every other tensor with the input's bytes; places, padding and the end as the format says.
+void walk_quantized(const std::string& in, const std::string& out, const QuantizeOptions& options) {
+  const std::vector<uint8_t> input = testing::read_file(in);
+  const testing::MiniWalk walked = testing::MiniWalker(input).walk();
+  testing::WrittenFile want;
+  want.mode = testing::WrittenFile::Metadata::kSubset;
+  for (const testing::WalkTensor& t : walked.tensors) {
+    const uint64_t cols = t.dims[0], rows = t.dims.size() > 1 ? t.dims[1] : 1;
+    const bool is_linear = t.name.starts_with("blk.") && !t.name.ends_with("norm.weight");
+    if (is_linear && options.format == QuantizeFormat::kSherry) {
+      const std::vector<float> w = walked_floats(input, walked, t);
+      const PackedTensor packed =
+          quantize_sparse_absmean(w.data(), static_cast<int64_t>(rows), static_cast<int64_t>(cols),
+                                  options.layout)
+              .value();
+      testing::add_sherry_written(want, t.name, scale_tensor_name(t.name), packed);
+      continue;
+    }
+    if (is_linear) {
+      const auto type = static_cast<uint32_t>(options.stq1_0_type);
+      want.tensors.push_back({t.name, type, t.dims, {}, tensor_bytes(type, cols, rows)});
+      continue;
+    }
+    std::optional<TensorType> target = t.name == n::kOutput           ? options.output_type
+                                       : t.name == n::kTokenEmbedding ? options.embd_type
+                                                                      : std::nullopt;
+    const bool k_quant =
+        target == TensorType::kQ4_K || target == TensorType::kQ5_K || target == TensorType::kQ6_K;
+    if (k_quant && cols % 256 != 0) target = cols % 32 == 0 ? TensorType::kQ8_0 : TensorType::kF16;
+    if (target && static_cast<uint32_t>(*target) != t.type) {
+      const auto type = static_cast<uint32_t>(*target);
+      want.tensors.push_back({t.name, type, t.dims, {}, tensor_bytes(type, cols, rows)});
+      continue;
+    }
+    const uint8_t* data = input.data() + walked.data_offset + t.offset;
+    want.tensors.push_back({t.name, t.type, t.dims,
+                            std::vector<uint8_t>(data, data + tensor_bytes(t.type, cols, rows))});
+  }
+  testing::check_walk(out, want);
+}
+
 std::unique_ptr<Reader> open_or_fail(const std::string& path) {
   auto reader = Reader::open(path);
   REQUIRE_MESSAGE(reader.ok(), reader.error().message());
@@ -55,6 +194,7 @@ TEST_CASE("random models have the llama keys tensors and byte vocabulary asked f
     const RandomModelSpec spec = small_spec(type);
     TempPath path("random.gguf");
     REQUIRE(write_random_model(spec, path.str()).ok());
+    walk_random_model(path.str(), spec);
     const auto r = open_or_fail(path.str());
     CHECK(r->get_string(n::kArchitecture).value() == "llama");
     CHECK(r->get_int(n::kEmbeddingLength).value() == 128);
@@ -345,6 +485,7 @@ TEST_CASE("quantizing a random model matches quantize_sparse_absmean tensor by t
     auto report = quantize_model(in.str(), out.str(), options.value());
     REQUIRE_MESSAGE(report.ok(), report.error().message());
     check_quantized(in.str(), out.str(), options.value());
+    walk_quantized(in.str(), out.str(), options.value());
 
     CHECK(report->input_file_bytes == testing::read_file(in.str()).size());
     CHECK(report->output_file_bytes == testing::read_file(out.str()).size());
