@@ -132,7 +132,7 @@ for line in os.environ["ROWS"].splitlines():
         continue
     row = json.loads(line)
     row.update({
-        "kind": "e2e", "tool": os.environ["TOOL"], "file_type": os.environ["TYPE"],
+        "kind": "side_by_side", "tool": os.environ["TOOL"], "file_type": os.environ["TYPE"],
         "file": os.path.basename(os.environ["FILE"]), "file_bytes": os.path.getsize(os.environ["FILE"]),
         "head_type": os.environ["HEAD"], "embd_type": os.environ["EMBD"], "cpu": os.environ["CPU"],
         "round": int(os.environ["ROUND"]), "loadavg_before": float(os.environ["BEFORE"]),

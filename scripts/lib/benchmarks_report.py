@@ -309,6 +309,54 @@ def e2e_section(rows):
     return "\n".join(out)
 
 
+def side_by_side_rows(rows):
+    """scripts/bench_e2e.sh's rows: llama-bench's and sherry-bench's JSON lines with our fields."""
+    return [r for r in rows if r.get("kind") == "side_by_side"]
+
+
+def side_by_side_test(row):
+    return f"pp{row['n_prompt']}" if row.get("n_prompt", 0) > 0 else f"tg{row['n_gen']}"
+
+
+def side_by_side_section(rows):
+    e2e = side_by_side_rows(rows)
+    if not e2e:
+        return "No side-by-side results yet (scripts/bench_e2e.sh)."
+    types = ["Sherry", "TQ2_0", "TQ1_0"]
+    table = {}
+    for r in e2e:
+        table.setdefault((side_by_side_test(r), r["n_threads"]), {}).setdefault(r["file_type"], []).append(r["avg_ts"])
+
+    def span(values):
+        lo, hi = min(values), max(values)
+        return f"{lo:.1f}" if hi - lo < 0.05 * hi else f"{lo:.1f}–{hi:.1f}"
+
+    def ratio(by, other):
+        if "Sherry" not in by or other not in by:
+            return "–"
+        lo, hi = min(by["Sherry"]) / max(by[other]), max(by["Sherry"]) / min(by[other])
+        return f"{lo:.2f}×" if hi - lo < 0.05 * hi else f"{lo:.2f}–{hi:.2f}×"
+
+    cpus = sorted({r["cpu"] for r in e2e})
+    heads = sorted({(r["file_type"], r["head_type"], r["embd_type"], r["file_bytes"]) for r in e2e})
+    loads = [r["loadavg_before"] for r in e2e] + [r["loadavg_after"] for r in e2e]
+    commits = sorted({r.get("build_commit", "?") for r in e2e if r["tool"] == "sherry-bench"})
+    llama = sorted({r.get("llama_cpp_commit", "?") for r in e2e})
+    out = [f"CPU: {', '.join(cpus)}; sherry {', '.join(commits)}, llama.cpp {', '.join(llama)}; "
+           f"{len({r['round'] for r in e2e})} round(s), the range over rounds shown where they differ "
+           f"by 5 % or more; load average {min(loads):.2f}–{max(loads):.2f} before and after the runs.",
+           "",
+           "| test | threads | " + " | ".join(f"{t} t/s" for t in types) + " | Sherry / TQ2_0 | Sherry / TQ1_0 |",
+           "|---|---:|" + "---:|" * (len(types) + 2)]
+    for (test, threads), by in sorted(table.items(), key=lambda kv: (kv[0][1], not kv[0][0].startswith("pp"),
+                                                                     int(kv[0][0][2:]))):
+        cells = [span(by[t]) if t in by else "–" for t in types]
+        out.append(f"| {test} | {threads} | " + " | ".join(cells) + f" | {ratio(by, 'TQ2_0')} | {ratio(by, 'TQ1_0')} |")
+    out.append("")
+    out.append("Files: " + "; ".join(f"{t}: {b / 2**20:.1f} MiB, head {h}, embedding {e}" for t, h, e, b in heads) + ".")
+    return "\n".join(out)
+
+
 def write_plots(rows, plot_dir):
     """Writes gnuplot data and scripts; make_benchmarks_report.sh runs gnuplot and deletes them."""
     index = kernel_index(rows)
@@ -401,6 +449,34 @@ set datafile missing "NaN"
 plot for [i=2:{len(labels) + 1}] "plot_e2e.dat" using i:xtic(1) title columnheader(i)
 """)
         made.append("e2e.png")
+    e2e = side_by_side_rows(rows)
+    if e2e:
+        types = ["Sherry", "TQ2_0", "TQ1_0"]
+        best = {}
+        for r in e2e:
+            key = (side_by_side_test(r), r["n_threads"], r["file_type"])
+            best[key] = max(best.get(key, 0.0), r["avg_ts"])
+        cases = sorted({k[:2] for k in best}, key=lambda c: (c[1], not c[0].startswith("pp"), int(c[0][2:])))
+        with open(os.path.join(plot_dir, "plot_e2e_side_by_side.dat"), "w", encoding="utf-8") as data:
+            data.write("case " + " ".join(f'"{t}"' for t in types) + "\n")
+            for test, threads in cases:
+                data.write(f'"{test} {threads}t" ' + " ".join(
+                    f"{best[(test, threads, t)]:.3f}" if (test, threads, t) in best else "NaN" for t in types) + "\n")
+        with open(os.path.join(plot_dir, "plot_e2e_side_by_side.gp"), "w", encoding="utf-8") as script:
+            script.write("""set terminal pngcairo size 1000,520 font "sans,10" noenhanced
+set output "e2e_side_by_side.png"
+set title "sherry-bench vs llama-bench, same model shape and head/embedding types: tokens/s (best round)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set grid ytics
+set key outside right top
+set ylabel "tokens / s"
+set datafile missing "NaN"
+plot for [i=2:4] "plot_e2e_side_by_side.dat" using i:xtic(1) title columnheader(i)
+""")
+        made.append("e2e_side_by_side.png")
     return made
 
 
@@ -427,12 +503,15 @@ def main():
     plots = write_plots(rows, args.plot_dir) if args.plot_dir else []
     text = open(args.doc, encoding="utf-8").read() if os.path.exists(args.doc) else "# Benchmarks\n"
     rel = os.path.relpath(args.results, os.path.dirname(os.path.abspath(args.doc)))
-    kernel_plots = "\n\n".join(f"![{p}]({rel}/{p})" for p in plots if p != "e2e.png")
+    kernel_plots = "\n\n".join(f"![{p}]({rel}/{p})" for p in plots if not p.startswith("e2e"))
     e2e_plots = "\n\n".join(f"![{p}]({rel}/{p})" for p in plots if p == "e2e.png")
+    side_plots = "\n\n".join(f"![{p}]({rel}/{p})" for p in plots if p == "e2e_side_by_side.png")
     text = replace_region(text, "provenance", provenance_section(rows, paths))
     text = replace_region(text, "kernels", (kernel_plots + "\n\n" if kernel_plots else "") + kernels_section(rows))
     text = replace_region(text, "kernel-ratios", ratios_section(rows))
     text = replace_region(text, "e2e", e2e_section(rows) + ("\n\n" + e2e_plots if e2e_plots else ""))
+    text = replace_region(text, "e2e-side-by-side",
+                          side_by_side_section(rows) + ("\n\n" + side_plots if side_plots else ""))
     with open(args.doc + ".tmp", "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(args.doc + ".tmp", args.doc)

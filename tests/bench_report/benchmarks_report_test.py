@@ -97,6 +97,27 @@ class ReportTest(unittest.TestCase):
         text, _ = self.run_report()
         self.assertIn("1.60× ✓", text)
 
+    def test_side_by_side_rows_of_bench_e2e_give_ranges_and_ratios_per_test_and_threads(self):
+        def row(tool, file_type, round_, n_prompt, n_gen, threads, ts):
+            return {"kind": "side_by_side", "tool": tool, "file_type": file_type, "round": round_,
+                    "n_prompt": n_prompt, "n_gen": n_gen, "n_threads": threads, "avg_ts": ts,
+                    "cpu": "test cpu", "head_type": "q8_0", "embd_type": "q8_0",
+                    "file_bytes": 100 * 2**20, "loadavg_before": 0.1, "loadavg_after": 0.2,
+                    "build_commit": "abc", "llama_cpp_commit": "def"}
+        rows = [row("sherry-bench", "Sherry", 1, 64, 0, 1, 100.0), row("sherry-bench", "Sherry", 2, 64, 0, 1, 120.0),
+                row("llama-bench", "TQ2_0", 1, 64, 0, 1, 50.0), row("llama-bench", "TQ2_0", 2, 64, 0, 1, 50.0),
+                row("llama-bench", "TQ1_0", 1, 64, 0, 1, 25.0),
+                row("sherry-bench", "Sherry", 1, 0, 32, 2, 30.0), row("llama-bench", "TQ2_0", 1, 0, 32, 2, 20.0)]
+        self.write("e2e_test_cpu.jsonl", rows)
+        text, _ = self.run_report()
+        # Rounds differing by 5 % or more show as a range, ratios as min/max and max/min.
+        self.assertIn("| pp64 | 1 | 100.0–120.0 | 50.0 | 25.0 | 2.00–2.40× | 4.00–4.80× |", text)
+        self.assertIn("| tg32 | 2 | 30.0 | 20.0 | – | 1.50× | – |", text)
+        self.assertIn("CPU: test cpu; sherry abc, llama.cpp def; 2 round(s)", text)
+        self.assertIn("load average 0.10–0.20", text)
+        self.assertIn("Sherry: 100.0 MiB, head q8_0, embedding q8_0", text)
+        self.assertEqual(text.count("<!-- BEGIN GENERATED: e2e-side-by-side -->"), 1)
+
     def test_a_line_that_is_not_json_is_skipped_with_a_message_naming_the_file_and_line(self):
         self.write("bad.jsonl", ["{not json", kernel_row("llama.cpp", "ggml_tq2_0", 512, 2048, 1, 1, "hot", 9.0)])
         text, stderr = self.run_report()
