@@ -177,7 +177,11 @@ print("|---|---|" + "---|" * len(types) + "---|---|")
 def rng(v): return f"{min(v):.1f}" if max(v) - min(v) < 0.05 * max(v) else f"{min(v):.1f}–{max(v):.1f}"
 for (name, t), by in sorted(table.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     cells = [rng(by[k]) if k in by else "" for k in types]
-    ratio = lambda k: f"{min(by['Sherry'])/max(by[k]):.2f}–{max(by['Sherry'])/min(by[k]):.2f}×" if k in by and "Sherry" in by else ""
+    def ratio(k):
+        if k not in by or "Sherry" not in by:
+            return ""
+        lo, hi = min(by["Sherry"]) / max(by[k]), max(by["Sherry"]) / min(by[k])
+        return f"{lo:.2f}×" if hi - lo < 0.05 * hi else f"{lo:.2f}–{hi:.2f}×"
     print(f"| {name} | {t} | " + " | ".join(cells) + f" | {ratio('TQ2_0')} | {ratio('TQ1_0')} |")
 print()
 print("file sizes: " + ", ".join(f"{k} {sizes[k] / 2**20:.1f} MiB" for k in types if k in sizes))
