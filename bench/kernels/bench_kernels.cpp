@@ -22,6 +22,7 @@
 #include "build_info/git_commit.h"
 
 #include "bench/common/bench_clock.h"
+#include "bench/common/bench_vnni_rate.h"
 #include "core/reference_kernels.h"
 #include "core/thread_pool.h"
 #include "jit/aligned_buffer.h"
@@ -215,6 +216,21 @@ int run(const Options& options) {
   ctx.ghz = options.ghz > 0 ? options.ghz : measure_core_ghz();
   fmt::print("{{\"kind\":\"clock\",\"ghz\":{:.3f},\"cpu\":\"{}\",\"commit\":\"{}\"}}\n", ctx.ghz,
              ctx.cpu, SHERRY_GIT_COMMIT);
+  // The int8 dot-product rate: the compute floor of the dot GEMM kernels.
+  if (jit::host_cpu().has(jit::CpuFeature::kAvx512vnni)) {
+    const double rate = vpdpbusd_zmm_per_second();
+    fmt::print(
+        "{{\"kind\":\"vnni_rate\",\"form\":\"zmm\",\"per_cycle\":{:.3f},"
+        "\"gmac_s\":{:.1f},\"commit\":\"{}\"}}\n",
+        rate / (ctx.ghz * 1e9), rate * 64 / 1e9, SHERRY_GIT_COMMIT);
+  }
+  if (jit::host_cpu().has(jit::CpuFeature::kAvxVnni)) {
+    const double rate = vpdpbusd_ymm_per_second();
+    fmt::print(
+        "{{\"kind\":\"vnni_rate\",\"form\":\"ymm\",\"per_cycle\":{:.3f},"
+        "\"gmac_s\":{:.1f},\"commit\":\"{}\"}}\n",
+        rate / (ctx.ghz * 1e9), rate * 32 / 1e9, SHERRY_GIT_COMMIT);
+  }
   const int max_threads = *std::max_element(options.threads.begin(), options.threads.end());
   if (options.bandwidth) {
     for (const int threads : options.threads) {
