@@ -46,9 +46,9 @@ Result<GemmFamily> gemm_family() {
 }
 
 int64_t dot_min_tokens(ir::Isa isa, GemmFamily family) {
-  const int64_t crossover = isa_path(isa).dot_min_tokens;
-  if (crossover == 0 || family == GemmFamily::kLookup) return 0;
-  return family == GemmFamily::kDot ? 2 : crossover;
+  const IsaPath& path = isa_path(isa);
+  if (!path.dot_gemm || family == GemmFamily::kLookup) return 0;
+  return family == GemmFamily::kDot ? 2 : path.dot_min_tokens;
 }
 
 }  // namespace sherry::jit

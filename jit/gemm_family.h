@@ -2,7 +2,7 @@
 // token, 1-2 tokens per pass over the weights) or the dot kernels (codes decoded once per row
 // tile, int8 dot products for every token: ir::KernelOp::kDotGemm). SHERRY_GEMM chooses:
 //   auto    (default) the dot kernels from the path's measured crossover (jit/paths.h,
-//           dot_min_tokens) where the path has them;
+//           dot_min_tokens) where the path has them and they won a measurement;
 //   lookup  the lookup kernels for every call;
 //   dot     the dot kernels for every call of 2 tokens or more where the path has them.
 // set_gemm_family overrides the variable (tests).

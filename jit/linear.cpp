@@ -65,9 +65,14 @@ void attach_dot_kernel(KernelLinear& linear, const ir::KernelKey& requested,
   }
   const int64_t min_tokens = dot_min_tokens(lookup.isa, *family);
   if (min_tokens == 0) {
-    linear.set_no_dot_reason(isa_path(lookup.isa).dot_min_tokens == 0
-                                 ? fmt::format("no dot family on {}", ir::to_string(lookup.isa))
-                                 : fmt::format("SHERRY_GEMM={}", to_string(*family)));
+    const IsaPath& path = isa_path(lookup.isa);
+    linear.set_no_dot_reason(
+        !path.dot_gemm ? fmt::format("no dot family on {}", ir::to_string(lookup.isa))
+        : *family == GemmFamily::kLookup
+            ? std::string("SHERRY_GEMM=lookup")
+            : fmt::format("the lookup kernels were faster at every size measured on {} "
+                          "(SHERRY_GEMM=dot uses the dot kernels)",
+                          ir::to_string(lookup.isa)));
     return;
   }
   if (options.max_tokens < min_tokens) {

@@ -72,10 +72,13 @@ struct IsaPath {
   // Weight prefetch distance in bytes a key gets unless tuned: measured per path (docs/jit.md,
   // "Prefetch"); 0 where no measurement showed a gain.
   int64_t default_prefetch;
-  // Calls of at least this many tokens run the dot GEMM family (ir::KernelOp::kDotGemm: decode
-  // the codes to int8 once per row tile, int8 dot products for every token), fewer the lookup
-  // kernels: the crossover measured per path (docs/jit.md, "Dot GEMM"). 0: the path has no dot
-  // family. SHERRY_GEMM=lookup|dot overrides it (jit/gemm_family.h).
+  // Whether the path generates the dot GEMM family (ir::KernelOp::kDotGemm: decode the codes to
+  // int8 once per row tile, int8 dot products for every token).
+  bool dot_gemm;
+  // Calls of at least this many tokens run the dot kernels, fewer the lookup kernels: the
+  // crossover measured per path (docs/jit.md, "Dot GEMM family"); 0 where the lookup kernels
+  // were faster at every size measured. SHERRY_GEMM=lookup|dot overrides it
+  // (jit/gemm_family.h).
   int64_t dot_min_tokens;
 
   std::span<const CpuFeature> features() const {
@@ -95,31 +98,31 @@ constexpr std::array<CpuFeature, 6> features(Fs... fs) {
 // own register plans by static_asserts in jit/x64/x64_backend.cpp.
 inline constexpr IsaPath kIsaPaths[] = {
     // isa, features, backend, format, vector bytes, default row tile, row quantum,
-    // accumulator budget, max n_tile, int8 tables, default prefetch, dot GEMM from n tokens
+    // accumulator budget, max n_tile, int8 tables, default prefetch, dot GEMM, from n tokens
     {ir::Isa::kAvx512vbmi,
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kAvx512vbmi,
                            path_detail::F::kAvx512vnni, path_detail::F::kFma),
-     6, BackendKind::kX64, WeightFormat::kNibblesSignMasks, 64, 64, 32, 0, 2, true, 2048, 8},
+     6, BackendKind::kX64, WeightFormat::kNibblesSignMasks, 64, 64, 32, 0, 2, true, 2048, true, 0},
     {ir::Isa::kAvx512bw,
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kFma),
-     4, BackendKind::kX64, WeightFormat::kCodeBytes, 64, 128, 64, 24, 6, false, 0, 0},
+     4, BackendKind::kX64, WeightFormat::kCodeBytes, 64, 128, 64, 24, 6, false, 0, false, 0},
     {ir::Isa::kAvx2Vnni,
      path_detail::features(path_detail::F::kAvx2, path_detail::F::kFma, path_detail::F::kF16c,
                            path_detail::F::kAvxVnni),
-     4, BackendKind::kX64, WeightFormat::kNibblePlanes, 32, 64, 32, 8, 2, false, 2048, 8},
+     4, BackendKind::kX64, WeightFormat::kNibblePlanes, 32, 64, 32, 8, 2, false, 2048, true, 6},
     {ir::Isa::kAvx2,
      path_detail::features(path_detail::F::kAvx2, path_detail::F::kFma, path_detail::F::kF16c), 3,
-     BackendKind::kX64, WeightFormat::kNibblePlanes, 32, 64, 32, 8, 2, false, 2048, 0},
+     BackendKind::kX64, WeightFormat::kNibblePlanes, 32, 64, 32, 8, 2, false, 2048, false, 0},
     {ir::Isa::kSsse3, path_detail::features(path_detail::F::kSsse3), 1, BackendKind::kX64,
-     WeightFormat::kCodeBytes, 16, 32, 16, 8, 2, false, 0, 0},
+     WeightFormat::kCodeBytes, 16, 32, 16, 8, 2, false, 0, false, 0},
     {ir::Isa::kDotprod, path_detail::features(path_detail::F::kAsimd, path_detail::F::kDotprod), 2,
-     BackendKind::kA64, WeightFormat::kA64Nibbles, 16, 16, 16, 0, 8, false, 0, 0},
+     BackendKind::kA64, WeightFormat::kA64Nibbles, 16, 16, 16, 0, 8, false, 0, false, 0},
     {ir::Isa::kNeon, path_detail::features(path_detail::F::kAsimd), 1, BackendKind::kA64,
-     WeightFormat::kA64Nibbles, 16, 16, 16, 0, 4, false, 0, 0},
+     WeightFormat::kA64Nibbles, 16, 16, 16, 0, 4, false, 0, false, 0},
     {ir::Isa::kScalar, path_detail::features(), 0, BackendKind::kReference, WeightFormat::kNone, 0,
-     0, 1, 0, 1, false, 0, 0},
+     0, 1, 0, 1, false, 0, false, 0},
 };
 
 // The row of an ISA (every ir::Isa has one).

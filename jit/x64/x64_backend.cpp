@@ -243,7 +243,7 @@ class X64Backend final : public Backend {
                         ir::kernel_name(key), key.tuning.prefetch, kMaxPrefetch);
     }
     if (key.op == ir::KernelOp::kDotGemm) {
-      if (path.dot_min_tokens == 0) {
+      if (!path.dot_gemm) {
         return make_error(
             "kernel {}: the dot GEMM family is generated for avx512vbmi and avx2vnni only",
             ir::kernel_name(key));
