@@ -357,6 +357,30 @@ def side_by_side_section(rows):
     return "\n".join(out)
 
 
+def write_tokens_histogram(plot_dir, name, title, cases, series, values, width):
+    """Clustered bars of tokens/s (log scale): one cluster per case, one bar per series;
+    values[(case, series)], missing ones left out."""
+    with open(os.path.join(plot_dir, f"plot_{name}.dat"), "w", encoding="utf-8") as data:
+        data.write("case " + " ".join(f'"{s}"' for s in series) + "\n")
+        for case in cases:
+            data.write(f'"{case}" ' + " ".join(
+                f"{values[(case, s)]:.3f}" if (case, s) in values else "NaN" for s in series) + "\n")
+    with open(os.path.join(plot_dir, f"plot_{name}.gp"), "w", encoding="utf-8") as script:
+        script.write(f"""set terminal pngcairo size {width},520 font "sans,10" noenhanced
+set output "{name}.png"
+set title "{title}"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set grid ytics
+set key outside right top
+set ylabel "tokens / s"
+set datafile missing "NaN"
+plot for [i=2:{len(series) + 1}] "plot_{name}.dat" using i:xtic(1) title columnheader(i)
+""")
+
+
 def write_plots(rows, plot_dir):
     """Writes gnuplot data and scripts; make_benchmarks_report.sh runs gnuplot and deletes them."""
     index = kernel_index(rows)
@@ -429,25 +453,9 @@ plot for [i=0:{len(series) - 1}] "plot_{name}.dat" index i using 1:2 with linesp
     if index:
         labels = sorted({k[0] for k in index}, key=lambda l: (not l.startswith("llama.cpp"), l))
         groups = sorted({(k[1], k[2]) for k in index}, key=lambda g: (g[0] != "decode", g[1]))
-        with open(os.path.join(plot_dir, "plot_e2e.dat"), "w", encoding="utf-8") as data:
-            data.write("case " + " ".join(f'"{l}"' for l in labels) + "\n")
-            for phase, threads in groups:
-                data.write(f'"{phase} {threads}t" ' + " ".join(
-                    f"{index[(l, phase, threads)]:.3f}" if (l, phase, threads) in index else "NaN" for l in labels) + "\n")
-        with open(os.path.join(plot_dir, "plot_e2e.gp"), "w", encoding="utf-8") as script:
-            script.write(f"""set terminal pngcairo size 900,520 font "sans,10" noenhanced
-set output "e2e.png"
-set title "End to end, Llama-3.2-1B-shaped model: tokens/s (higher is better)"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.85 border -1
-set logscale y
-set grid ytics
-set key outside right top
-set ylabel "tokens / s"
-set datafile missing "NaN"
-plot for [i=2:{len(labels) + 1}] "plot_e2e.dat" using i:xtic(1) title columnheader(i)
-""")
+        values = {(f"{phase} {threads}t", l): v for (l, phase, threads), v in index.items()}
+        write_tokens_histogram(plot_dir, "e2e", "End to end, Llama-3.2-1B-shaped model: tokens/s (higher is better)",
+                               [f"{phase} {threads}t" for phase, threads in groups], labels, values, 900)
         made.append("e2e.png")
     e2e = side_by_side_rows(rows)
     if e2e:
@@ -457,25 +465,11 @@ plot for [i=2:{len(labels) + 1}] "plot_e2e.dat" using i:xtic(1) title columnhead
             key = (side_by_side_test(r), r["n_threads"], r["file_type"])
             best[key] = max(best.get(key, 0.0), r["avg_ts"])
         cases = sorted({k[:2] for k in best}, key=lambda c: (c[1], not c[0].startswith("pp"), int(c[0][2:])))
-        with open(os.path.join(plot_dir, "plot_e2e_side_by_side.dat"), "w", encoding="utf-8") as data:
-            data.write("case " + " ".join(f'"{t}"' for t in types) + "\n")
-            for test, threads in cases:
-                data.write(f'"{test} {threads}t" ' + " ".join(
-                    f"{best[(test, threads, t)]:.3f}" if (test, threads, t) in best else "NaN" for t in types) + "\n")
-        with open(os.path.join(plot_dir, "plot_e2e_side_by_side.gp"), "w", encoding="utf-8") as script:
-            script.write("""set terminal pngcairo size 1000,520 font "sans,10" noenhanced
-set output "e2e_side_by_side.png"
-set title "sherry-bench vs llama-bench, same model shape and head/embedding types: tokens/s (best round)"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.85 border -1
-set logscale y
-set grid ytics
-set key outside right top
-set ylabel "tokens / s"
-set datafile missing "NaN"
-plot for [i=2:4] "plot_e2e_side_by_side.dat" using i:xtic(1) title columnheader(i)
-""")
+        values = {(f"{test} {threads}t", t): v for (test, threads, t), v in best.items()}
+        write_tokens_histogram(plot_dir, "e2e_side_by_side",
+                               "sherry-bench vs llama-bench, same model shape and head/embedding types: "
+                               "tokens/s (best round)",
+                               [f"{test} {threads}t" for test, threads in cases], types, values, 1000)
         made.append("e2e_side_by_side.png")
     return made
 
