@@ -154,6 +154,12 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
   } else {
     writer.set_string(std::string(names::kTokenizerModel), spec.tokenizer_model);
   }
+  if (!spec.chat_template.empty()) {
+    writer.set_string(std::string(names::kTokenizerChatTemplate), spec.chat_template);
+  }
+  if (spec.chat_template_not_string) {
+    writer.set_uint32(std::string(names::kTokenizerChatTemplate), 7);
+  }
   writer.set_uint32(std::string(names::kBlockCount), spec.layers);
   writer.set_uint32(std::string(names::kEmbeddingLength), spec.hidden);
   writer.set_uint32(std::string(names::kFeedForwardLength),

@@ -29,6 +29,8 @@ struct TinySpec {
   // Faults for the error tests.
   std::string architecture = "llama";
   std::string tokenizer_model = "llama";  // "" writes no tokenizer
+  std::string chat_template;              // tokenizer.chat_template when not ""
+  bool chat_template_not_string = false;  // tokenizer.chat_template as a number (a fault)
   std::string drop_tensor;                // a tensor left out
   std::string q4_0_tensor;                // a linear layer stored as Q4_0 (unsupported)
   int64_t metadata_ffn = 0;               // llama.feed_forward_length if not 0
