@@ -37,7 +37,7 @@ std::vector<float> random_norm(std::mt19937& rng, int64_t count) {
 }
 
 // A SentencePiece vocabulary: <unk> <s> </s>, 256 byte tokens, then a few words.
-void add_vocab(gguf::Writer& writer, int64_t* vocab_size) {
+void add_vocab(gguf::Writer& writer, int32_t eos_id, int64_t* vocab_size) {
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
   std::vector<int32_t> types = {2, 3, 3};
   for (int b = 0; b < 256; ++b) {
@@ -91,7 +91,7 @@ void add_vocab(gguf::Writer& writer, int64_t* vocab_size) {
   writer.set_float32_array(std::string(names::kTokenizerScores), scores);
   writer.set_int32_array(std::string(names::kTokenizerTokenType), types);
   writer.set_uint32(std::string(names::kTokenizerBosId), 1);
-  writer.set_uint32(std::string(names::kTokenizerEosId), 2);
+  writer.set_uint32(std::string(names::kTokenizerEosId), static_cast<uint32_t>(eos_id));
   writer.set_uint32(std::string(names::kTokenizerUnknownId), 0);
   *vocab_size = static_cast<int64_t>(tokens.size());
 }
@@ -146,7 +146,7 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
   writer.set_string(std::string(names::kName), "tiny-test");
   TinyWeights w;
   w.spec = spec;
-  add_vocab(writer, &w.vocab);
+  add_vocab(writer, spec.eos_id, &w.vocab);
   if (spec.tokenizer_model.empty()) {
     gguf::Writer bare;  // same metadata minus the tokenizer
     bare.set_string(std::string(names::kArchitecture), spec.architecture);
@@ -213,6 +213,7 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
     w.layers.push_back(std::move(L));
   }
   w.output_norm = random_norm(rng, h);
+  if (spec.zero_output_norm) std::fill(w.output_norm.begin(), w.output_norm.end(), 0.0f);
   gguf::add_float_tensor(writer, std::string(names::kOutputNorm), gguf::TensorType::kF32, {h},
                          w.output_norm);
   if (spec.tied_output) {

@@ -30,6 +30,8 @@ struct TinySpec {
   std::string architecture = "llama";
   std::string tokenizer_model = "llama";  // "" writes no tokenizer
   std::string chat_template;              // tokenizer.chat_template when not ""
+  int32_t eos_id = 2;                     // tokenizer.ggml.eos_token_id
+  bool zero_output_norm = false;          // every logit 0: greedy decoding picks token 0
   bool chat_template_not_string = false;  // tokenizer.chat_template as a number (a fault)
   std::string drop_tensor;                // a tensor left out
   std::string q4_0_tensor;                // a linear layer stored as Q4_0 (unsupported)

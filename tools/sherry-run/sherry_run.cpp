@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -16,6 +15,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "runtime/default_model.h"
 #include "runtime/float_kernels.h"
 #include "runtime/llama_model.h"
 #include "runtime/perplexity.h"
@@ -25,7 +25,6 @@ namespace {
 
 using namespace sherry;
 using namespace sherry::runtime;
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -36,26 +35,6 @@ double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
-// SHERRY_MODEL, else models/default.gguf in the repository holding this executable
-// (build/bin/sherry-run → ../../models), else in the working directory.
-Result<std::string> default_model() {
-  if (const char* env = std::getenv("SHERRY_MODEL")) return std::string(env);
-  std::vector<fs::path> candidates;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec)
-    candidates.push_back(exe.parent_path().parent_path().parent_path() / "models" / "default.gguf");
-  candidates.push_back(fs::current_path() / "models" / "default.gguf");
-  for (const fs::path& p : candidates) {
-    if (fs::exists(p)) return p.string();
-  }
-  return make_error(
-      "no model given (-m) and no default model at {}: build it once with "
-      "scripts/build_default_model.sh (or run scripts/run.sh, which does), or point "
-      "SHERRY_MODEL or -m at a GGUF file",
-      candidates.front().string());
 }
 
 Result<std::string> read_text(const std::string& path) {
@@ -87,7 +66,7 @@ struct Flags {
 int run(const Flags& flags) {
   std::string model_path = flags.model;
   if (model_path.empty()) {
-    auto path = default_model();
+    auto path = default_model_path();
     if (!path) {
       fmt::print(stderr, "error: {}\n", path.error().message());
       return 1;
