@@ -26,7 +26,7 @@ std::string token_text(const Tokenizer& tokenizer, int32_t id) {
 Result<ChatTemplate> ChatTemplate::create(std::string_view source, std::string name,
                                           std::string bos_token, std::string eos_token) {
   const bool chatml = source.empty();
-  auto parsed = jinja::Template::parse(chatml ? kChatMlTemplate : source,
+  auto parsed = jinja::Template::parse(chatml ? gguf::kChatMlTemplate : source,
                                        chatml ? name + " (ChatML default)" : std::move(name));
   if (!parsed) return parsed.error();
   ChatTemplate t(std::move(*parsed), std::move(bos_token), std::move(eos_token));

@@ -12,20 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "runtime/gguf/chatml_template.h"
 #include "runtime/jinja/template.h"
 
 namespace sherry::runtime {
 
 class Tokenizer;
-
-// ChatML, as llama.cpp writes it for "chatml".
-inline constexpr std::string_view kChatMlTemplate =
-    "{%- for message in messages -%}\n"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' -}}\n"
-    "{%- endfor -%}\n"
-    "{%- if add_generation_prompt -%}\n"
-    "{{- '<|im_start|>assistant\\n' -}}\n"
-    "{%- endif -%}\n";
 
 struct ChatMessage {
   std::string role;
