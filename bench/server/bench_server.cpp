@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   bool no_stream = false;
   bool completions = false;
   bool stop_at_eos = false;
+  double wait_s = 0;
   CLI::App app{"bench_server: load a running OpenAI-compatible server with chat completions"};
   app.add_option("--host", o.host, "server address")->capture_default_str();
   app.add_option("--port", o.port, "server port")->required();
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
   app.add_flag("--no-stream", no_stream, "ask for whole responses instead of server-sent events");
   app.add_flag("--completions", completions,
                "POST /v1/completions instead of /v1/chat/completions");
+  app.add_option("--wait", wait_s,
+                 "first wait up to this many seconds for GET /health to answer 200");
   app.add_flag("--stop-at-eos", stop_at_eos,
                "let end-of-text end a request (default: ignore_eos, max_tokens every time)");
   try {
@@ -43,6 +46,11 @@ int main(int argc, char** argv) {
   o.stream = !no_stream;
   o.chat = !completions;
   o.ignore_eos = !stop_at_eos;
+  if (wait_s > 0 && !sherry::bench::wait_until_ready(o.host, o.port, wait_s)) {
+    std::fprintf(stderr, "error: http://%s:%d/health did not answer 200 within %.0f s\n",
+                 o.host.c_str(), o.port, wait_s);
+    return 1;
+  }
   const sherry::bench::LoadResult r = sherry::bench::run_load(o);
   std::printf("%s\n", sherry::bench::to_json_line(o, r).c_str());
   return r.failed == 0 ? 0 : 1;

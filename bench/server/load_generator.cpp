@@ -183,6 +183,17 @@ EventStream post_event_stream(httplib::Client& client, const std::string& path,
   return e;
 }
 
+bool wait_until_ready(const std::string& host, int port, double seconds) {
+  httplib::Client client(host, port);
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < deadline) {
+    auto r = client.Get("/health");
+    if (r && r->status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 LoadResult run_load(const LoadOptions& options) {
   const std::vector<std::string>& prompts =
       options.prompts.empty() ? default_prompts() : options.prompts;

@@ -48,6 +48,9 @@ struct LoadResult {
 
 LoadResult run_load(const LoadOptions& options);
 
+// Polls GET /health until it answers 200 (the model is loaded); false after `seconds`.
+bool wait_until_ready(const std::string& host, int port, double seconds);
+
 // The answer to a POST that asks for server-sent events, read as it arrives.
 struct EventStream {
   bool sent = false;            // the request went through (whatever the status)
