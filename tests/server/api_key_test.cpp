@@ -10,7 +10,9 @@ TEST_CASE("the api key must come as a bearer token and match exactly") {
   CHECK(api_key_matches("Bearer s3cret", "s3cret"));
   CHECK_FALSE(api_key_matches("Bearer s3cre", "s3cret"));
   CHECK_FALSE(api_key_matches("Bearer s3cret!", "s3cret"));
-  CHECK_FALSE(api_key_matches("Bearer S3cret", "s3cret"));
+  CHECK_FALSE(api_key_matches("Bearer S3cret", "s3cret"));  // each position counts
+  CHECK_FALSE(api_key_matches("Bearer s3creT", "s3cret"));
+  CHECK_FALSE(api_key_matches("Bearer s3Cret", "s3cret"));
   CHECK_FALSE(api_key_matches("s3cret", "s3cret"));
   CHECK_FALSE(api_key_matches("Basic s3cret", "s3cret"));
   CHECK_FALSE(api_key_matches("", "s3cret"));
