@@ -32,7 +32,7 @@ bool is_python_space(uint32_t cp) {
   return (runtime::unicode_flags(cp) & runtime::kWhitespace) != 0;
 }
 
-const std::string& string_arg(const Value& v, const char* method) {
+std::string string_arg(const Value& v, const char* method) {
   if (!v.is_string()) {
     throw RenderError(fmt::format("{}() argument must be str, not {}", method, v.type_name()));
   }

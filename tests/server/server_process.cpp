@@ -99,6 +99,10 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args, bool wait_rea
 
 ServerProcess::~ServerProcess() {
   stop();
+  // Under the sanitizers the server reports to its stderr: each finding fails the test.
+  const std::string text = log();
+  CHECK_MESSAGE(text.find("Sanitizer") == std::string::npos, text);
+  CHECK_MESSAGE(text.find("runtime error:") == std::string::npos, text);
 }
 
 std::string ServerProcess::log() const {

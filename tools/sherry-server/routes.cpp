@@ -73,7 +73,12 @@ Routes::Routes(ServerOptions options)
   // Each waiting request holds an HTTP thread: room for every slot, the whole queue, and more
   // for /health, /metrics and the requests answered 429.
   const auto threads = static_cast<size_t>(options_.slots + options_.max_queue + 16);
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib calls this once listen() runs: a stop() that came before (a model that failed to
+  // load at once) found nothing to stop, so it is done here.
+  http_->new_task_queue = [this, threads] {
+    if (stop_requested_) http_->stop();
+    return new httplib::ThreadPool(threads);
+  };
   http_->set_payload_max_length(static_cast<size_t>(options_.max_body));
   http_->set_read_timeout(options_.timeout_s, 0);
   http_->set_write_timeout(options_.timeout_s, 0);
@@ -355,6 +360,7 @@ bool Routes::listen() {
 }
 
 void Routes::stop() {
+  stop_requested_ = true;
   http_->stop();
   std::lock_guard lock(lifecycle_);
   stopped_ = true;

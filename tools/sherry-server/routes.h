@@ -63,6 +63,7 @@ class Routes {
   std::string model_name_;
   int64_t created_ = 0;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> stop_requested_{false};
   std::mutex lifecycle_;  // scheduler_ created by load_model, ended by stop()
   bool stopped_ = false;  // under lifecycle_
 };
