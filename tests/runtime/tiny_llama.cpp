@@ -363,6 +363,27 @@ std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t
   return logits;
 }
 
+std::vector<int32_t> sample_tokens(int64_t count, int64_t vocab, uint32_t seed) {
+  std::vector<int32_t> tokens;
+  uint32_t state = seed;
+  for (int64_t i = 0; i < count; ++i) {
+    state = state * 1664525u + 1013904223u;
+    tokens.push_back(static_cast<int32_t>((state >> 8) % vocab));
+  }
+  return tokens;
+}
+
+double relative_error(std::span<const float> a, std::span<const float> b) {
+  SHERRY_CHECK(a.size() == b.size(), "{} against {} values", a.size(), b.size());
+  double diff = 0;
+  double scale = 1e-30;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+  }
+  return diff / scale;
+}
+
 std::string temp_path(const std::string& name) {
   // One folder per test process, removed when the process exits.
   struct Folder {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -68,5 +69,11 @@ std::vector<uint8_t> q8_0_by_hand(std::vector<float>& values, int64_t cols);
 
 // A fresh path under the system temp dir for this test process.
 std::string temp_path(const std::string& name);
+
+// `count` token ids below `vocab` from a seeded linear congruential generator.
+std::vector<int32_t> sample_tokens(int64_t count, int64_t vocab, uint32_t seed);
+
+// Largest |a − b| relative to the largest |b| (sizes must match).
+double relative_error(std::span<const float> a, std::span<const float> b);
 
 }  // namespace sherry::runtime::testing
