@@ -85,7 +85,10 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args, bool wait_rea
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  REQUIRE_MESSAGE(!m.empty(), "sherry-server did not print its port in 30 s:\n" << text);
+  if (m.empty()) {
+    stop();  // the constructor throws: no destructor will
+    FAIL("sherry-server did not print its port in 30 s:\n" << text);
+  }
   port_ = std::stoi(m[1].str());
   if (!wait_ready) return;
   httplib::Client client("127.0.0.1", port_);
@@ -94,6 +97,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args, bool wait_rea
     if (r && r->status == 200) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  stop();
   FAIL("sherry-server did not answer GET /health with 200 in 30 s:\n" << log());
 }
 
