@@ -103,7 +103,9 @@ Routes::Routes(ServerOptions options)
         error.message = "internal error: " + what;
         send_error(res, error);
       });
-  http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  // Counted as the answer's headers go out (httplib's logger runs after the body: a client could
+  // read /metrics before its own last request was counted).
+  http_->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     metrics_.request_answered(route_label(req.path), res.status);
     fmt::print(stderr, "{} {} {}\n", req.method, req.path, res.status);
   });
