@@ -11,9 +11,8 @@ namespace {
 struct AttentionArgs {
   const AttentionShape* shape;
   const float* q;
-  const KvCache* cache;
+  const AttentionQuery* queries;
   int64_t layer;
-  int64_t first;
   float* out;
   float* scratch;
 };
@@ -28,20 +27,21 @@ void attend(const AttentionArgs& a, int64_t n, int64_t task, int thread) {
   const int64_t kv_offset = (h / (s.heads / s.kv_heads)) * hd;
   const float* q = a.q + (t * s.heads + h) * hd;
   float* out = a.out + (t * s.heads + h) * hd;
-  float* scores = a.scratch + static_cast<int64_t>(thread) * a.cache->context();
-  const int64_t length = a.first + t + 1;
+  const KvCache& cache = *a.queries[t].cache;
+  float* scores = a.scratch + static_cast<int64_t>(thread) * cache.context();
+  const int64_t length = a.queries[t].position + 1;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const bool f16 = a.cache->type() == KvType::kF16;
+  const bool f16 = cache.type() == KvType::kF16;
 
   for (int64_t p = 0; p < length; ++p) {
-    const void* k = a.cache->key(a.layer, p);
+    const void* k = cache.key(a.layer, p);
     scores[p] = scale * (f16 ? dot_f16(q, static_cast<const uint16_t*>(k) + kv_offset, hd)
                              : dot(q, static_cast<const float*>(k) + kv_offset, hd));
   }
   softmax(scores, length);
   std::memset(out, 0, hd * sizeof(float));
   for (int64_t p = 0; p < length; ++p) {
-    const void* v = a.cache->value(a.layer, p);
+    const void* v = cache.value(a.layer, p);
     if (f16)
       axpy_f16(scores[p], static_cast<const uint16_t*>(v) + kv_offset, hd, out);
     else
@@ -51,9 +51,9 @@ void attend(const AttentionArgs& a, int64_t n, int64_t task, int thread) {
 
 }  // namespace
 
-void attention(const AttentionShape& shape, const float* q, const KvCache& cache, int64_t layer,
-               int64_t first, int64_t n, float* out, float* scratch, ThreadPool* pool) {
-  const AttentionArgs args{&shape, q, &cache, layer, first, out, scratch};
+void attention(const AttentionShape& shape, const float* q, const AttentionQuery* queries,
+               int64_t n, int64_t layer, float* out, float* scratch, ThreadPool* pool) {
+  const AttentionArgs args{&shape, q, queries, layer, out, scratch};
   const int64_t tasks = n * shape.heads;
   if (pool == nullptr || pool->size() == 1) {
     for (int64_t task = 0; task < tasks; ++task) attend(args, n, task, 0);

@@ -1,5 +1,6 @@
-// Causal grouped-query attention over the KV cache: query token t (at position first + t) attends
-// to cache positions 0 .. first + t; query head h reads KV head h / (heads / kv_heads).
+// Causal grouped-query attention over the KV cache: each query token reads the cache of its own
+// sequence, attending to that cache's positions 0 .. its own position; query head h reads KV head
+// h / (heads / kv_heads).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,15 @@ struct AttentionShape {
   int64_t head_dim = 0;
 };
 
-// q, out: n × heads·head_dim. scratch: pool threads × cache.context() floats (scores).
-void attention(const AttentionShape& shape, const float* q, const KvCache& cache, int64_t layer,
-               int64_t first, int64_t n, float* out, float* scratch, ThreadPool* pool);
+// Where one query token reads: its sequence's cache, positions 0 .. position.
+struct AttentionQuery {
+  const KvCache* cache = nullptr;
+  int64_t position = 0;
+};
+
+// q, out: n × heads·head_dim; queries: n. scratch: pool threads × the caches' context floats
+// (scores; every cache has the same context).
+void attention(const AttentionShape& shape, const float* q, const AttentionQuery* queries,
+               int64_t n, int64_t layer, float* out, float* scratch, ThreadPool* pool);
 
 }  // namespace sherry::runtime

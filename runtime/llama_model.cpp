@@ -103,11 +103,11 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::load(const std::string& path,
                       path, names::kTokenizerModel);
   }
 
-  if (options.context < 0 || options.batch < 1 || options.threads < 0) {
+  if (options.context < 0 || options.batch < 1 || options.threads < 0 || options.sequences < 1) {
     return make_error(
-        "{}: options: expected context >= 0, batch >= 1 and threads >= 0, found {}, "
-        "{} and {}",
-        path, options.context, options.batch, options.threads);
+        "{}: options: expected context >= 0, batch >= 1, threads >= 0 and sequences >= 1, "
+        "found {}, {}, {} and {}",
+        path, options.context, options.batch, options.threads, options.sequences);
   }
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   SHERRY_TRY(model->load_weights(r, options));
@@ -204,7 +204,9 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
 void LlamaModel::allocate(const ModelOptions& options) {
   const LlamaConfig& c = config_;
   const int64_t context = options.context > 0 ? options.context : c.context;
-  cache_ = std::make_unique<KvCache>(c.layers, context, c.kv_dim(), options.kv_type);
+  for (int64_t s = 0; s < options.sequences; ++s) {
+    caches_.push_back(std::make_unique<KvCache>(c.layers, context, c.kv_dim(), options.kv_type));
+  }
   attention_shape_ = {c.heads, c.kv_heads, c.head_dim};
   const int64_t b = batch_;
   x_ = scratch(b * c.hidden);
@@ -219,6 +221,10 @@ void LlamaModel::allocate(const ModelOptions& options) {
   logits_ = scratch(b * c.vocab);
   rope_ = scratch(b * c.rope.dims);
   scores_ = scratch(static_cast<int64_t>(pool_->size()) * context);
+  batch_tokens_ = std::make_unique<BatchToken[]>(b);
+  queries_ = std::make_unique<AttentionQuery[]>(b);
+  logit_rows_ = std::make_unique<int64_t[]>(b);
+  last_position_ = std::make_unique<int64_t[]>(options.sequences);
   qx_hidden_ = quantized_scratch(b, c.hidden);
   qx_att_ = quantized_scratch(b, c.q_dim());
   qx_ffn_ = quantized_scratch(b, c.ffn);
@@ -259,14 +265,53 @@ Result<std::span<const float>> LlamaModel::forward(std::span<const int32_t> toke
   }
   for (int64_t done = 0; done < n; done += batch_) {
     const int64_t count = std::min(batch_, n - done);
-    forward_batch(tokens.data() + done, count, position + done, all_logits);
+    for (int64_t t = 0; t < count; ++t) {
+      batch_tokens_[t] = {tokens[done + t], 0, position + done + t,
+                          all_logits || done + t == n - 1};
+    }
+    forward_batch(batch_tokens_.get(), count);
   }
   const int64_t rows = all_logits ? n : 1;
   return std::span<const float>(logits_.get(), rows * config_.vocab);
 }
 
-void LlamaModel::forward_batch(const int32_t* tokens, int64_t n, int64_t position,
-                               bool all_logits) {
+Result<std::span<const float>> LlamaModel::forward(std::span<const BatchToken> batch) {
+  const auto n = static_cast<int64_t>(batch.size());
+  if (n == 0 || n > batch_) {
+    return make_error("forward: batch of {} tokens: expected 1 to {} (the batch size)", n, batch_);
+  }
+  std::fill(last_position_.get(), last_position_.get() + sequences(), int64_t{-1});
+  int64_t rows = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    const BatchToken& b = batch[t];
+    if (b.token < 0 || b.token >= config_.vocab) {
+      return make_error("forward: batch token {}: expected an id in [0, {}), found {}", t,
+                        config_.vocab, b.token);
+    }
+    if (b.sequence < 0 || b.sequence >= sequences()) {
+      return make_error("forward: batch token {}: expected a sequence in [0, {}), found {}", t,
+                        sequences(), b.sequence);
+    }
+    if (b.position < 0 || b.position >= context()) {
+      return make_error(
+          "forward: batch token {}: expected a position within the context of {} tokens, found "
+          "{}",
+          t, context(), b.position);
+    }
+    if (b.position <= last_position_[b.sequence]) {
+      return make_error(
+          "forward: batch token {}: expected positions of sequence {} to increase along the "
+          "batch, found {} after {}",
+          t, b.sequence, b.position, last_position_[b.sequence]);
+    }
+    last_position_[b.sequence] = b.position;
+    rows += b.logits ? 1 : 0;
+  }
+  forward_batch(batch.data(), n);
+  return std::span<const float>(logits_.get(), rows * config_.vocab);
+}
+
+void LlamaModel::forward_batch(const BatchToken* batch, int64_t n) {
   const LlamaConfig& c = config_;
   const int64_t H = c.hidden;
   const int64_t Q = c.q_dim();
@@ -278,8 +323,9 @@ void LlamaModel::forward_batch(const int32_t* tokens, int64_t n, int64_t positio
   using P = ForwardPhase;
 
   for_each_token(pool, n, [&](int64_t t) {
-    embed(tokens[t], x_.get() + t * H);
-    rope_table(rope_theta_, position + t, rope_.get() + t * rd);
+    embed(batch[t].token, x_.get() + t * H);
+    rope_table(rope_theta_, batch[t].position, rope_.get() + t * rd);
+    queries_[t] = {caches_[batch[t].sequence].get(), batch[t].position};
   });
   watch.lap(P::kEmbed);
 
@@ -317,10 +363,10 @@ void LlamaModel::forward_batch(const int32_t* tokens, int64_t n, int64_t positio
     for_each_token(pool, n, [&](int64_t t) {
       apply_rope(q_.get() + t * Q, c.heads, c.head_dim, rd, rope_.get() + t * rd);
       apply_rope(k_.get() + t * KV, c.kv_heads, c.head_dim, rd, rope_.get() + t * rd);
-      cache_->store(l, position + t, k_.get() + t * KV, v_.get() + t * KV);
+      caches_[batch[t].sequence]->store(l, batch[t].position, k_.get() + t * KV, v_.get() + t * KV);
     });
     watch.lap(P::kRopeKv);
-    attention(attention_shape_, q_.get(), *cache_, l, position, n, att_.get(), scores_.get(), pool);
+    attention(attention_shape_, q_.get(), queries_.get(), n, l, att_.get(), scores_.get(), pool);
     watch.lap(P::kAttention);
 
     run(L.o, att_.get(), qx_att_, proj_.get());
@@ -343,16 +389,18 @@ void LlamaModel::forward_batch(const int32_t* tokens, int64_t n, int64_t positio
   }
 
   // Final norm and LM head, only for the tokens whose logits are wanted.
-  const int64_t first = all_logits ? 0 : n - 1;
-  const int64_t rows = n - first;
-  for_each_token(pool, rows, [&](int64_t t) {
-    rms_norm(x_.get() + (first + t) * H, output_norm_.data(), H, c.rms_eps, xn_.get() + t * H);
+  int64_t rows = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    if (batch[t].logits) logit_rows_[rows++] = t;
+  }
+  for_each_token(pool, rows, [&](int64_t r) {
+    rms_norm(x_.get() + logit_rows_[r] * H, output_norm_.data(), H, c.rms_eps, xn_.get() + r * H);
   });
   watch.lap(P::kNorm);
-  if (output_->quantized()) {
+  if (rows > 0 && output_->quantized()) {
     quantize_into(xn_.get(), rows, H, qx_hidden_, pool);
     output_->forward_quantized(qx_hidden_, logits_.get());
-  } else {
+  } else if (rows > 0) {
     output_->forward(xn_.get(), rows, logits_.get());
   }
   watch.lap(P::kHead);

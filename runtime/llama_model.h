@@ -2,7 +2,8 @@
 // q/k/v (RoPE) → grouped-query attention over the KV cache → output projection → RMSNorm →
 // SwiGLU MLP, each with a residual add, then the final norm and the (tied or separate) LM head.
 // Weights stay in the mapped file (quantized ones are repacked once into the kernels' layout);
-// the KV cache and every scratch buffer are allocated at load time: forward() does not allocate.
+// the KV caches (one per sequence) and every scratch buffer are allocated at load time: forward()
+// does not allocate.
 #pragma once
 
 #include <array>
@@ -36,6 +37,17 @@ struct ModelOptions {
   bool need_tokenizer = true;  // a file without tokenizer.ggml.* is an error
   // Repack an F32/F16/BF16 LM head into Q8_0 at load (half the bytes per decoded token).
   bool head_q8_0 = false;
+  // Sequences decoded side by side (a server's slots), each with a KV cache of `context`
+  // positions; forward(std::span<const BatchToken>) runs tokens of several of them in one pass.
+  int64_t sequences = 1;
+};
+
+// One token of a pass over several sequences (llama.cpp's llama_batch entry).
+struct BatchToken {
+  int32_t token = 0;
+  int32_t sequence = 0;  // whose KV cache: 0 .. sequences() − 1
+  int64_t position = 0;  // within that sequence
+  bool logits = false;   // return this token's logits
 };
 
 // The phases of a forward pass, as ForwardProfile times them.
@@ -89,21 +101,30 @@ class LlamaModel {
   const Tokenizer* tokenizer() const { return tokenizer_.get(); }
   const LoadStats& load_stats() const { return stats_; }
   const ForwardProfile& profile() const { return profile_; }
-  int64_t context() const { return cache_->context(); }
+  int64_t context() const { return caches_[0]->context(); }  // positions per sequence
   int64_t batch() const { return batch_; }
+  int64_t sequences() const { return static_cast<int64_t>(caches_.size()); }
   int threads() const { return pool_->size(); }
-  size_t kv_cache_bytes() const { return cache_->bytes(); }
+  size_t kv_cache_bytes() const { return caches_[0]->bytes() * caches_.size(); }
   // Weight bytes the linear layers (LM head included) read per decoded token.
   int64_t linear_weight_bytes() const;
 
-  // Runs tokens at positions [position, position + tokens.size()) and stores their keys and
-  // values in the cache (earlier positions must have been run before). Prompts longer than
+  // Runs tokens of sequence 0 at positions [position, position + tokens.size()) and stores their
+  // keys and values in its cache (earlier positions must have been run before). Prompts longer than
   // batch() run in several passes. Returns the logits of the last token (vocab floats), or with
   // all_logits of every token (tokens.size() × vocab; then at most batch() tokens). The span stays
   // valid until the next call. Errors: a token id outside the vocabulary, positions beyond the
   // context, too many tokens for all_logits.
   Result<std::span<const float>> forward(std::span<const int32_t> tokens, int64_t position,
                                          bool all_logits = false);
+  // One pass over at most batch() tokens of any sequences: each token's key and value go to its
+  // sequence's cache at its position, and it attends to that cache's positions 0 .. position
+  // (earlier positions must have been run before, or come earlier in this batch). Returns the
+  // logits of the tokens with `logits` set, in batch order (count × vocab), valid until the next
+  // call. The linear layers run once over all the tokens (the GEMM kernels for n > 1). Errors: an
+  // empty or too large batch, a token id outside the vocabulary, an unknown sequence, a position
+  // beyond the context, positions of one sequence not increasing along the batch.
+  Result<std::span<const float>> forward(std::span<const BatchToken> batch);
 
  private:
   struct Layer {
@@ -117,8 +138,8 @@ class LlamaModel {
   LlamaModel() = default;
   Status load_weights(const gguf::Reader& reader, const ModelOptions& options);
   void allocate(const ModelOptions& options);
-  // One pass of n ≤ batch tokens; logits for the last (or all) tokens.
-  void forward_batch(const int32_t* tokens, int64_t n, int64_t position, bool all_logits);
+  // One pass of n ≤ batch tokens (validated); logits for the tokens that ask for them.
+  void forward_batch(const BatchToken* batch, int64_t n);
   void embed(int32_t token, float* out) const;
 
   std::unique_ptr<gguf::Reader> reader_;  // owns the mapping the float weights point into
@@ -130,7 +151,7 @@ class LlamaModel {
   std::vector<float> output_norm_;
   std::unique_ptr<LinearLayer> output_;
   std::vector<float> rope_theta_;
-  std::unique_ptr<KvCache> cache_;
+  std::vector<std::unique_ptr<KvCache>> caches_;  // one per sequence
   int64_t batch_ = 0;
   AttentionShape attention_shape_;
   LoadStats stats_;
@@ -152,6 +173,12 @@ class LlamaModel {
   QuantizedActivations qx_hidden_;   // batch × hidden
   QuantizedActivations qx_att_;      // batch × q_dim
   QuantizedActivations qx_ffn_;      // batch × ffn
+
+  // Per pass over several sequences, allocated once.
+  std::unique_ptr<BatchToken[]> batch_tokens_;  // batch: forward(tokens, position)'s passes
+  std::unique_ptr<AttentionQuery[]> queries_;   // batch: each token's cache and position
+  std::unique_ptr<int64_t[]> logit_rows_;       // batch: the tokens whose logits are wanted
+  std::unique_ptr<int64_t[]> last_position_;    // sequences: batch validation
 };
 
 // Token ids for text: the model's tokenizer with its BOS rule (parse_special: special tokens

@@ -99,7 +99,7 @@ cmake --build "$build_dir" -j "$(nproc)" --target "${build_targets[@]}"
 # Test cases that start another program of the build as a child process: qemu-user runs one
 # AArch64 process, and without binfmt_misc (containers, CI) the kernel cannot exec the child.
 # The end-to-end stage below runs sherry-run under qemu itself.
-declare -A child_process_cases=([test_runtime]="sherry run *")
+declare -A child_process_cases=([test_runtime]="sherry run *,sherry bench *")
 say "running under qemu-aarch64: ${targets[*]}"
 ctest_targets=()
 for t in "${targets[@]}"; do [ -n "${child_process_cases[$t]:-}" ] || ctest_targets+=("$t"); done

@@ -3,18 +3,29 @@
 # the bundled offline corpus and cached in models/default.gguf), then generate text with JIT kernels.
 #
 #   scripts/run.sh [sherry-run flags...]     e.g. scripts/run.sh -p "It is a truth" -n 64
+#                                                 scripts/run.sh -cnv -sys "Be brief."
 #
-# Without flags it generates 96 tokens from a default prompt.
+# Without flags it generates 96 tokens from a default prompt. With -m (or --model) it runs that
+# model instead of the default one. Only sherry-run's text goes to stdout: the build's and the
+# training's output goes to stderr, so `scripts/run.sh ... > out.txt` holds the generated text.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-"$root/scripts/setup.sh" --build-dir "$root/build"
-model="$root/models/default.gguf"
-if [ ! -f "$model" ]; then
-  echo "run: no default model at $model yet: building it once (corpus, FP training, QAT); progress below" >&2
-  "$root/scripts/build_default_model.sh"
+"$root/scripts/setup.sh" --build-dir "$root/build" >&2
+model_given=0
+for arg in "$@"; do
+  case "$arg" in -m | --model | --model=*) model_given=1 ;; esac
+done
+model_flags=()
+if [ "$model_given" = 0 ]; then
+  model="$root/models/default.gguf"
+  if [ ! -f "$model" ]; then
+    echo "run: no default model at $model yet: building it once (corpus, FP training, QAT); progress below" >&2
+    "$root/scripts/build_default_model.sh" >&2
+  fi
+  model_flags=(-m "$model")
 fi
 if [ $# -eq 0 ]; then
   set -- -p "It is a truth universally acknowledged, that" -n 96 --temp 0.7 --top-p 0.9 --seed 1
 fi
-exec "$root/build/bin/sherry-run" -m "$model" "$@"
+exec "$root/build/bin/sherry-run" "${model_flags[@]}" "$@"

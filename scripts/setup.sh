@@ -26,11 +26,11 @@ done
 packages=(
   cmake g++ ninja-build pkg-config git ca-certificates xz-utils
   libxbyak-dev libasmjit-dev libfmt-dev doctest-dev libcpu-features-dev libzydis-dev
-  libsentencepiece-dev sentencepiece nlohmann-json3-dev libcli11-dev
+  libsentencepiece-dev sentencepiece nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   zlib1g-dev libbz2-dev liblzma-dev
   libopenblas-dev libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
-  python3
+  python3 python3-jinja2
 )
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 native_arch=$(dpkg --print-architecture)

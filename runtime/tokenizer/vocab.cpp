@@ -129,6 +129,12 @@ Result<Vocab> load_vocab(const gguf::Reader& reader) {
   vocab.add_bos = *add_bos && vocab.bos != kNoToken;
   vocab.add_eos = *add_eos && vocab.eos != kNoToken;
   vocab.add_space_prefix = *add_space_prefix;
+
+  if (reader.find(names::kTokenizerChatTemplate) != nullptr) {
+    auto chat_template = reader.get_string(names::kTokenizerChatTemplate);
+    if (!chat_template) return chat_template.error();
+    vocab.chat_template = std::move(*chat_template);
+  }
   return vocab;
 }
 

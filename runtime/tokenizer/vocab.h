@@ -43,13 +43,15 @@ struct Vocab {
   bool add_eos = false;
   bool add_space_prefix = true;  // SentencePiece only
   bool ignore_merges = false;    // BPE: a piece that is itself a token is not merged (llama3)
+  std::string chat_template;     // tokenizer.chat_template (Jinja), "" when the file has none
 
   int64_t size() const { return static_cast<int64_t>(tokens.size()); }
 };
 
-// Reads tokenizer.ggml.* from a GGUF file. Errors name the file and the key: a missing or
-// mistyped key, an unsupported tokenizer model or pre-tokenizer, arrays of different lengths,
-// special token ids out of range, a byte-level vocabulary missing one of the 256 byte tokens.
+// Reads tokenizer.ggml.* and tokenizer.chat_template from a GGUF file. Errors name the file and the
+// key: a missing or mistyped key, an unsupported tokenizer model or pre-tokenizer, arrays of
+// different lengths, special token ids out of range, a byte-level vocabulary missing one of the 256
+// byte tokens.
 Result<Vocab> load_vocab(const gguf::Reader& reader);
 
 }  // namespace sherry::runtime

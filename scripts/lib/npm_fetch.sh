@@ -1,6 +1,6 @@
 # Shared npm download helper, sourced by the scripts that need files shipped in npm packages
-# (fetch_npm_assets.sh, fetch_llama_cpp.sh). One pinned version and one checksum per package, so
-# every script sees the same bytes. Downloads go through npm's own client (`npm pack`), are
+# (fetch_npm_assets.sh, fetch_llama_cpp.sh, tests/server/openai_client.sh). One pinned version
+# and one checksum per package, so every script sees the same bytes. Downloads go through npm's own client (`npm pack`), are
 # sha256-checked, and are cached under .cache/npm/ (git-ignored, never committed).
 #
 #   source scripts/lib/npm_fetch.sh
@@ -9,6 +9,10 @@
 # node-llama-cpp ships llama.cpp's source as llama/gitRelease.bundle and vocab-only GGUFs.
 kNodeLlamaCppVersion=3.22.1
 kNodeLlamaCppSha256=a0d9dd80eacd2ab1cfe71aee57ac8a806487fd70b3d2a38fbec637752d9e5c5f
+# openai: OpenAI's own JavaScript client, used unmodified against sherry-server
+# (tests/server/openai_client.sh). 5.x has no dependencies and runs on Node 18+ (global fetch).
+kOpenAiVersion=5.23.2
+kOpenAiSha256=a2aa74ff8be1a80a215af201a3d2228e999464d166c1eaec2c9ca313395fbef1
 
 npm_fetch_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 npm_fetch_cache="${SHERRY_NPM_CACHE:-$npm_fetch_root/.cache/npm}"  # override: tests

@@ -243,6 +243,47 @@ void check_no_allocation(testing::LinearFormat format, jit::KernelBackend backen
                 " malloc-family and ", during.mmap, " mmap calls in 8 decode steps");
 }
 
+// A server's step: one pass over the next token of each of three sequences (the GEMM kernels for
+// n = 3), each at its own position in its own cache.
+void check_no_allocation_over_sequences(testing::LinearFormat format) {
+  note_what_is_counted();
+  testing::TinySpec spec;
+  spec.format = format;
+  const std::string path = testing::temp_path("alloc_sequences.gguf");
+  testing::write_tiny_llama(path, spec);
+  ModelOptions options;
+  options.threads = 2;
+  options.sequences = 3;
+  auto model = LlamaModel::load(path, options);
+  REQUIRE(model.ok());
+  const int64_t vocab = (*model)->config().vocab;
+  std::vector<Sampler> samplers(3, Sampler(SamplerOptions{}, vocab));
+  std::vector<std::vector<int32_t>> tokens = {{1, 260}, {1, 270, 280, 290}, {1}};
+  for (auto& t : tokens) t.reserve(64);
+  std::vector<BatchToken> batch(3);
+  for (int32_t s = 0; s < 3; ++s) {  // prefill each; first calls may size lazily
+    auto logits = (*model)->forward(tokens[s], 0);
+    REQUIRE(logits.ok());
+    tokens[s].push_back(samplers[s].sample(*logits, tokens[s]));
+  }
+  auto step = [&] {
+    for (int32_t s = 0; s < 3; ++s) {
+      batch[s] = {tokens[s].back(), s, static_cast<int64_t>(tokens[s].size()) - 1, true};
+    }
+    auto logits = (*model)->forward(batch);
+    REQUIRE(logits.ok());
+    for (int32_t s = 0; s < 3; ++s) {
+      tokens[s].push_back(samplers[s].sample(logits->subspan(s * vocab, vocab), tokens[s]));
+    }
+  };
+  for (int i = 0; i < 3; ++i) step();
+  const Allocations before;
+  for (int i = 0; i < 8; ++i) step();
+  const Allocations during = Allocations().since(before);
+  CHECK_MESSAGE(during.total() == 0, during.operator_new, " operator new, ", during.malloc_family,
+                " malloc-family and ", during.mmap, " mmap calls in 8 steps over 3 sequences");
+}
+
 TEST_CASE("decoding allocates nothing on the float path") {
   check_no_allocation(testing::LinearFormat::kF32, jit::KernelBackend::kJit);
 }
@@ -264,6 +305,13 @@ TEST_CASE("decoding allocates nothing with a k quant head and embedding") {
   spec.output_type = gguf::TensorType::kQ6_K;
   spec.embedding_type = gguf::TensorType::kQ4_K;
   check_no_allocation(testing::LinearFormat::kSherry, jit::KernelBackend::kJit, spec);
+}
+
+TEST_CASE("a step over several sequences allocates nothing on the float path") {
+  check_no_allocation_over_sequences(testing::LinearFormat::kF32);
+}
+TEST_CASE("a step over several sequences allocates nothing on the jit kernels") {
+  check_no_allocation_over_sequences(testing::LinearFormat::kSherry);
 }
 
 // The counters themselves: each way of getting memory, called between two snapshots as the decode

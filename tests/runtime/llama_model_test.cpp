@@ -17,6 +17,8 @@ namespace sherry::runtime {
 namespace {
 
 using testing::LinearFormat;
+using testing::relative_error;
+using testing::sample_tokens;
 using testing::TinySpec;
 
 std::unique_ptr<LlamaModel> load_ok(const std::string& path, ModelOptions options = {}) {
@@ -35,28 +37,6 @@ std::vector<float> run(LlamaModel& model, const std::vector<int32_t>& tokens, in
 
 // JIT kernels against the reference kernels, whole model (see "jit logits match reference").
 constexpr double kJitScalingTolerance = 1e-5;
-
-// Largest |a − b| relative to the largest |b|.
-double relative_error(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double diff = 0;
-  double scale = 1e-30;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
-    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
-  }
-  return diff / scale;
-}
-
-std::vector<int32_t> sample_tokens(int64_t count, int64_t vocab, uint32_t seed) {
-  std::vector<int32_t> tokens;
-  uint32_t state = seed;
-  for (int64_t i = 0; i < count; ++i) {
-    state = state * 1664525u + 1013904223u;
-    tokens.push_back(static_cast<int32_t>((state >> 8) % vocab));
-  }
-  return tokens;
-}
 
 int32_t argmax(const float* logits, int64_t n) {
   return static_cast<int32_t>(std::max_element(logits, logits + n) - logits);

@@ -115,6 +115,11 @@ TEST_CASE("tokenizer metadata errors name the key") {
   error = write_and_fail(spec, "gpt2_tokenizer.gguf");
   CHECK(contains(error, "tokenizer.ggml.pre"));
   CHECK(contains(error, "found \"default\""));
+
+  spec.tokenizer_model = "llama";
+  spec.chat_template_not_string = true;
+  error = write_and_fail(spec, "chat_template.gguf");
+  CHECK(contains(error, "key 'tokenizer.chat_template': expected a string, found"));
 }
 
 }  // namespace

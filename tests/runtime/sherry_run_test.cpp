@@ -25,11 +25,14 @@ std::string slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-Output run_tool(const std::string& args) {
+// `input` goes to the tool's stdin.
+Output run_tool(const std::string& args, const std::string& input = "") {
+  const std::string in_path = testing::temp_path("stdin.txt");
+  std::ofstream(in_path, std::ios::binary) << input;
   const std::string out_path = testing::temp_path("stdout.txt");
   const std::string err_path = testing::temp_path("stderr.txt");
-  const std::string command = std::string("\"") + SHERRY_RUN_PATH + "\" " + args + " >\"" +
-                              out_path + "\" 2>\"" + err_path + "\"";
+  const std::string command = std::string("\"") + SHERRY_RUN_PATH + "\" " + args + " <\"" +
+                              in_path + "\" >\"" + out_path + "\" 2>\"" + err_path + "\"";
   const int raw = std::system(command.c_str());
   Output o;
   o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -102,6 +105,58 @@ TEST_CASE("sherry run without a model says how to get the default one") {
   unsetenv("SHERRY_MODEL");
   CHECK(o.status == 1);
   CHECK(o.err.find(missing) != std::string::npos);
+}
+
+size_t count(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+TEST_CASE("sherry run chats through the chat template until exit") {
+  const std::string model = testing::temp_path("chat.gguf");
+  testing::TinySpec spec;
+  spec.context = 512;  // ChatML is long in the tiny vocabulary's bytes
+  testing::write_tiny_llama(model, spec);
+  const std::string flags = "-m \"" + model + "\" -t 1 --temp 0 -n 6 --ignore-eos --verbose-prompt";
+  const Output o =
+      run_tool("-cnv -sys \"Be brief.\" " + flags, "hello\nthe world\n/exit\nnever read\n");
+  INFO(o.err);
+  REQUIRE(o.status == 0);
+  CHECK(o.out.rfind("> ", 0) == 0);
+  CHECK(count(o.out, "> ") == 3);  // two turns, then /exit
+  // ChatML (the file has no template), the system prompt, and the first reply in the second turn.
+  CHECK(o.err.find("prompt: <|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhello"
+                   "<|im_end|>\n<|im_start|>assistant\n") != std::string::npos);
+  const size_t second = o.err.rfind("prompt: ");
+  REQUIRE(second != std::string::npos);
+  const std::string reply = o.out.substr(2, o.out.find('\n') - 2);
+  CHECK(o.err.find("<|im_start|>assistant\n" + reply + "<|im_end|>\n<|im_start|>user\nthe world",
+                   second) != std::string::npos);
+  CHECK(o.err.find("never read") == std::string::npos);
+  // Greedy replies are reproducible.
+  CHECK(run_tool("-cnv -sys \"Be brief.\" " + flags, "hello\nthe world\n/exit\n").out == o.out);
+  // A conversation that outgrows the context ends with an error.
+  const Output full = run_tool("-cnv -c 40 " + flags, "hello\n");
+  CHECK(full.status == 1);
+  CHECK(full.err.find("more than the context of 40 (raise -c)") != std::string::npos);
+}
+
+TEST_CASE("sherry run chats with the model's own template and ends at the end of its input") {
+  testing::TinySpec spec;
+  spec.context = 256;
+  spec.chat_template =
+      "{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}"
+      "{% if add_generation_prompt %}[assistant] {% endif %}";
+  const std::string model = testing::temp_path("own_template.gguf");
+  testing::write_tiny_llama(model, spec);
+  const Output o = run_tool(
+      "--conversation --system-prompt S -m \"" + model + "\" -t 1 --temp 0 -n 4 --verbose-prompt",
+      "hi\n");
+  INFO(o.err);
+  REQUIRE(o.status == 0);
+  CHECK(o.err.find("prompt: [system] S</s>[user] hi</s>[assistant] ") != std::string::npos);
+  CHECK(count(o.out, "> ") == 2);
 }
 
 }  // namespace

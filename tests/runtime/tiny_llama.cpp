@@ -39,7 +39,7 @@ std::vector<float> random_norm(std::mt19937& rng, int64_t count) {
 }
 
 // A SentencePiece vocabulary: <unk> <s> </s>, 256 byte tokens, then a few words.
-void add_vocab(gguf::Writer& writer, int64_t* vocab_size) {
+void add_vocab(gguf::Writer& writer, int32_t eos_id, int64_t* vocab_size) {
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
   std::vector<int32_t> types = {2, 3, 3};
   for (int b = 0; b < 256; ++b) {
@@ -93,7 +93,7 @@ void add_vocab(gguf::Writer& writer, int64_t* vocab_size) {
   writer.set_float32_array(std::string(names::kTokenizerScores), scores);
   writer.set_int32_array(std::string(names::kTokenizerTokenType), types);
   writer.set_uint32(std::string(names::kTokenizerBosId), 1);
-  writer.set_uint32(std::string(names::kTokenizerEosId), 2);
+  writer.set_uint32(std::string(names::kTokenizerEosId), static_cast<uint32_t>(eos_id));
   writer.set_uint32(std::string(names::kTokenizerUnknownId), 0);
   *vocab_size = static_cast<int64_t>(tokens.size());
 }
@@ -177,13 +177,19 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
   writer.set_string(std::string(names::kName), "tiny-test");
   TinyWeights w;
   w.spec = spec;
-  add_vocab(writer, &w.vocab);
+  add_vocab(writer, spec.eos_id, &w.vocab);
   if (spec.tokenizer_model.empty()) {
     gguf::Writer bare;  // same metadata minus the tokenizer
     bare.set_string(std::string(names::kArchitecture), spec.architecture);
     writer = std::move(bare);
   } else {
     writer.set_string(std::string(names::kTokenizerModel), spec.tokenizer_model);
+  }
+  if (!spec.chat_template.empty()) {
+    writer.set_string(std::string(names::kTokenizerChatTemplate), spec.chat_template);
+  }
+  if (spec.chat_template_not_string) {
+    writer.set_uint32(std::string(names::kTokenizerChatTemplate), 7);
   }
   writer.set_uint32(std::string(names::kBlockCount), spec.layers);
   writer.set_uint32(std::string(names::kEmbeddingLength), spec.hidden);
@@ -238,6 +244,7 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
     w.layers.push_back(std::move(L));
   }
   w.output_norm = random_norm(rng, h);
+  if (spec.zero_output_norm) std::fill(w.output_norm.begin(), w.output_norm.end(), 0.0f);
   gguf::add_float_tensor(writer, std::string(names::kOutputNorm), gguf::TensorType::kF32, {h},
                          w.output_norm);
   if (spec.tied_output) {
@@ -388,6 +395,27 @@ std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t
     for (int64_t i = 0; i < w.vocab; ++i) logits[t * w.vocab + i] = static_cast<float>(y[i]);
   }
   return logits;
+}
+
+std::vector<int32_t> sample_tokens(int64_t count, int64_t vocab, uint32_t seed) {
+  std::vector<int32_t> tokens;
+  uint32_t state = seed;
+  for (int64_t i = 0; i < count; ++i) {
+    state = state * 1664525u + 1013904223u;
+    tokens.push_back(static_cast<int32_t>((state >> 8) % vocab));
+  }
+  return tokens;
+}
+
+double relative_error(std::span<const float> a, std::span<const float> b) {
+  SHERRY_CHECK(a.size() == b.size(), "{} against {} values", a.size(), b.size());
+  double diff = 0;
+  double scale = 1e-30;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+  }
+  return diff / scale;
 }
 
 std::string temp_path(const std::string& name) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct TinySpec {
   // Faults for the error tests.
   std::string architecture = "llama";
   std::string tokenizer_model = "llama";  // "" writes no tokenizer
+  std::string chat_template;              // tokenizer.chat_template when not ""
+  int32_t eos_id = 2;                     // tokenizer.ggml.eos_token_id
+  bool zero_output_norm = false;          // every logit 0: greedy decoding picks token 0
+  bool chat_template_not_string = false;  // tokenizer.chat_template as a number (a fault)
   std::string drop_tensor;                // a tensor left out
   std::string q4_0_tensor;                // a linear layer stored as Q4_0 (unsupported)
   int64_t metadata_ffn = 0;               // llama.feed_forward_length if not 0
@@ -71,5 +76,11 @@ std::vector<uint8_t> q8_0_by_hand(std::vector<float>& values, int64_t cols);
 
 // A fresh path under the system temp dir for this test process.
 std::string temp_path(const std::string& name);
+
+// `count` token ids below `vocab` from a seeded linear congruential generator.
+std::vector<int32_t> sample_tokens(int64_t count, int64_t vocab, uint32_t seed);
+
+// Largest |a − b| relative to the largest |b| (sizes must match).
+double relative_error(std::span<const float> a, std::span<const float> b);
 
 }  // namespace sherry::runtime::testing

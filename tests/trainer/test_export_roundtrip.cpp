@@ -4,11 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "core/sparse_absmean.h"
+#include "runtime/chat_template.h"
 #include "runtime/llama_model.h"
 #include "tests/gguf/walk_check.h"
 #include "tests/trainer/tiny_run.h"
+#include "trainer/corpus/tokenizer.h"
 #include "trainer/qat/export_gguf.h"
 #include "trainer/qat/trainer.h"
 
@@ -154,6 +157,49 @@ TEST_CASE("the runtime reproduces the trainer's eval-mode logits on a sherry-pac
                    true);
   check_round_trip(QuantMethod::kSherryNoArenas, ExportFormat::kSherry,
                    jit::KernelBackend::kReference, 0.03, false);
+}
+
+TEST_CASE("the export writes the tokenizer with chatml as its chat template") {
+  testing::TempDir dir("export_chat");
+  TrainConfig config = export_config(QuantMethod::kSherry, dir.path());
+  config.model.vocab_size = 400;
+  auto trainer = Trainer::create(config, testing::synthetic_data(), nullptr, TrainerOptions{});
+  REQUIRE(trainer.ok());
+  std::vector<std::string> sentences;
+  const char* const kLines[] = {
+      "It is a truth universally acknowledged, that a single man in possession of a good fortune, "
+      "must be in want of a wife.",
+      "In the beginning, God created the heavens and the earth.",
+      "Emma Woodhouse, handsome, clever, and rich, with a comfortable home and happy disposition.",
+  };
+  for (int repeat = 0; repeat < 30; ++repeat) {
+    for (const char* line : kLines) sentences.push_back(line + std::to_string(repeat));
+  }
+  auto spm = corpus::train_tokenizer(sentences, {340, true});
+  REQUIRE_MESSAGE(spm.ok(), (spm.ok() ? "" : spm.error().message()));
+  const std::string spm_path = dir.path() + "/tokenizer.model";
+  std::ofstream(spm_path, std::ios::binary) << *spm;
+  runtime::ModelOptions runtime_options;
+  runtime_options.threads = 1;
+  for (const bool with_template : {true, false}) {
+    ExportOptions options;
+    options.tokenizer_path = spm_path;
+    if (!with_template) options.chat_template.clear();
+    const std::string path = dir.path() + "/chat.gguf";
+    REQUIRE(export_gguf((*trainer)->model(), config, options, path).ok());
+    auto loaded = runtime::LlamaModel::load(path, runtime_options);
+    REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().message()));
+    const runtime::Tokenizer& tokenizer = *(*loaded)->tokenizer();
+    CHECK(tokenizer.vocab().chat_template ==
+          (with_template ? std::string(gguf::kChatMlTemplate) : std::string()));
+    auto chat = runtime::ChatTemplate::for_tokenizer(tokenizer, path);
+    REQUIRE(chat.ok());
+    CHECK(chat->is_chatml_default() != with_template);
+    auto prompt = chat->apply({{"user", "Hi"}}, true);
+    REQUIRE(prompt.ok());
+    CHECK(*prompt == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    CHECK(chat->stop_strings() == std::vector<std::string>{"<|im_end|>"});
+  }
 }
 
 }  // namespace

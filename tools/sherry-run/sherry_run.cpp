@@ -5,27 +5,28 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "runtime/default_model.h"
 #include "runtime/float_kernels.h"
 #include "runtime/llama_model.h"
 #include "runtime/perplexity.h"
 #include "runtime/sampler.h"
+#include "tools/sherry-run/conversation.h"
 
 namespace {
 
 using namespace sherry;
 using namespace sherry::runtime;
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -36,26 +37,6 @@ double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
-// SHERRY_MODEL, else models/default.gguf in the repository holding this executable
-// (build/bin/sherry-run → ../../models), else in the working directory.
-Result<std::string> default_model() {
-  if (const char* env = std::getenv("SHERRY_MODEL")) return std::string(env);
-  std::vector<fs::path> candidates;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec)
-    candidates.push_back(exe.parent_path().parent_path().parent_path() / "models" / "default.gguf");
-  candidates.push_back(fs::current_path() / "models" / "default.gguf");
-  for (const fs::path& p : candidates) {
-    if (fs::exists(p)) return p.string();
-  }
-  return make_error(
-      "no model given (-m) and no default model at {}: build it once with "
-      "scripts/build_default_model.sh (or run scripts/run.sh, which does), or point "
-      "SHERRY_MODEL or -m at a GGUF file",
-      candidates.front().string());
 }
 
 Result<std::string> read_text(const std::string& path) {
@@ -82,12 +63,15 @@ struct Flags {
   bool ignore_eos = false;
   bool head_q8_0 = false;
   bool no_display_prompt = false;
+  bool conversation = false;
+  std::string system_prompt;
+  bool verbose_prompt = false;
 };
 
 int run(const Flags& flags) {
   std::string model_path = flags.model;
   if (model_path.empty()) {
-    auto path = default_model();
+    auto path = default_model_path();
     if (!path) {
       fmt::print(stderr, "error: {}\n", path.error().message());
       return 1;
@@ -165,6 +149,21 @@ int run(const Flags& flags) {
     report_profile();
     fmt::print("perplexity = {:.4f}\n", result->perplexity);
     return 0;
+  }
+
+  if (flags.conversation) {
+    ConversationOptions chat;
+    chat.system_prompt = flags.system_prompt;
+    chat.max_reply_tokens = flags.n_predict;
+    chat.sampling = flags.sampling;
+    chat.sampling.seed =
+        flags.seed >= 0 ? static_cast<uint64_t>(flags.seed) : std::random_device{}();
+    chat.ignore_eos = flags.ignore_eos;
+    chat.verbose_prompt = flags.verbose_prompt;
+    const int status = run_conversation(model, chat, std::cin, stdout);
+    report_load();
+    report_profile();
+    return status;
   }
 
   std::string prompt = flags.prompt;
@@ -248,7 +247,8 @@ int main(int argc, char** argv) {
   Flags flags;
   CLI::App app{
       "sherry-run: generate text with a Llama-family GGUF model (Sherry, STQ1_0, F32, "
-      "F16 or BF16 weights)"};
+      "F16 or BF16 weights), or chat with it (-cnv)",
+      "sherry-run"};
   app.add_option("-m,--model", flags.model,
                  "GGUF model (default: $SHERRY_MODEL or models/default.gguf)");
   app.add_option("-p,--prompt", flags.prompt, "prompt text");
@@ -281,8 +281,21 @@ int main(int argc, char** argv) {
                "repack an F32/F16/BF16 LM head into Q8_0 at load (faster decode, 8-bit head)");
   app.add_flag("--ignore-eos", flags.ignore_eos, "keep generating after an end-of-text token");
   app.add_flag("--no-display-prompt", flags.no_display_prompt, "print only the generated text");
+  app.add_flag("--conversation", flags.conversation,
+               "-cnv: chat interactively through the model's chat template (/exit ends)");
+  app.add_option("--system-prompt", flags.system_prompt, "-sys: the system message of -cnv");
+  app.add_flag("--verbose-prompt", flags.verbose_prompt,
+               "-cnv: print each templated prompt to stderr");
+  // llama-cli's multi-letter single-dash flags, which CLI11 does not take as such.
+  std::vector<std::string> args;
+  for (int i = argc - 1; i > 0; --i) {
+    const std::string_view a = argv[i];
+    args.emplace_back(a == "-cnv"   ? "--conversation"
+                      : a == "-sys" ? "--system-prompt"
+                                    : std::string(a));
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;

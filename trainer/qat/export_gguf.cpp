@@ -48,6 +48,9 @@ Status export_gguf(LlamaModel<float>& model, const TrainConfig& config,
       return make_error("exporting {}: tokenizer {} has {} tokens, the model's vocab_size is {}",
                         path, options.tokenizer_path, tokenizer->tokens.size(), c.vocab_size);
     add_gguf_tokenizer(*tokenizer, writer);
+    if (!options.chat_template.empty()) {
+      writer.set_string(std::string(names::kTokenizerChatTemplate), options.chat_template);
+    }
   }
   for (const TensorSlot& s : model.slots()) {
     const bool matrix = s.rows > 1;

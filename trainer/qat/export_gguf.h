@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "runtime/gguf/chatml_template.h"
 #include "trainer/qat/llama_model.h"
 #include "trainer/qat/train_config.h"
 
@@ -26,6 +27,9 @@ struct ExportOptions {
   ExportFormat format = ExportFormat::kSherry;
   std::string tokenizer_path;  // SentencePiece .model; "" = no tokenizer metadata
   std::string name = "sherry-default";
+  // tokenizer.chat_template, written with the tokenizer ("" = none): ChatML, which sherry-run
+  // -cnv and sherry-server format conversations with.
+  std::string chat_template = std::string(gguf::kChatMlTemplate);
 };
 
 // Leaves the model in eval mode (set_eval_mode). Errors: a shape the packed format cannot hold,
