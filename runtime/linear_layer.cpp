@@ -67,7 +67,7 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
     release_pages(view->scales,
                   static_cast<size_t>(scale_count(view->layout, view->rows, view->cols)) * 2);
   } else if (type == TensorType::kSTQ1_0 || type == TensorType::kSTQ1_0_Released) {
-    auto packed = gguf::read_stq1_0_tensor(reader, name);
+    auto packed = gguf::read_stq1_0_tensor(reader, name, options.stq1_0_grouping);
     if (!packed) return packed.error();
     SHERRY_TRY(build(packed->view()));
   } else {

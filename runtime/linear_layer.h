@@ -22,6 +22,7 @@ struct LinearLoadOptions {
   int64_t max_tokens = 64;
   ThreadPool* pool = nullptr;
   double* jit_seconds = nullptr;  // time spent in make_linear is added here
+  BlockGrouping stq1_0_grouping = BlockGrouping::kStride16;  // of STQ1_0 tensors (the file's)
 };
 
 class LinearLayer {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
@@ -39,6 +40,21 @@ Result<std::vector<float>> load_norm(const gguf::Reader& reader, std::string_vie
       reader.require_tensor(name, {n}, {TensorType::kF32, TensorType::kF16, TensorType::kBF16});
   if (!info) return info.error();
   return gguf::read_float_tensor(reader, **info);
+}
+
+// An optional vector of n floats (a bias): empty when the file has no such tensor.
+Result<std::vector<float>> load_optional_vector(const gguf::Reader& reader, std::string_view name,
+                                                int64_t n) {
+  if (reader.find_tensor(name) == nullptr) return std::vector<float>();
+  return load_norm(reader, name, n);
+}
+
+// x (n × width) += bias for each of the n rows; nothing when the bias is empty.
+void add_bias(const std::vector<float>& bias, int64_t n, float* x) {
+  const auto width = static_cast<int64_t>(bias.size());
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t i = 0; i < width; ++i) x[t * width + i] += bias[i];
+  }
 }
 
 std::unique_ptr<float[]> scratch(int64_t count) {
@@ -111,7 +127,10 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
   embedding_ = {float_type_of((*embd)->type).value(), c.vocab, c.hidden, (*embd)->data};
 
   batch_ = options.batch;
+  auto grouping = gguf::stq1_0_grouping(r, options.stq1_0_grouping);
+  if (!grouping) return grouping.error();
   LinearLoadOptions lo;
+  lo.stq1_0_grouping = *grouping;
   lo.backend = options.backend;
   lo.max_tokens = batch_;
   lo.pool = pool_.get();
@@ -140,9 +159,25 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
     if (!up) return up.error();
     auto down = linear(l, names::kFfnDown, c.hidden, c.ffn);
     if (!down) return down.error();
-    layers_.push_back(Layer{std::move(*attn_norm), std::move(*ffn_norm), std::move(*q),
-                            std::move(*k), std::move(*v), std::move(*o), std::move(*gate),
-                            std::move(*up), std::move(*down)});
+    Layer layer{std::move(*attn_norm), std::move(*ffn_norm), std::move(*q),
+                std::move(*k),         std::move(*v),        std::move(*o),
+                std::move(*gate),      std::move(*up),       std::move(*down)};
+    for (auto [bias, suffix, n] : {std::tuple(&layer.q_bias, names::kAttnQBias, c.q_dim()),
+                                   std::tuple(&layer.k_bias, names::kAttnKBias, c.kv_dim()),
+                                   std::tuple(&layer.v_bias, names::kAttnVBias, c.kv_dim())}) {
+      auto values = load_optional_vector(r, names::block_tensor(l, suffix), n);
+      if (!values) return values.error();
+      *bias = std::move(*values);
+    }
+    if (c.qk_norm != QkNorm::kNone) {
+      auto q_norm = load_norm(r, names::block_tensor(l, names::kAttnQNorm), c.head_dim);
+      if (!q_norm) return q_norm.error();
+      auto k_norm = load_norm(r, names::block_tensor(l, names::kAttnKNorm), c.head_dim);
+      if (!k_norm) return k_norm.error();
+      layer.q_norm = std::move(*q_norm);
+      layer.k_norm = std::move(*k_norm);
+    }
+    layers_.push_back(std::move(layer));
   }
 
   auto output_norm = load_norm(r, names::kOutputNorm, c.hidden);
@@ -163,10 +198,9 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
   }
 
   // Llama 3.1 files carry the frequency factors as a tensor (llama.cpp's converter).
-  constexpr std::string_view kRopeFreqs = "rope_freqs.weight";
   std::vector<float> factors;
-  if (r.find_tensor(kRopeFreqs) != nullptr) {
-    auto info = r.require_tensor(kRopeFreqs, {c.rope.dims / 2}, {TensorType::kF32});
+  if (r.find_tensor(names::kRopeFreqs) != nullptr) {
+    auto info = r.require_tensor(names::kRopeFreqs, {c.rope.dims / 2}, {TensorType::kF32});
     if (!info) return info.error();
     auto values = gguf::read_float_tensor(r, **info);
     if (!values) return values.error();
@@ -283,11 +317,30 @@ void LlamaModel::forward_batch(const int32_t* tokens, int64_t n, int64_t positio
     run(L.k, xn_.get(), qx_hidden_, quantized, k_.get());
     run(L.v, xn_.get(), qx_hidden_, quantized, v_.get());
     watch.lap(prof.linear);
+    add_bias(L.q_bias, n, q_.get());
+    add_bias(L.k_bias, n, k_.get());
+    add_bias(L.v_bias, n, v_.get());
 
+    // Per-head RMSNorm of q and k (with the norm gains of one head).
+    auto norm_heads = [&](float* q, float* k) {
+      for (int64_t h = 0; h < c.heads; ++h) {
+        float* head = q + h * c.head_dim;
+        rms_norm(head, L.q_norm.data(), c.head_dim, c.rms_eps, head);
+      }
+      for (int64_t h = 0; h < c.kv_heads; ++h) {
+        float* head = k + h * c.head_dim;
+        rms_norm(head, L.k_norm.data(), c.head_dim, c.rms_eps, head);
+      }
+    };
     for (int64_t t = 0; t < n; ++t) {
-      apply_rope(q_.get() + t * Q, c.heads, c.head_dim, rd, rope_.get() + t * rd);
-      apply_rope(k_.get() + t * KV, c.kv_heads, c.head_dim, rd, rope_.get() + t * rd);
-      cache_->store(l, position + t, k_.get() + t * KV, v_.get() + t * KV);
+      float* q = q_.get() + t * Q;
+      float* k = k_.get() + t * KV;
+      const float* table = rope_.get() + t * rd;
+      if (c.qk_norm == QkNorm::kBeforeRope) norm_heads(q, k);
+      apply_rope(q, c.heads, c.head_dim, rd, table, c.rope.style);
+      apply_rope(k, c.kv_heads, c.head_dim, rd, table, c.rope.style);
+      if (c.qk_norm == QkNorm::kAfterRope) norm_heads(q, k);
+      cache_->store(l, position + t, k, v_.get() + t * KV);
     }
     watch.lap(prof.other);
     attention(attention_shape_, q_.get(), *cache_, l, position, n, att_.get(), scores_.get(), pool);

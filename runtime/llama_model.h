@@ -1,12 +1,15 @@
 // A Llama-family transformer loaded from a GGUF file: token embedding, per layer RMSNorm →
-// q/k/v (RoPE) → grouped-query attention over the KV cache → output projection → RMSNorm →
-// SwiGLU MLP, each with a residual add, then the final norm and the (tied or separate) LM head.
+// q/k/v (+ biases when present, per-head q/k RMSNorm where the architecture has it, RoPE) →
+// grouped-query attention over the KV cache → output projection → RMSNorm → SwiGLU MLP, each with
+// a residual add, then the final norm and the (tied or separate) LM head. Architectures: llama,
+// qwen2, qwen3, hunyuan-dense (llama_config.h).
 // Weights stay in the mapped file (quantized ones are repacked once into the kernels' layout);
 // the KV cache and every scratch buffer are allocated at load time: forward() does not allocate.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,6 +37,9 @@ struct ModelOptions {
   bool need_tokenizer = true;  // a file without tokenizer.ggml.* is an error
   // Repack an F32/F16/BF16 LM head into Q8_0 at load (half the bytes per decoded token).
   bool head_q8_0 = false;
+  // Block grouping of STQ1_0 tensors in files whose metadata does not say (default stride16,
+  // llama.cpp's); a file that says otherwise is an error.
+  std::optional<BlockGrouping> stq1_0_grouping;
 };
 
 // Where forward() spends its time (seconds, summed over calls).
@@ -84,6 +90,8 @@ class LlamaModel {
     std::vector<float> attn_norm;
     std::vector<float> ffn_norm;
     LinearLayer q, k, v, o, gate, up, down;
+    std::vector<float> q_bias = {}, k_bias = {}, v_bias = {};  // empty when the file has none
+    std::vector<float> q_norm = {}, k_norm = {};               // (head_dim), with QkNorm only
   };
   LlamaModel() = default;
   Status load_weights(const gguf::Reader& reader, const ModelOptions& options);
