@@ -225,9 +225,8 @@ void check_quantized(const std::string& in, const std::string& out,
       const TensorInfo* copy = ro->find_tensor(info.name);
       REQUIRE(copy != nullptr);
       const std::optional<TensorType> target = info.name == n::kOutput ? options.output_type
-                                               : info.name == n::kTokenEmbedding
-                                                   ? options.embd_type
-                                                   : std::nullopt;
+                                               : info.name == n::kTokenEmbedding ? options.embd_type
+                                                                                 : std::nullopt;
       if (target && *target != info.type) {
         CHECK(copy->type == *target);
         check_converted(*ri, info, *copy);
@@ -384,13 +383,16 @@ TEST_CASE("bad quantize options are rejected with the option named") {
   };
   CHECK(error("q4", {}, {}, {}) == "--type: expected sherry or stq1_0, found 'q4'");
   CHECK(error("stq1_0", 128, {}, {}) ==
-        "--type stq1_0 fixes the layout (stride16 grouping, group scales of 256): expected no "
-        "--group-size, "
-        "--granularity or --grouping, found --group-size");
-  CHECK(error("stq1_0", {}, {}, "stride16") ==
-        "--type stq1_0 fixes the layout (stride16 grouping, group scales of 256): expected no "
-        "--group-size, "
-        "--granularity or --grouping, found --grouping");
+        "--type stq1_0 fixes the scales (group scales of 256): expected no --group-size or "
+        "--granularity, found --group-size");
+  CHECK(error("stq1_0", {}, "channel", {}) ==
+        "--type stq1_0 fixes the scales (group scales of 256): expected no --group-size or "
+        "--granularity, found --granularity");
+  CHECK(error("stq1_0", {}, {}, "zigzag") ==
+        "--grouping: unknown block grouping 'zigzag': expected contiguous or stride16");
+  CHECK(resolve_quantize_options("stq1_0", {}, {}, "contiguous", {}).value().layout ==
+        stq1_0_layout(BlockGrouping::kContiguous));
+  CHECK(resolve_quantize_options("stq1_0", {}, {}, "stride16", {}).value().layout == kStq1_0Layout);
   CHECK(error("stq1_0", {}, {}, {}, 44) == "--stq1_0-id: expected 42 or 43, found 44");
   CHECK(error("sherry", {}, {}, {}, 42) ==
         "--stq1_0-id: expected only with --type stq1_0, found --type sherry");
@@ -435,7 +437,9 @@ TEST_CASE("bad quantize inputs give errors naming the file and tensor") {
     TempPath p("gpt2.gguf");
     REQUIRE(w.write(p.str()).ok());
     CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
-          p.str() + ": key 'general.architecture': expected 'llama', found 'gpt2'");
+          p.str() +
+              ": key 'general.architecture': expected 'llama', 'qwen2', 'qwen3' or "
+              "'hunyuan-dense', found 'gpt2'");
   }
   {
     Writer w;

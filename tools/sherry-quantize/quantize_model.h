@@ -1,12 +1,13 @@
-// Quantizes a Llama GGUF with F32/F16/BF16 weights: the seven linear layers of every block (q, k,
-// v, o, gate, up, down) become sherry (or STQ1_0) tensors via quantize_sparse_absmean; the output
-// head and the token embedding become Q8_0 unless told to stay in their type or become F16 (the
-// head is most of what a decode step reads once the layers are 1.25-bit); norms and all
-// metadata are copied.
+// Quantizes a Llama-family GGUF (llama, qwen2, qwen3, hunyuan-dense) with F32/F16/BF16 weights:
+// the seven linear layers of every block (q, k, v, o, gate, up, down) become sherry (or STQ1_0)
+// tensors via quantize_sparse_absmean; the output head and the token embedding become Q8_0 unless
+// told to stay in their type or become F16 (the head is most of what a decode step reads once the
+// layers are 1.25-bit); norms, biases and all metadata are copied.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@
 #include "runtime/gguf/gguf_types.h"
 
 namespace sherry::gguf {
+
+class Writer;
 
 enum class QuantizeFormat : uint8_t { kSherry, kStq1_0 };
 
@@ -28,12 +31,16 @@ struct QuantizeOptions {
   std::optional<TensorType> embd_type = TensorType::kQ8_0;
 };
 
+// "blk.<N>.<suffix>" with N decimal digits and suffix one of the seven quantized layers.
+bool is_quantized_layer(std::string_view name);
+
 // --output-type / --embd-type: "q8_0", "f16" or "keep" (nullopt).
 Result<std::optional<TensorType>> parse_float_tensor_type(std::string_view flag,
                                                           std::string_view value);
 
 // Options from the command line's words; unset optionals take the defaults (group 128,
-// contiguous). --type stq1_0 fixes the layout, so giving any layout option with it is an error.
+// contiguous). --type stq1_0 fixes the scales (groups of 256), so --group-size or --granularity
+// with it is an error; its grouping is stride16 (llama.cpp's) unless --grouping says contiguous.
 Result<QuantizeOptions> resolve_quantize_options(const std::string& type,
                                                  std::optional<int64_t> group_size,
                                                  std::optional<std::string> granularity,
@@ -46,7 +53,7 @@ struct QuantizedTensorRow {
   std::vector<int64_t> shape;  // ggml order
   uint64_t bytes = 0;          // including the companion scale tensor for sherry
   int64_t weights = 0;
-  bool quantized = false;    // a sherry/STQ1_0 layer
+  bool quantized = false;  // a sherry/STQ1_0 layer
   double bits_per_weight() const {
     return weights ? 8.0 * static_cast<double>(bytes) / weights : 0.0;
   }
@@ -61,10 +68,24 @@ struct QuantizeReport {
   uint64_t decode_bytes_per_token = 0;
 };
 
+// One linear layer, `values` (rows × cols, row-major), quantized into `writer` as a sherry or
+// STQ1_0 tensor named `name` (the layout and format of `options`). Errors name the tensor: a
+// layout that does not fit the shape, a grouping other than the file's.
+Result<QuantizedTensorRow> add_quantized_layer(Writer& writer, const std::string& name,
+                                               std::span<const float> values, int64_t rows,
+                                               int64_t cols, const QuantizeOptions& options);
+
+// The LM head or the embedding (`name` says which flag to suggest), `values` rows × cols, as the
+// bytes of a [cols, rows] tensor of `type` (F16 or Q8_0). Error: Q8_0 with cols not a multiple
+// of 32.
+Result<std::vector<uint8_t>> convert_float_values(std::string_view name,
+                                                  std::span<const float> values, int64_t rows,
+                                                  int64_t cols, TensorType type);
+
 // Reads `in`, writes `out` atomically. Errors name the file and tensor: missing or non-GGUF input,
-// an architecture other than llama, a layer of a type other than F32/F16/BF16 or not 2-D, a shape
-// the layout does not divide, no layer to quantize, a head or embedding that cannot take the
-// type asked (rows not a multiple of 32 for Q8_0, a quantized input to convert).
+// an architecture other than the four above, a layer of a type other than F32/F16/BF16 or not 2-D,
+// a shape the layout does not divide, no layer to quantize, a head or embedding that cannot take
+// the type asked (rows not a multiple of 32 for Q8_0, a quantized input to convert).
 Result<QuantizeReport> quantize_model(const std::string& in, const std::string& out,
                                       const QuantizeOptions& options);
 
