@@ -58,7 +58,13 @@ Result<std::vector<uint8_t>> convert_float_tensor(const Reader& reader, const Te
   return bytes;
 }
 
-// What one decode step reads of the weights written (rows in file order).
+uint64_t file_size(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
+}
+
+}  // namespace
+
 uint64_t decode_bytes_per_token(const std::vector<QuantizedTensorRow>& tensors) {
   uint64_t bytes = 0, embedding = 0, embedding_row = 0;
   bool has_head = false;
@@ -75,13 +81,6 @@ uint64_t decode_bytes_per_token(const std::vector<QuantizedTensorRow>& tensors) 
   }
   return bytes + embedding_row + (has_head ? 0 : embedding);
 }
-
-uint64_t file_size(const std::string& path) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
-}
-
-}  // namespace
 
 bool is_quantized_layer(std::string_view name) {
   constexpr std::string_view kPrefix = "blk.";

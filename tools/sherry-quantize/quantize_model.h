@@ -82,6 +82,10 @@ Result<std::vector<uint8_t>> convert_float_values(std::string_view name,
                                                   std::span<const float> values, int64_t rows,
                                                   int64_t cols, TensorType type);
 
+// What one decode step reads of the weights `tensors` (in file order) describe (the report's
+// decode_bytes_per_token).
+uint64_t decode_bytes_per_token(const std::vector<QuantizedTensorRow>& tensors);
+
 // Reads `in`, writes `out` atomically. Errors name the file and tensor: missing or non-GGUF input,
 // an architecture other than the four above, a layer of a type other than F32/F16/BF16 or not 2-D,
 // a shape the layout does not divide, no layer to quantize, a head or embedding that cannot take
