@@ -463,7 +463,7 @@ void add_hf_vocab(gguf::Writer& writer, const HfVocab& v) {
   writer.set_string_array(std::string(names::kTokenizerTokens), v.tokens);
   if (!v.scores.empty()) writer.set_float32_array(std::string(names::kTokenizerScores), v.scores);
   writer.set_int32_array(std::string(names::kTokenizerTokenType), v.types);
-  if (!v.merges.empty()) writer.set_string_array(std::string(names::kTokenizerMerges), v.merges);
+  if (v.model == "gpt2") writer.set_string_array(std::string(names::kTokenizerMerges), v.merges);
   const std::pair<std::string_view, const std::optional<int64_t>*> ids[] = {
       {names::kTokenizerBosId, &v.bos},
       {names::kTokenizerEosId, &v.eos},

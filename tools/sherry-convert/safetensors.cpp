@@ -146,9 +146,6 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::parse(std::span<const 
   }
   auto header = parse_strict_json(text, path + ": header");
   if (!header) return header.error();
-  if (!header->is_object()) {
-    return make_error("{}: header: expected a JSON object, found {}", path, json_type(*header));
-  }
   const std::span<const uint8_t> data = bytes.subspan(kLengthBytes + header_bytes);
 
   for (const auto& [key, value] : header->items()) {
