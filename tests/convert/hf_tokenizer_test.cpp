@@ -18,6 +18,7 @@
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "runtime/tokenizer/tokenizer.h"
+#include "testing/vocab_test_texts.h"
 #include "tests/convert/checkpoint_files.h"
 #include "tools/sherry-convert/hf_config.h"
 
@@ -72,15 +73,8 @@ runtime::Tokenizer load_converted(const HfVocab& vocab, const std::string& name)
 
 // llama.cpp's test vectors: .inp texts separated by "\n__ggml_vocab_test__\n", .out id lines.
 std::vector<std::pair<std::string, std::vector<int32_t>>> read_vectors(const fs::path& gguf) {
-  const std::string raw = read_all(gguf.string() + ".inp");
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  for (size_t pos = 0; pos < raw.size();) {
-    const size_t next = raw.find(separator, pos);
-    texts.push_back(raw.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
-    if (next == std::string::npos) break;
-    pos = next + separator.size();
-  }
+  const std::vector<std::string> texts =
+      sherry::testing::read_vocab_test_texts(gguf.string() + ".inp");
   std::vector<std::pair<std::string, std::vector<int32_t>>> vectors;
   std::ifstream lines(gguf.string() + ".out");
   size_t i = 0;

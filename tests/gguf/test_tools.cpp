@@ -158,6 +158,16 @@ TEST_CASE("bad random model shapes are rejected with the option named") {
         "--type: expected f32, f16 or bf16, found Q8_0");
   CHECK(error([](RandomModelSpec& s) { s.rope_base = 0.0f; }) ==
         "--rope-base: expected a positive number, found 0");
+  CHECK(error([](RandomModelSpec& s) { s.architecture = "mamba"; }) ==
+        "--arch: expected llama, qwen2, qwen3 or hunyuan-dense, found 'mamba'");
+  CHECK(error([](RandomModelSpec& s) { s.head_dim = 15; }) ==
+        "--head-dim: expected 0 or a positive even number, found 15");
+  CHECK(error([](RandomModelSpec& s) { s.rope_alpha = 1000.0f; }) ==
+        "--rope-alpha: expected a positive number with --arch hunyuan-dense, found 1000");
+  CHECK(error([](RandomModelSpec& s) {
+          s.architecture = "hunyuan-dense";
+          s.rope_alpha = -1.0f;
+        }) == "--rope-alpha: expected a positive number with --arch hunyuan-dense, found -1");
   CHECK(parse_float_type("f64").error().message() ==
         "--type: expected f32, f16 or bf16, found 'f64'");
   CHECK(parse_float_type("bf16").value() == TensorType::kBF16);

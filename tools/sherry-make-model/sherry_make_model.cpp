@@ -2,7 +2,8 @@
 // vocabulary.
 //   sherry-make-model OUT.gguf [--arch llama|qwen2|qwen3|hunyuan-dense] [--hidden N] [--layers N]
 //                     [--heads N] [--kv-heads N] [--head-dim N] [--ffn N] [--vocab N] [--ctx N]
-//                     [--type f32|f16|bf16] [--seed N] [--rope-base F] [--tie-embeddings]
+//                     [--type f32|f16|bf16] [--seed N] [--rope-base F] [--rope-alpha F]
+//                     [--tie-embeddings]
 // Errors: "error: <message>", exit status 1 (2 for a bad command line).
 #include <cstdio>
 #include <filesystem>
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
   app.add_option("--type", type, "f32, f16 or bf16 (norms are always f32)")->capture_default_str();
   app.add_option("--seed", spec.seed, "random seed (same seed, same bytes)")->capture_default_str();
   app.add_option("--rope-base", spec.rope_base, "RoPE frequency base")->capture_default_str();
+  app.add_option("--rope-alpha", spec.rope_alpha,
+                 "hunyuan-dense: rope.scaling.alpha (NTK scaling of the RoPE base; 0: none)")
+      ->capture_default_str();
   app.add_flag("--tie-embeddings", spec.tie_embeddings,
                "no output.weight: the LM head is the token embedding");
   try {
