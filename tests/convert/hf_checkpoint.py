@@ -79,8 +79,8 @@ def write_safetensors(path, tensors):
             f.write(data)
 
 
-def spec_for(arch, tied=False, training=False):
-    spec = {"arch": arch, "hidden": 64, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 128,
+def spec_for(arch, tied=False, training=False, hidden=64):
+    spec = {"arch": arch, "hidden": hidden, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 2 * hidden,
             "vocab": 320, "context": 128, "rope_theta": 10000.0, "eps": 1e-5, "tied": tied,
             "head_dim": None, "rope_scaling": None, "training": training}
     if arch == "llama":
@@ -88,7 +88,7 @@ def spec_for(arch, tied=False, training=False):
         spec["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                                 "high_freq_factor": 4.0, "original_max_position_embeddings": 32}
     if arch == "qwen3":
-        spec["head_dim"] = 32  # 4 heads of 32 = 128 wide q, over a hidden size of 64
+        spec["head_dim"] = hidden // 2  # 4 heads of hidden/2: q twice as wide as the hidden size
     return spec
 
 
@@ -161,9 +161,9 @@ def make_weights(spec, seed):
 
 
 def write_checkpoint(directory, arch="llama", dtype="bf16", shards=1, tied=False, seed=1,
-                     training=False, extra_tensors=()):
+                     training=False, extra_tensors=(), hidden=64):
     """Writes the folder; returns the float64 weights the files hold (after dtype rounding)."""
-    spec = spec_for(arch, tied, training)
+    spec = spec_for(arch, tied, training, hidden)
     os.makedirs(directory, exist_ok=True)
     weights = make_weights(spec, seed)
     exact, entries = {}, []
@@ -313,13 +313,14 @@ def main():
     write.add_argument("--tied", action="store_true")
     write.add_argument("--training", action="store_true", help="AngelSlim's Sherry QAT fields")
     write.add_argument("--seed", type=int, default=1)
+    write.add_argument("--hidden", type=int, default=64, help="hidden size (a multiple of 8)")
     run = sub.add_parser("logits")
     run.add_argument("dir")
     run.add_argument("tokens", type=int, nargs="+")
     args = parser.parse_args()
     if args.command == "write":
         write_checkpoint(args.dir, args.arch, args.dtype, args.shards, args.tied, args.seed,
-                         args.training)
+                         args.training, hidden=args.hidden)
     else:
         for t, row in enumerate(logits(args.dir, args.tokens)):
             print(t, int(np.argmax(row)), " ".join(f"{v:.7g}" for v in row))
