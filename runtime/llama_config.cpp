@@ -98,7 +98,8 @@ Result<LlamaConfig> read_llama_config(const gguf::Reader& reader) {
     return make_error("{}: key '{}': expected a divisor of the head count {}, found {}",
                       reader.path(), key(names::kHeadCountKv), c.heads, c.kv_heads);
   }
-  if (reader.find(key(names::kKeyLength)) != nullptr) {
+  const bool key_length = reader.find(key(names::kKeyLength)) != nullptr;
+  if (key_length) {
     auto head_dim = positive(reader, key(names::kKeyLength), kMaxDim);
     if (!head_dim) return head_dim.error();
     c.head_dim = *head_dim;
@@ -111,8 +112,9 @@ Result<LlamaConfig> read_llama_config(const gguf::Reader& reader) {
         reader.path(), key(names::kHeadCount), c.hidden, key(names::kKeyLength), c.heads);
   }
   if (c.head_dim % 2 != 0) {
-    return make_error("{}: key '{}': expected an even head dimension, found {} ({} / {} heads)",
-                      reader.path(), key(names::kHeadCount), c.head_dim, c.hidden, c.heads);
+    return make_error(
+        "{}: key '{}': expected an even head dimension (RoPE rotates pairs), found {}",
+        reader.path(), key(key_length ? names::kKeyLength : names::kHeadCount), c.head_dim);
   }
   if (reader.find(key(names::kValueLength)) != nullptr) {
     auto value_dim = positive(reader, key(names::kValueLength), kMaxDim);

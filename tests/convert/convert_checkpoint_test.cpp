@@ -249,6 +249,16 @@ TEST_CASE("conversion errors name the folder and the file") {
             .message() ==
         (dir / "config.json").string() + ": cannot read: No such file or directory");
   testing::write_tiny_checkpoint(dir);
+  // A tokenizer.json of 600 MB (sparse: no disk used) is not one.
+  fs::resize_file(dir / "tokenizer.json", uintmax_t{600} << 20);
+  CHECK(convert_checkpoint(dir.string(), (dir / "o.gguf").string(), ConvertOptions{})
+            .error()
+            .message() == dir.string() +
+                              ": expected tokenizer.json (the tokenizer in Hugging Face's format), "
+                              "found none: " +
+                              (dir / "tokenizer.json").string() +
+                              ": expected a text file of at most 536870912 bytes, found 629145600 "
+                              "bytes");
   fs::remove(dir / "tokenizer.json");
   CHECK(convert_checkpoint(dir.string(), (dir / "o.gguf").string(), ConvertOptions{})
             .error()

@@ -138,6 +138,12 @@ TEST_CASE("config errors name the key and what was found") {
                                  R"("rope_scaling":{"rope_type":"llama3","factor":8.0})")) ==
         "c.json: key 'rope_scaling': key 'original_max_position_embeddings': expected an integer "
         "in [1, 16777216], found no such key");
+  CHECK(config_error(tiny_config("LlamaForCausalLM",
+                                 R"("rope_scaling":{"rope_type":"llama3","factor":8.0,)"
+                                 R"("low_freq_factor":4.0,"high_freq_factor":1.0,)"
+                                 R"("original_max_position_embeddings":8192})")) ==
+        "c.json: key 'rope_scaling': key 'high_freq_factor': expected a value above "
+        "low_freq_factor, found number 1.0");
   CHECK(config_error(tiny_config("LlamaForCausalLM", R"("rope_scaling":3)")) ==
         "c.json: key 'rope_scaling': expected an object, found number 3");
   CHECK(config_error(base + R"("num_attention_heads":4,"rms_norm_eps":2.0})") ==

@@ -283,6 +283,12 @@ TEST_CASE("tokenizer errors name the file the key and what was found") {
   CHECK(tokenizer_error(R"({"model":{"type":"BPE","vocab":{}}})") ==
         "t.json: key 'model': expected a byte-level BPE (a ByteLevel pre-tokenizer) or a "
         "SentencePiece-style BPE (byte_fallback), found type \"BPE\" without either");
+  CHECK(tokenizer_error(R"({"model":{"type":"BPE","byte_fallback":true}})") ==
+        "t.json: key 'model.vocab': expected an object of token → id, found no such key");
+  CHECK(tokenizer_error(tiny_with(R"("added_tokens":[)", R"("added_tokens":7,"unused":[)")) ==
+        "t.json: key 'added_tokens': expected an array, found number");
+  CHECK(tokenizer_error(tiny_with(R"("merges":[])", R"("merges":{})")) ==
+        "t.json: key 'model.merges': expected an array, found object");
   CHECK(tokenizer_error(tiny_with(R"("A":65)", R"("A":300)")) ==
         "t.json: key 'model.vocab': token \"A\": expected an id in [0, 300) (the model's "
         "vocab_size), found 300");

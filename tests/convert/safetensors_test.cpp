@@ -56,7 +56,7 @@ TEST_CASE("a valid file parses with every tensor where its offsets say") {
   CHECK((*values)[0] == first);
 }
 
-TEST_CASE("f16 and bf16 tensors read back as floats, other dtypes are an error") {
+TEST_CASE("f16 and bf16 tensors read back as floats and other dtypes are an error") {
   // 1.5 in F16 is 0x3E00, in BF16 0x3FC0; little-endian, and at an odd offset (unaligned).
   RawTensor pad{"pad", "U8", {1}, {7}};
   RawTensor f16{"h", "F16", {1}, {0x00, 0x3E}};

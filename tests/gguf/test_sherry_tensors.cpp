@@ -419,7 +419,7 @@ TEST_CASE("reading an STQ1_0 tensor checks type shape and scales") {
   }
 }
 
-TEST_CASE("the STQ1_0 grouping comes from the file, else the option, else stride16") {
+TEST_CASE("the STQ1_0 grouping comes from the file or else the option or else stride16") {
   // The grouping key's value (nullopt: no key) → the file to read.
   auto file_with = [](std::optional<Value> value) {
     auto f = std::make_unique<RawFile>(false);

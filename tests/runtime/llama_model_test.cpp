@@ -321,10 +321,11 @@ TEST_CASE("stq1_0 with contiguous quads follows the grouping the file or the opt
     options.stq1_0_grouping = BlockGrouping::kStride16;  // contradicts the file
     auto refused = LlamaModel::load(path, options);
     REQUIRE_FALSE(refused.ok());
-    CHECK(refused.error().message() ==
-          path +
-              ": key 'sherry.stq1_0_block_grouping': the file declares block grouping 'contiguous', "
-              "found --stq1-0-grouping stride16 (the option is for files that do not say)");
+    CHECK(
+        refused.error().message() ==
+        path +
+            ": key 'sherry.stq1_0_block_grouping': the file declares block grouping 'contiguous', "
+            "found --stq1-0-grouping stride16 (the option is for files that do not say)");
   }
   SUBCASE("not declared: the option says it, stride16 without it") {
     spec.declare_stq1_0_grouping = false;

@@ -79,15 +79,21 @@ TEST_CASE("a missing q or k norm of qwen3 and hunyuan-dense is an error naming i
   }
 }
 
-// A copy of the model at `path` with one key set and one tensor replaced by a [length] F32
-// vector of zeros (none when `tensor` is empty).
-std::string rewritten(const std::string& path, const std::string& key, uint32_t value,
-                      const std::string& tensor, int64_t length) {
+// A copy of the model at `path` with the `keys` set (uint32 or float32 values) and one tensor
+// replaced by a [length] F32 vector of zeros (none when `tensor` is empty).
+std::string rewritten(const std::string& path, std::vector<std::pair<std::string, double>> keys,
+                      const std::string& tensor = "", int64_t length = 0) {
   auto reader = gguf::Reader::open(path);
   REQUIRE(reader.ok());
   gguf::Writer writer;
   for (const auto& [name, v] : (*reader)->metadata()) writer.set(name, v);
-  if (!key.empty()) writer.set_uint32(key, value);
+  for (const auto& [key, value] : keys) {
+    if (value == static_cast<double>(static_cast<uint32_t>(value))) {
+      writer.set_uint32(key, static_cast<uint32_t>(value));
+    } else {
+      writer.set_float32(key, static_cast<float>(value));
+    }
+  }
   for (const gguf::TensorInfo& info : (*reader)->tensors()) {
     if (info.name == tensor) {
       const std::vector<float> zeros(static_cast<size_t>(length));
@@ -101,12 +107,38 @@ std::string rewritten(const std::string& path, const std::string& key, uint32_t 
   return out;
 }
 
+TEST_CASE("head counts and widths that do not fit are errors naming the key") {
+  const std::string path = testing::temp_path("heads.gguf");
+  testing::write_tiny_llama(path, TinySpec{});  // hidden 128, 4 heads, 2 kv heads
+  std::string bad =
+      rewritten(path, {{"llama.attention.head_count", 3}, {"llama.attention.head_count_kv", 1}});
+  CHECK(load_error(bad) ==
+        bad +
+            ": key 'llama.attention.head_count': expected a head count dividing the embedding "
+            "length 128 (or a key 'llama.attention.key_length'), found 3");
+  bad = rewritten(path, {{"llama.attention.key_length", 33}});
+  CHECK(load_error(bad) == bad +
+                               ": key 'llama.attention.key_length': expected an even head "
+                               "dimension (RoPE rotates pairs), found 33");
+}
+
+TEST_CASE("hunyuan-dense's rope alpha out of range is an error naming the key") {
+  TinySpec spec;
+  spec.architecture = "hunyuan-dense";
+  const std::string path = testing::temp_path("alpha.gguf");
+  testing::write_tiny_llama(path, spec);
+  const std::string bad = rewritten(path, {{"hunyuan-dense.rope.scaling.alpha", 2e6 + 0.5}});
+  CHECK(load_error(bad) == bad +
+                               ": key 'hunyuan-dense.rope.scaling.alpha': expected a number in "
+                               "(-1, 1000000], found 2000000.5");
+}
+
 TEST_CASE("a bias of the wrong length is an error naming it") {
   TinySpec spec;
   spec.architecture = "qwen2";
   const std::string path = testing::temp_path("bias.gguf");
   testing::write_tiny_llama(path, spec);
-  const std::string bad = rewritten(path, "", 0, "blk.0.attn_k.bias", 48);
+  const std::string bad = rewritten(path, {}, "blk.0.attn_k.bias", 48);
   CHECK(load_error(bad) == bad + ": tensor 'blk.0.attn_k.bias': expected shape [64], found [48]");
 }
 
@@ -116,7 +148,7 @@ TEST_CASE("a key length that differs from the value length is an error naming bo
   spec.head_dim = 64;
   const std::string path = testing::temp_path("value_length.gguf");
   testing::write_tiny_llama(path, spec);
-  const std::string bad = rewritten(path, "qwen3.attention.value_length", 32, "", 0);
+  const std::string bad = rewritten(path, {{"qwen3.attention.value_length", 32}});
   CHECK(load_error(bad) ==
         bad + ": key 'qwen3.attention.value_length': expected the key length 64, found 32");
 }
