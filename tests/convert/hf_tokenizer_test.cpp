@@ -37,17 +37,12 @@ std::string read_all(const fs::path& path) {
   return ss.str();
 }
 
-// .cache/ after scripts/fetch_npm_assets.sh (the CTest fixture llama_vocab runs it; run here too,
-// it returns at once when the files are cached).
+// .cache/ after scripts/fetch_npm_assets.sh (the CTest fixture llama_vocab runs it too).
 fs::path cache_dir() {
-  static const int fetched = [] {
-    const std::string command =
-        fmt::format("\"{}\" --quiet >&2",
-                    (fs::path(SHERRY_SOURCE_DIR) / "scripts" / "fetch_npm_assets.sh").string());
-    return std::system(command.c_str());
-  }();
-  INFO("scripts/fetch_npm_assets.sh exited with status ", fetched);
-  return fs::path(SHERRY_SOURCE_DIR) / ".cache";
+  int status = 0;
+  const fs::path dir = sherry::testing::fetched_cache_dir(SHERRY_SOURCE_DIR, &status);
+  INFO("scripts/fetch_npm_assets.sh exited with status ", status);
+  return dir;
 }
 
 HfConfig config_with_vocab(int64_t vocab) {

@@ -25,14 +25,10 @@ namespace fs = std::filesystem;
 // once when they are cached). SHERRY_LLAMA_VOCAB_DIR overrides the folder.
 fs::path vocab_dir() {
   if (const char* dir = std::getenv("SHERRY_LLAMA_VOCAB_DIR")) return dir;
-  static const int fetched = [] {
-    const std::string command =
-        fmt::format("\"{}\" --quiet >&2",
-                    (fs::path(SHERRY_SOURCE_DIR) / "scripts" / "fetch_npm_assets.sh").string());
-    return std::system(command.c_str());
-  }();
+  int fetched = 0;
+  const fs::path cache = testing::fetched_cache_dir(SHERRY_SOURCE_DIR, &fetched);
   INFO("scripts/fetch_npm_assets.sh exited with status ", fetched);
-  return fs::path(SHERRY_SOURCE_DIR) / ".cache" / "llama-vocab";
+  return cache / "llama-vocab";
 }
 
 struct Vector {

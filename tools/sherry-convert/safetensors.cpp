@@ -1,12 +1,6 @@
 #include "tools/sherry-convert/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -39,10 +33,6 @@ constexpr DtypeEntry kDtypes[] = {
 };
 
 constexpr uint64_t kLengthBytes = 8;  // the little-endian u64 header length
-
-std::string errno_text() {
-  return std::strerror(errno);
-}
 
 std::string json_type(const json& value) {
   return value.type_name();
@@ -77,42 +67,14 @@ int64_t SafetensorsTensor::element_count() const {
   return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error("{}: cannot open: {}", path, errno_text());
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) {
-    const std::string why = errno_text();
-    ::close(fd);
-    return make_error("{}: cannot stat: {}", path, why);
-  }
-  if (!S_ISREG(info.st_mode)) {
-    ::close(fd);
-    return make_error("{}: expected a regular file, found another kind of file", path);
-  }
-  const auto size = static_cast<size_t>(info.st_size);
-  if (size < kLengthBytes) {
-    ::close(fd);
-    return make_error(
-        "{}: header: expected at least {} bytes (the header length), found a file "
-        "of {} bytes",
-        path, kLengthBytes, size);
-  }
-  void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const std::string why = errno_text();
-  ::close(fd);
-  if (mapping == MAP_FAILED) return make_error("{}: cannot map {} bytes: {}", path, size, why);
-  auto parsed = parse(std::span(static_cast<const uint8_t*>(mapping), size), path);
-  if (!parsed) {
-    ::munmap(mapping, size);
-    return parsed.error();
-  }
-  (*parsed)->mapping_ = mapping;
-  (*parsed)->mapping_size_ = size;
+  auto mapped = MappedFile::open(path);
+  if (!mapped) return mapped.error();
+  auto parsed = parse(mapped->bytes(), path);  // checks the length's 8 bytes first
+  if (!parsed) return parsed.error();
+  (*parsed)->mapping_ = std::move(*mapped);
   return parsed;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 
 namespace sherry::hf {
 
@@ -80,8 +81,7 @@ class SafetensorsFile {
   std::vector<SafetensorsTensor> tensors_;
   std::map<std::string, size_t, std::less<>> index_;
   std::map<std::string, std::string> metadata_;
-  void* mapping_ = nullptr;
-  size_t mapping_size_ = 0;
+  MappedFile mapping_;  // open's; the tensors' data points into it
 };
 
 // model.safetensors.index.json: tensor name → shard file name. Errors name `source`: bad JSON, no
