@@ -21,13 +21,13 @@ Status check_stq1_0_shape(int64_t rows, int64_t cols, std::string_view what) {
 
 Result<std::vector<Stq1_0Block>> pack_stq1_0(const PackedTensorView& w, std::string_view what) {
   SHERRY_TRY(check_stq1_0_shape(w.rows, w.cols, what));
-  if (!(w.layout == kStq1_0Layout)) {
+  if (!(w.layout == stq1_0_layout(w.layout.grouping))) {
     const std::string group = w.layout.granularity == ScaleGranularity::kGroup
                                   ? fmt::format(" group_size {}", w.layout.group_size)
                                   : std::string();
     return make_error(
         "{}: layout {} block grouping with {} scales{} cannot be written as STQ1_0: expected "
-        "stride16 block grouping with group scales of group_size 256",
+        "group scales of group_size 256",
         what, to_string(w.layout.grouping), to_string(w.layout.granularity), group);
   }
   const int64_t per_row = w.cols / kStq1_0BlockWeights;
@@ -37,7 +37,7 @@ Result<std::vector<Stq1_0Block>> pack_stq1_0(const PackedTensorView& w, std::str
       Stq1_0Block& out = blocks[m * per_row + i];
       out = Stq1_0Block{};
       for (int64_t g = 0; g < kStq1_0Groups; ++g) {
-        // Group g of STQ1_0 block i is block 64·i + g of the row in stride16 storage order.
+        // Group g of STQ1_0 block i is block 64·i + g of the row in storage order.
         const uint8_t code = w.code(m, kStq1_0Groups * i + g);
         out.qs[g / 2] |= static_cast<uint8_t>(code_slot(code) << (4 * (g & 1)));
         out.sign[g / 8] |= static_cast<uint8_t>(code_sign(code) << (g % 8));
@@ -49,10 +49,10 @@ Result<std::vector<Stq1_0Block>> pack_stq1_0(const PackedTensorView& w, std::str
 }
 
 Result<PackedTensor> unpack_stq1_0(const Stq1_0Block* blocks, int64_t rows, int64_t cols,
-                                   std::string_view what) {
+                                   std::string_view what, BlockGrouping grouping) {
   SHERRY_TRY(check_stq1_0_shape(rows, cols, what));
   const int64_t per_row = cols / kStq1_0BlockWeights;
-  PackedTensor packed = PackedTensor::allocate(rows, cols, kStq1_0Layout);
+  PackedTensor packed = PackedTensor::allocate(rows, cols, stq1_0_layout(grouping));
   for (int64_t m = 0; m < rows; ++m) {
     for (int64_t i = 0; i < per_row; ++i) {
       const Stq1_0Block& in = blocks[m * per_row + i];

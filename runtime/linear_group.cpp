@@ -51,7 +51,7 @@ Result<LinearGroup> LinearGroup::load(const gguf::Reader& reader, std::span<cons
   if (quantized && members.size() > 1) {
     std::vector<QuantizedWeights> weights;
     for (const Member& m : members) {
-      Result<QuantizedWeights> w = read_quantized_weights(reader, m.name);
+      Result<QuantizedWeights> w = read_quantized_weights(reader, m.name, options.stq1_0_grouping);
       if (!w) return w.error();
       weights.push_back(std::move(*w));
     }

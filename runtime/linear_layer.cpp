@@ -71,7 +71,7 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
     return layer;
   }
 
-  Result<QuantizedWeights> weights = read_quantized_weights(reader, name);
+  Result<QuantizedWeights> weights = read_quantized_weights(reader, name, options.stq1_0_grouping);
   if (!weights) return weights.error();
   Result<LinearLayer> built = from_packed(weights->view(), name, options);
   if (!built) return built.error().with_context(reader.path());
@@ -79,8 +79,8 @@ Result<LinearLayer> LinearLayer::load(const gguf::Reader& reader, const std::str
   return built;
 }
 
-Result<QuantizedWeights> read_quantized_weights(const gguf::Reader& reader,
-                                                const std::string& name) {
+Result<QuantizedWeights> read_quantized_weights(const gguf::Reader& reader, const std::string& name,
+                                                BlockGrouping stq1_0_grouping) {
   using gguf::TensorType;
   const gguf::TensorInfo* info = reader.find_tensor(name);
   SHERRY_CHECK(info != nullptr, "{}: tensor '{}' was not looked up first", reader.path(), name);
@@ -92,7 +92,7 @@ Result<QuantizedWeights> read_quantized_weights(const gguf::Reader& reader,
     return w;
   }
   if (info->type == TensorType::kSTQ1_0 || info->type == TensorType::kSTQ1_0_Released) {
-    auto packed = gguf::read_stq1_0_tensor(reader, name);
+    auto packed = gguf::read_stq1_0_tensor(reader, name, stq1_0_grouping);
     if (!packed) return packed.error();
     w.owned = std::move(*packed);
     return w;

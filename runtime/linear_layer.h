@@ -26,6 +26,7 @@ struct LinearLoadOptions {
   int64_t max_tokens = 64;
   ThreadPool* pool = nullptr;
   double* jit_seconds = nullptr;  // time spent in make_linear is added here
+  BlockGrouping stq1_0_grouping = BlockGrouping::kStride16;  // of STQ1_0 tensors (the file's)
 };
 
 // How Q8_0 weights take their activations: as floats (float_gemm: each block's int8 widened to
@@ -97,9 +98,10 @@ struct QuantizedWeights {
   void release_mapping() const;
 };
 // Errors: a type other than Sherry or STQ1_0 (naming the file, the tensor and the type), or the
-// tensor reader's. The tensor must exist (looked up by the caller).
-Result<QuantizedWeights> read_quantized_weights(const gguf::Reader& reader,
-                                                const std::string& name);
+// tensor reader's. The tensor must exist (looked up by the caller). STQ1_0 blocks are read in
+// `stq1_0_grouping` (the file's, LlamaModel works it out).
+Result<QuantizedWeights> read_quantized_weights(const gguf::Reader& reader, const std::string& name,
+                                                BlockGrouping stq1_0_grouping);
 
 // Quantizes n tokens of `cols` floats into `out` (sized for at least n tokens: no allocation),
 // the tokens split over the pool's threads when there is a pool and more than one token.

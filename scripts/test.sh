@@ -3,7 +3,8 @@
 # reachable registries (llama.cpp from npm for the interop and cross-check entries, the corpus's
 # Debian packages), runs ctest in a Release build, then again in an AddressSanitizer +
 # UndefinedBehaviorSanitizer build (any report fails the run), then a bounded libFuzzer run of the
-# GGUF reader (clang). Ends with the ISA coverage line (scripts/isa_coverage.sh) and the skips.
+# GGUF reader and of sherry-convert's checkpoint readers (clang). Ends with the ISA coverage line
+# (scripts/isa_coverage.sh) and the skips.
 #
 # In CI (CI=true; .ci/run sets it) a skip is a failure: a test that exits 77, a doctest case that
 # calls SHERRY_SKIP, a Python skip, a fetch that fails. Locally skips are allowed and listed at the
@@ -68,7 +69,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
 if [ -f tests/fuzz/CMakeLists.txt ]; then
   stage "fuzz build (clang, libFuzzer)"
-  scripts/setup.sh --build-dir build-fuzz --fuzz --target fuzz_gguf_reader
+  scripts/setup.sh --build-dir build-fuzz --fuzz --target fuzz_gguf_reader --target fuzz_hf_checkpoint
   stage "fuzz run"
   run_ctest build-fuzz -L fuzz
 fi

@@ -1,12 +1,6 @@
 #include "runtime/gguf/gguf_reader.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -175,10 +169,6 @@ Result<Value> read_value(Cursor& cursor, ValueType type, int depth, uint64_t& el
   // Callers check the type id before casting it.
   SHERRY_CHECK(false, "value type {} outside the enum", static_cast<uint32_t>(type));
   return make_error("unreachable");
-}
-
-std::string errno_text() {
-  return std::strerror(errno);
 }
 
 }  // namespace
@@ -408,40 +398,14 @@ int64_t TensorInfo::element_count() const {
   return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
 }
 
-Reader::~Reader() {
-  if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
-}
+Reader::~Reader() = default;
 
 Result<std::unique_ptr<Reader>> Reader::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error("{}: cannot open: {}", path, errno_text());
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) {
-    const std::string why = errno_text();
-    ::close(fd);
-    return make_error("{}: cannot stat: {}", path, why);
-  }
-  if (!S_ISREG(info.st_mode)) {
-    ::close(fd);
-    return make_error("{}: expected a regular file, found another kind of file", path);
-  }
-  const auto size = static_cast<size_t>(info.st_size);
-  if (size < kHeaderBytes) {
-    ::close(fd);
-    return make_error("{}: header: expected at least {} bytes, found a file of {} bytes", path,
-                      kHeaderBytes, size);
-  }
-  void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const std::string why = errno_text();
-  ::close(fd);  // the mapping keeps the file alive
-  if (mapping == MAP_FAILED) return make_error("{}: cannot map {} bytes: {}", path, size, why);
-  auto parsed = parse(std::span(static_cast<const uint8_t*>(mapping), size), path);
-  if (!parsed) {
-    ::munmap(mapping, size);
-    return parsed.error();
-  }
-  (*parsed)->mapping_ = mapping;
-  (*parsed)->mapping_size_ = size;
+  auto mapped = MappedFile::open(path);
+  if (!mapped) return mapped.error();
+  auto parsed = parse(mapped->bytes(), path);  // checks the header's size first
+  if (!parsed) return parsed.error();
+  (*parsed)->mapping_ = std::move(*mapped);
   return parsed;
 }
 

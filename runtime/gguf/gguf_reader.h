@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "runtime/gguf/gguf_types.h"
 #include "runtime/gguf/gguf_value.h"
 
@@ -73,8 +74,7 @@ class Reader {
   std::vector<std::pair<std::string, Value>> metadata_;
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> tensor_index_;
-  void* mapping_ = nullptr;
-  size_t mapping_size_ = 0;
+  MappedFile mapping_;  // open's; the tensors' data points into it
 };
 
 }  // namespace sherry::gguf

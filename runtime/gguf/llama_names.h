@@ -11,14 +11,18 @@
 namespace sherry::gguf::names {
 
 // ---- general.* ----
-inline constexpr std::string_view kArchitecture = "general.architecture";  // "llama"
+inline constexpr std::string_view kArchitecture = "general.architecture";  // "llama", ...
 inline constexpr std::string_view kName = "general.name";
 inline constexpr std::string_view kAlignment = "general.alignment";  // uint32, power of two
 inline constexpr std::string_view kFileType = "general.file_type";
 inline constexpr std::string_view kQuantizationVersion = "general.quantization_version";
 inline constexpr std::string_view kArchitectureLlama = "llama";
+inline constexpr std::string_view kArchitectureQwen2 = "qwen2";
+inline constexpr std::string_view kArchitectureQwen3 = "qwen3";
+inline constexpr std::string_view kArchitectureHunyuanDense = "hunyuan-dense";
 
-// ---- llama.* hyperparameters ----
+// ---- llama.* hyperparameters (other architectures use the same keys under their own prefix:
+// arch_key below) ----
 inline constexpr std::string_view kBlockCount = "llama.block_count";
 inline constexpr std::string_view kEmbeddingLength = "llama.embedding_length";
 inline constexpr std::string_view kFeedForwardLength = "llama.feed_forward_length";
@@ -37,6 +41,18 @@ inline constexpr std::string_view kRopeScalingOriginalContextLength =
 inline constexpr std::string_view kRopeScalingLowFreqFactor = "llama.rope.scaling.low_freq_factor";
 inline constexpr std::string_view kRopeScalingHighFreqFactor =
     "llama.rope.scaling.high_freq_factor";
+// Head width when it is not embedding_length / head_count (Qwen3), and HunYuan's NTK alpha.
+inline constexpr std::string_view kKeyLength = "llama.attention.key_length";
+inline constexpr std::string_view kValueLength = "llama.attention.value_length";
+inline constexpr std::string_view kRopeScalingAlpha = "llama.rope.scaling.alpha";
+
+// The key of `llama_key` for another architecture: ("qwen3", "llama.block_count") →
+// "qwen3.block_count".
+inline std::string arch_key(std::string_view architecture, std::string_view llama_key) {
+  constexpr std::string_view kLlamaPrefix = "llama.";
+  if (llama_key.starts_with(kLlamaPrefix)) llama_key.remove_prefix(kLlamaPrefix.size());
+  return fmt::format("{}.{}", architecture, llama_key);
+}
 
 // ---- tokenizer.ggml.* ----
 inline constexpr std::string_view kTokenizerModel = "tokenizer.ggml.model";  // "llama", "gpt2", ...
@@ -81,6 +97,15 @@ inline constexpr std::string_view kFfnNorm = "ffn_norm.weight";        // ne = [
 inline constexpr std::string_view kFfnGate = "ffn_gate.weight";        // ne = [hidden, ffn]
 inline constexpr std::string_view kFfnUp = "ffn_up.weight";            // ne = [hidden, ffn]
 inline constexpr std::string_view kFfnDown = "ffn_down.weight";        // ne = [ffn, hidden]
+// Optional q/k/v biases (Qwen2; any architecture may carry them, as in llama.cpp).
+inline constexpr std::string_view kAttnQBias = "attn_q.bias";  // ne = [heads·hd]
+inline constexpr std::string_view kAttnKBias = "attn_k.bias";  // ne = [kv·hd]
+inline constexpr std::string_view kAttnVBias = "attn_v.bias";  // ne = [kv·hd]
+// Per-head RMSNorm gains of q and k (Qwen3 before RoPE, HunYuan after).
+inline constexpr std::string_view kAttnQNorm = "attn_q_norm.weight";  // ne = [hd]
+inline constexpr std::string_view kAttnKNorm = "attn_k_norm.weight";  // ne = [hd]
+// Llama 3.1's RoPE frequency divisors, as llama.cpp's converter writes them.
+inline constexpr std::string_view kRopeFreqs = "rope_freqs.weight";  // ne = [rope dims / 2]
 
 // The seven linear layers sherry quantizes (docs/gguf.md §8), in forward order.
 inline constexpr std::string_view kQuantizedSuffixes[] = {kAttnQ,   kAttnK, kAttnV,  kAttnOutput,

@@ -35,6 +35,20 @@ Result<const TensorInfo*> find_matrix(const Reader& reader, std::string_view nam
   return info;
 }
 
+// Checks `grouping` against the one the file already declares under `key`, if any.
+Status check_grouping(const Writer& writer, std::string_view key, std::string_view name,
+                      BlockGrouping grouping) {
+  const std::string_view text = to_string(grouping);
+  if (const Value* declared = writer.find(key)) {
+    const std::string* have = declared->as_string();
+    if (have == nullptr || *have != text) {
+      return make_error("tensor '{}': expected the file's block grouping '{}' ({}), found '{}'",
+                        name, have ? *have : std::string("?"), key, text);
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string scale_tensor_name(std::string_view weight_name) {
@@ -57,16 +71,10 @@ Status add_sherry_tensor(Writer& writer, std::string_view weight_name,
       return make_error("tensor '{}': expected a new tensor name, found one already added", name);
     }
   }
-  const std::string_view grouping = to_string(tensor.layout.grouping);
-  if (const Value* declared = writer.find(kSherryBlockGroupingKey)) {
-    const std::string* text = declared->as_string();
-    if (text == nullptr || *text != grouping) {
-      return make_error("tensor '{}': expected the file's block grouping '{}', found '{}'",
-                        weight_name, text ? *text : std::string("?"), grouping);
-    }
-  }
+  SHERRY_TRY(check_grouping(writer, kSherryBlockGroupingKey, weight_name, tensor.layout.grouping));
   writer.set_uint32(std::string(kSherryFormatVersionKey), kSherryFormatVersion);
-  writer.set_string(std::string(kSherryBlockGroupingKey), std::string(grouping));
+  writer.set_string(std::string(kSherryBlockGroupingKey),
+                    std::string(to_string(tensor.layout.grouping)));
 
   const auto code_bytes = static_cast<size_t>(tensor.rows * tensor.row_bytes());
   writer.add_tensor(std::string(weight_name), TensorType::kSherry, {tensor.cols, tensor.rows},
@@ -162,12 +170,36 @@ Status add_stq1_0_tensor(Writer& writer, std::string_view name, const PackedTens
   }
   auto blocks = pack_stq1_0(tensor, name);
   if (!blocks) return blocks.error();
+  SHERRY_TRY(check_grouping(writer, kStq1_0BlockGroupingKey, name, tensor.layout.grouping));
+  writer.set_string(std::string(kStq1_0BlockGroupingKey),
+                    std::string(to_string(tensor.layout.grouping)));
   writer.add_tensor(std::string(name), type, {tensor.cols, tensor.rows},
                     as_bytes(blocks->data(), blocks->size() * sizeof(Stq1_0Block)));
   return {};
 }
 
-Result<PackedTensor> read_stq1_0_tensor(const Reader& reader, std::string_view name) {
+Result<BlockGrouping> stq1_0_grouping(const Reader& reader, std::optional<BlockGrouping> fallback) {
+  if (reader.find(kStq1_0BlockGroupingKey) == nullptr) {
+    return fallback.value_or(BlockGrouping::kStride16);
+  }
+  auto text = reader.get_string(kStq1_0BlockGroupingKey);
+  if (!text) return text.error();
+  auto grouping = parse_block_grouping(*text);
+  if (!grouping) {
+    return grouping.error().with_context(
+        fmt::format("{}: key '{}'", reader.path(), kStq1_0BlockGroupingKey));
+  }
+  if (fallback && *fallback != *grouping) {
+    return make_error(
+        "{}: key '{}': the file declares block grouping '{}', found --stq1-0-grouping {} (the "
+        "option is for files that do not say)",
+        reader.path(), kStq1_0BlockGroupingKey, *text, to_string(*fallback));
+  }
+  return *grouping;
+}
+
+Result<PackedTensor> read_stq1_0_tensor(const Reader& reader, std::string_view name,
+                                        BlockGrouping grouping) {
   auto info =
       find_matrix(reader, name, {TensorType::kSTQ1_0, TensorType::kSTQ1_0_Released}, "STQ1_0");
   if (!info) return info.error();
@@ -176,7 +208,7 @@ Result<PackedTensor> read_stq1_0_tensor(const Reader& reader, std::string_view n
   // Copied: the 42-byte blocks need not be 2-byte aligned in the file.
   std::vector<Stq1_0Block> blocks(static_cast<size_t>(rows * (cols / kStq1_0BlockWeights)));
   std::memcpy(blocks.data(), (*info)->data, (*info)->byte_size);
-  auto packed = unpack_stq1_0(blocks.data(), rows, cols, name);
+  auto packed = unpack_stq1_0(blocks.data(), rows, cols, name, grouping);
   if (!packed) return packed.error().with_context(reader.path());
   return packed;
 }

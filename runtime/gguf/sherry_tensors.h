@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,8 @@ namespace sherry::gguf {
 
 inline constexpr std::string_view kSherryFormatVersionKey = "sherry.format_version";  // uint32
 inline constexpr std::string_view kSherryBlockGroupingKey = "sherry.block_grouping";  // string
+// The grouping of the file's STQ1_0 tensors (absent from files llama.cpp writes: stride16).
+inline constexpr std::string_view kStq1_0BlockGroupingKey = "sherry.stq1_0_block_grouping";
 inline constexpr uint32_t kSherryFormatVersion = 1;
 
 // "blk.0.attn_q.weight" -> "blk.0.attn_q.scale"; a name not ending in ".weight" gets ".scale"
@@ -39,10 +42,17 @@ Status add_sherry_tensor(Writer& writer, std::string_view weight_name,
 Result<PackedTensorView> read_sherry_tensor(const Reader& reader, std::string_view weight_name);
 
 // STQ1_0 (type id 42 as released, 43 in newer llama.cpp), ne = [cols, rows]. The tensor must
-// have the kStq1_0Layout layout.
+// have the layout stq1_0_layout(grouping); the grouping is declared in
+// sherry.stq1_0_block_grouping (one per file: a different one is an error).
 Status add_stq1_0_tensor(Writer& writer, std::string_view name, const PackedTensorView& tensor,
                          TensorType type = TensorType::kSTQ1_0);
-Result<PackedTensor> read_stq1_0_tensor(const Reader& reader, std::string_view name);
+// The grouping of a file's STQ1_0 tensors: sherry.stq1_0_block_grouping when the file has it,
+// else `fallback` (a user's --stq1-0-grouping), else stride16 (llama.cpp's). Errors: an unknown
+// grouping in the file, or a fallback that contradicts the file.
+Result<BlockGrouping> stq1_0_grouping(const Reader& reader,
+                                      std::optional<BlockGrouping> fallback = std::nullopt);
+Result<PackedTensor> read_stq1_0_tensor(const Reader& reader, std::string_view name,
+                                        BlockGrouping grouping = BlockGrouping::kStride16);
 
 // F32, F16 or BF16 tensor converted to floats (element order of the file: ne[0] fastest).
 Result<std::vector<float>> read_float_tensor(const Reader& reader, std::string_view name);

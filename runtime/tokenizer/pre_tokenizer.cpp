@@ -20,7 +20,9 @@ struct Scanner {
   bool number(size_t i) const { return i < size() && (flags[i] & kNumber); }
   bool space(size_t i) const { return i < size() && (flags[i] & kWhitespace); }
   // [^\s\p{L}\p{N}]
-  bool other(size_t i) const { return i < size() && flags[i] == 0; }
+  bool other(size_t i) const {
+    return i < size() && (flags[i] & (kLetter | kNumber | kWhitespace)) == 0;
+  }
   bool newline(size_t i) const { return i < size() && (at(i) == '\r' || at(i) == '\n'); }
 };
 
@@ -106,18 +108,113 @@ size_t gpt2_piece(const Scanner& s, size_t i) {
   return whitespace_run(s, i);
 }
 
+// ---- hunyuan-dense: the three regexes as llama.cpp applies them (unicode_regex_split) ----
+
+// Code point index ranges [begin, end) of the pieces so far.
+using Spans = std::vector<std::pair<size_t, size_t>>;
+
+// One regex applied inside every span: `match(i, end)` is the length of the match starting at i
+// (0: none); as with llama.cpp's std::regex_iterator, the text between matches becomes a piece.
+template <class Match>
+Spans split_spans(const Spans& spans, Match match) {
+  Spans out;
+  for (const auto& [begin, end] : spans) {
+    size_t gap = begin;
+    for (size_t i = begin; i < end;) {
+      const size_t n = match(i, end);
+      if (n == 0) {
+        ++i;
+        continue;
+      }
+      if (gap < i) out.emplace_back(gap, i);
+      out.emplace_back(i, i + n);
+      i += n;
+      gap = i;
+    }
+    if (gap < end) out.emplace_back(gap, end);
+  }
+  return out;
+}
+
+bool is_cjk(uint32_t c) {  // [一-龥぀-ゟ゠-ヿ]: U+4E00..U+9FA5, hiragana, katakana
+  return (c >= 0x4E00 && c <= 0x9FA5) || (c >= 0x3040 && c <= 0x309F) ||
+         (c >= 0x30A0 && c <= 0x30FF);
+}
+
+Spans hunyuan_dense_spans(const Scanner& s) {
+  auto has = [&](size_t i, size_t end, uint8_t flag) { return i < end && (s.flags[i] & flag); };
+  auto run = [&](size_t i, size_t end, auto in_class) {
+    size_t j = i;
+    while (j < end && in_class(j)) ++j;
+    return j - i;
+  };
+  // \p{N}{1,3}
+  Spans spans = split_spans({{0, s.size()}}, [&](size_t i, size_t end) {
+    const size_t n = run(i, end, [&](size_t k) { return has(k, end, kNumber); });
+    return n < 3 ? n : 3;
+  });
+  // [一-龥぀-ゟ゠-ヿ]+
+  spans = split_spans(spans, [&](size_t i, size_t end) {
+    return run(i, end, [&](size_t k) { return is_cjk(s.at(k)); });
+  });
+  // The third regex, alternatives tried in order at each position (ECMAScript).
+  return split_spans(spans, [&](size_t i, size_t end) -> size_t {
+    auto ascii_letter = [&](size_t k) {
+      const uint32_t c = k < end ? s.at(k) : 0;
+      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    };
+    auto punct_or_symbol = [&](size_t k) { return has(k, end, kPunctuation | kSymbol); };
+    auto letter_or_mark = [&](size_t k) { return has(k, end, kLetter | kMark); };
+    auto newline = [&](size_t k) { return k < end && (s.at(k) == '\r' || s.at(k) == '\n'); };
+    auto space = [&](size_t k) { return has(k, end, kWhitespace); };
+    // [!-/:-@\[-`{-~][A-Za-z]+
+    if (s.at(i) < 128 && punct_or_symbol(i) && ascii_letter(i + 1)) {
+      return 1 + run(i + 1, end, ascii_letter);
+    }
+    // [^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+
+    const bool prefix = !newline(i) && !has(i, end, kLetter | kPunctuation | kSymbol);
+    if (prefix && letter_or_mark(i + 1)) return 1 + run(i + 1, end, letter_or_mark);
+    if (letter_or_mark(i)) return run(i, end, letter_or_mark);
+    // ' '?[\p{P}\p{S}]+[\r\n]*
+    const size_t j = i + (s.at(i) == ' ' && punct_or_symbol(i + 1) ? 1 : 0);
+    if (punct_or_symbol(j)) {
+      const size_t k = j + run(j, end, punct_or_symbol);
+      return k + run(k, end, newline) - i;
+    }
+    // \s*[\r\n]+ : up to the last line break of the white-space run
+    const size_t blank = run(i, end, space);
+    for (size_t k = i + blank; k > i; --k) {
+      if (newline(k - 1)) return k - i;
+    }
+    // \s+(?!\S) then \s+
+    if (blank >= 2 && i + blank < end) return blank - 1;
+    return blank;
+  });
+}
+
 }  // namespace
 
 std::optional<PreTokenizer> parse_pre_tokenizer(std::string_view name) {
   if (name == "llama-bpe" || name == "llama3" || name == "llama-v3") return PreTokenizer::kLlama3;
   if (name == "qwen2") return PreTokenizer::kQwen2;
   if (name == "gpt-2" || name == "gpt2") return PreTokenizer::kGpt2;
+  // llama.cpp gives deepseek-v3 the same regexes.
+  if (name == "hunyuan-dense" || name == "deepseek-v3") return PreTokenizer::kHunyuanDense;
   return std::nullopt;
 }
 
 std::vector<std::string_view> pre_tokenize(std::string_view text, PreTokenizer kind) {
   const Scanner s(text);
   std::vector<std::string_view> pieces;
+  auto piece = [&](size_t first, size_t last) {  // code points [first, last)
+    const size_t begin = s.cps[first].offset;
+    const size_t end = last < s.size() ? s.cps[last].offset : text.size();
+    pieces.push_back(text.substr(begin, end - begin));
+  };
+  if (kind == PreTokenizer::kHunyuanDense) {
+    for (const auto& [first, last] : hunyuan_dense_spans(s)) piece(first, last);
+    return pieces;
+  }
   size_t i = 0;
   while (i < s.size()) {
     size_t n = 0;
@@ -131,11 +228,11 @@ std::vector<std::string_view> pre_tokenize(std::string_view text, PreTokenizer k
       case PreTokenizer::kGpt2:
         n = gpt2_piece(s, i);
         break;
+      case PreTokenizer::kHunyuanDense:
+        break;  // handled above
     }
     if (n == 0) n = 1;  // cannot happen for these regexes (every class is covered); stay safe
-    const size_t begin = s.cps[i].offset;
-    const size_t end = i + n < s.size() ? s.cps[i + n].offset : text.size();
-    pieces.push_back(text.substr(begin, end - begin));
+    piece(i, i + n);
     i += n;
   }
   return pieces;

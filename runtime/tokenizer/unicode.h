@@ -1,6 +1,6 @@
 // The little Unicode the tokenizers need: UTF-8 decoding that never fails (a bad byte becomes a
 // code point of its own with no class, so every input byte stays in exactly one piece) and the
-// letter / number / white-space classes of the BPE pre-tokenizer regexes (\p{L}, \p{N}, \s).
+// classes of the BPE pre-tokenizer regexes (\p{L}, \p{N}, \p{P}, \p{S}, \p{M}, \s).
 #pragma once
 
 #include <cstdint>
@@ -11,9 +11,12 @@
 namespace sherry::runtime {
 
 enum UnicodeFlag : uint8_t {
-  kLetter = 1,      // general category L*
-  kNumber = 2,      // general category N*
-  kWhitespace = 4,  // White_Space property (what \s matches)
+  kLetter = 1,       // general category L*
+  kNumber = 2,       // general category N*
+  kWhitespace = 4,   // White_Space property (what \s matches)
+  kPunctuation = 8,  // general category P*
+  kSymbol = 16,      // general category S*
+  kMark = 32,        // general category M*
 };
 
 // Flags of a code point (0 for anything else, including invalid code points).

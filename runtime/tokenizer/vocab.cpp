@@ -94,7 +94,7 @@ Result<Vocab> load_vocab(const gguf::Reader& reader) {
     if (!kind) {
       return make_error(
           "{}: metadata key {}: expected a supported pre-tokenizer (llama-bpe, "
-          "qwen2, gpt-2), found \"{}\"",
+          "qwen2, gpt-2, hunyuan-dense), found \"{}\"",
           reader.path(), names::kTokenizerPre, *pre);
     }
     vocab.pre = *kind;

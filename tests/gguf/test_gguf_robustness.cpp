@@ -124,7 +124,9 @@ TEST_CASE("the sample file walks as written under an independent walker") {
           .value();
   const std::string q = names::block_tensor(0, names::kAttnQ);
   testing::add_sherry_written(want, q, q.substr(0, q.size() - 7) + ".scale", packed);
-  // STQ1_0: 42 bytes per 256 weights (docs/gguf.md), under add_stq1_0_tensor's default id 43.
+  // STQ1_0: 42 bytes per 256 weights (docs/gguf.md), under add_stq1_0_tensor's default id 43,
+  // and the key declaring its block grouping.
+  want.metadata.emplace_back(std::string(kStq1_0BlockGroupingKey), make_string("stride16"));
   want.tensors.push_back({names::block_tensor(0, names::kAttnK), 43, {256, 2}, {}, 2 * 42});
   testing::check_walk(sample_file(), want);
 }

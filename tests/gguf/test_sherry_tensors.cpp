@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <memory>
+#include <optional>
 #include <random>
 
 #include "core/half.h"
@@ -119,29 +121,34 @@ TEST_CASE("a group as wide as the row reads back as channel granularity") {
   check_same(*view, packed);
 }
 
-TEST_CASE("STQ1_0 tensors round-trip under both type ids") {
-  const PackedTensor packed = quantized(4, 512, kStq1_0Layout, 3);
-  for (TensorType type : {TensorType::kSTQ1_0, TensorType::kSTQ1_0_Released}) {
-    Writer writer;
-    REQUIRE(add_stq1_0_tensor(writer, "blk.0.ffn_up.weight", packed.view(), type).ok());
-    TempPath path("stq.gguf");
-    const auto blocks = pack_stq1_0(packed.view());
-    REQUIRE(blocks.ok());
-    const auto reader =
-        write_and_open(writer, path,
-                       {{},
-                        {{"blk.0.ffn_up.weight",
-                          static_cast<uint32_t>(type == TensorType::kSTQ1_0 ? 43 : 42),
-                          {512, 4},
-                          bytes_of(blocks->data(), blocks->size())}}});
-    const TensorInfo* info = reader->find_tensor("blk.0.ffn_up.weight");
-    REQUIRE(info != nullptr);
-    CHECK(info->type == type);
-    CHECK(info->byte_size == 4 * 2 * 42);
-    auto back = read_stq1_0_tensor(*reader, "blk.0.ffn_up.weight");
-    REQUIRE_MESSAGE(back.ok(), back.error().message());
-    CHECK(back->layout == kStq1_0Layout);
-    check_same(back->view(), packed);
+TEST_CASE("STQ1_0 tensors round-trip under both type ids and both groupings") {
+  for (BlockGrouping grouping : {BlockGrouping::kStride16, BlockGrouping::kContiguous}) {
+    const PackedTensor packed = quantized(4, 512, stq1_0_layout(grouping), 3);
+    for (TensorType type : {TensorType::kSTQ1_0, TensorType::kSTQ1_0_Released}) {
+      Writer writer;
+      REQUIRE(add_stq1_0_tensor(writer, "blk.0.ffn_up.weight", packed.view(), type).ok());
+      TempPath path("stq.gguf");
+      const auto blocks = pack_stq1_0(packed.view());
+      REQUIRE(blocks.ok());
+      const auto reader = write_and_open(
+          writer, path,
+          {{{"sherry.stq1_0_block_grouping", make_string(std::string(to_string(grouping)))}},
+           {{"blk.0.ffn_up.weight",
+             static_cast<uint32_t>(type == TensorType::kSTQ1_0 ? 43 : 42),
+             {512, 4},
+             bytes_of(blocks->data(), blocks->size())}}});
+      const TensorInfo* info = reader->find_tensor("blk.0.ffn_up.weight");
+      REQUIRE(info != nullptr);
+      CHECK(info->type == type);
+      CHECK(info->byte_size == 4 * 2 * 42);
+      auto file_grouping = stq1_0_grouping(*reader);
+      REQUIRE(file_grouping.ok());
+      CHECK(*file_grouping == grouping);
+      auto back = read_stq1_0_tensor(*reader, "blk.0.ffn_up.weight", *file_grouping);
+      REQUIRE_MESSAGE(back.ok(), back.error().message());
+      CHECK(back->layout == stq1_0_layout(grouping));
+      check_same(back->view(), packed);
+    }
   }
 }
 
@@ -198,22 +205,27 @@ TEST_CASE("adding a sherry tensor checks shape layout name and grouping") {
   const PackedTensor strided =
       quantized(2, 64, {BlockGrouping::kStride16, ScaleGranularity::kGroup, 64});
   CHECK(add_sherry_tensor(writer, "b.weight", strided.view()).error().message() ==
-        "tensor 'b.weight': expected the file's block grouping 'contiguous', found 'stride16'");
+        "tensor 'b.weight': expected the file's block grouping 'contiguous' "
+        "(sherry.block_grouping), found 'stride16'");
   CHECK(scale_tensor_name("blk.1.ffn_down.weight") == "blk.1.ffn_down.scale");
   CHECK(scale_tensor_name("odd") == "odd.scale");
 }
 
-TEST_CASE("adding an STQ1_0 tensor needs the STQ1_0 layout and a new name") {
+TEST_CASE("adding an STQ1_0 tensor needs the STQ1_0 layout one grouping and a new name") {
   Writer writer;
-  const PackedTensor contiguous =
-      quantized(1, 256, {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 256});
-  CHECK(add_stq1_0_tensor(writer, "s", contiguous.view()).error().message() ==
-        "s: layout contiguous block grouping with group scales group_size 256 cannot be written as "
-        "STQ1_0: expected stride16 block grouping with group scales of group_size 256");
+  const PackedTensor group128 =
+      quantized(1, 256, {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128});
+  CHECK(add_stq1_0_tensor(writer, "s", group128.view()).error().message() ==
+        "s: layout contiguous block grouping with group scales group_size 128 cannot be written as "
+        "STQ1_0: expected group scales of group_size 256");
   const PackedTensor ok = quantized(1, 256, kStq1_0Layout);
   REQUIRE(add_stq1_0_tensor(writer, "s", ok.view()).ok());
   CHECK(add_stq1_0_tensor(writer, "s", ok.view()).error().message() ==
         "tensor 's': expected a new tensor name, found one already added");
+  const PackedTensor contiguous = quantized(1, 256, stq1_0_layout(BlockGrouping::kContiguous));
+  CHECK(add_stq1_0_tensor(writer, "t", contiguous.view()).error().message() ==
+        "tensor 't': expected the file's block grouping 'stride16' "
+        "(sherry.stq1_0_block_grouping), found 'contiguous'");
 }
 
 // A file with raw tensors and metadata, for the reading errors.
@@ -404,6 +416,48 @@ TEST_CASE("reading an STQ1_0 tensor checks type shape and scales") {
           f.path.str() +
               ": s: STQ1_0 block 0 of row 0 has scale d = nan (fp16 bits 0x7c7c): expected a "
               "finite value");
+  }
+}
+
+TEST_CASE("the STQ1_0 grouping comes from the file or else the option or else stride16") {
+  // The grouping key's value (nullopt: no key) → the file to read.
+  auto file_with = [](std::optional<Value> value) {
+    auto f = std::make_unique<RawFile>(false);
+    f->add("s", TensorType::kSTQ1_0, {256, 1});
+    if (value) f->writer.set("sherry.stq1_0_block_grouping", *value);
+    f->write();
+    auto reader = Reader::open(f->path.str());
+    REQUIRE(reader.ok());
+    return std::make_pair(std::move(f), std::move(*reader));
+  };
+  {
+    auto [f, reader] = file_with(std::nullopt);
+    CHECK(stq1_0_grouping(*reader).value() == BlockGrouping::kStride16);
+    CHECK(stq1_0_grouping(*reader, BlockGrouping::kContiguous).value() ==
+          BlockGrouping::kContiguous);
+  }
+  {
+    auto [f, reader] = file_with(make_string("contiguous"));
+    CHECK(stq1_0_grouping(*reader).value() == BlockGrouping::kContiguous);
+    CHECK(stq1_0_grouping(*reader, BlockGrouping::kContiguous).value() ==
+          BlockGrouping::kContiguous);
+    CHECK(stq1_0_grouping(*reader, BlockGrouping::kStride16).error().message() ==
+          f->path.str() +
+              ": key 'sherry.stq1_0_block_grouping': the file declares block grouping "
+              "'contiguous', found --stq1-0-grouping stride16 (the option is for files that do "
+              "not say)");
+  }
+  {
+    auto [f, reader] = file_with(make_string("zigzag"));
+    CHECK(stq1_0_grouping(*reader).error().message() ==
+          f->path.str() +
+              ": key 'sherry.stq1_0_block_grouping': unknown block grouping 'zigzag': expected "
+              "contiguous or stride16");
+  }
+  {
+    auto [f, reader] = file_with(make_uint(ValueType::kUint32, 1));
+    CHECK(stq1_0_grouping(*reader).error().message() ==
+          f->path.str() + ": key 'sherry.stq1_0_block_grouping': expected a string, found uint32");
   }
 }
 

@@ -301,6 +301,16 @@ TEST_CASE("bad random model shapes are rejected with the option named") {
         "--type: expected f32, f16 or bf16, found Q8_0");
   CHECK(error([](RandomModelSpec& s) { s.rope_base = 0.0f; }) ==
         "--rope-base: expected a positive number, found 0");
+  CHECK(error([](RandomModelSpec& s) { s.architecture = "mamba"; }) ==
+        "--arch: expected llama, qwen2, qwen3 or hunyuan-dense, found 'mamba'");
+  CHECK(error([](RandomModelSpec& s) { s.head_dim = 15; }) ==
+        "--head-dim: expected 0 or a positive even number, found 15");
+  CHECK(error([](RandomModelSpec& s) { s.rope_alpha = 1000.0f; }) ==
+        "--rope-alpha: expected a positive number with --arch hunyuan-dense, found 1000");
+  CHECK(error([](RandomModelSpec& s) {
+          s.architecture = "hunyuan-dense";
+          s.rope_alpha = -1.0f;
+        }) == "--rope-alpha: expected a positive number with --arch hunyuan-dense, found -1");
   CHECK(parse_float_type("f64").error().message() ==
         "--type: expected f32, f16 or bf16, found 'f64'");
   CHECK(parse_float_type("bf16").value() == TensorType::kBF16);
@@ -618,13 +628,16 @@ TEST_CASE("bad quantize options are rejected with the option named") {
   };
   CHECK(error("q4", {}, {}, {}) == "--type: expected sherry or stq1_0, found 'q4'");
   CHECK(error("stq1_0", 128, {}, {}) ==
-        "--type stq1_0 fixes the layout (stride16 grouping, group scales of 256): expected no "
-        "--group-size, "
-        "--granularity or --grouping, found --group-size");
-  CHECK(error("stq1_0", {}, {}, "stride16") ==
-        "--type stq1_0 fixes the layout (stride16 grouping, group scales of 256): expected no "
-        "--group-size, "
-        "--granularity or --grouping, found --grouping");
+        "--type stq1_0 fixes the scales (group scales of 256): expected no --group-size or "
+        "--granularity, found --group-size");
+  CHECK(error("stq1_0", {}, "channel", {}) ==
+        "--type stq1_0 fixes the scales (group scales of 256): expected no --group-size or "
+        "--granularity, found --granularity");
+  CHECK(error("stq1_0", {}, {}, "zigzag") ==
+        "--grouping: unknown block grouping 'zigzag': expected contiguous or stride16");
+  CHECK(resolve_quantize_options("stq1_0", {}, {}, "contiguous", {}).value().layout ==
+        stq1_0_layout(BlockGrouping::kContiguous));
+  CHECK(resolve_quantize_options("stq1_0", {}, {}, "stride16", {}).value().layout == kStq1_0Layout);
   CHECK(error("stq1_0", {}, {}, {}, 44) == "--stq1_0-id: expected 42 or 43, found 44");
   CHECK(error("sherry", {}, {}, {}, 42) ==
         "--stq1_0-id: expected only with --type stq1_0, found --type sherry");
@@ -676,7 +689,9 @@ TEST_CASE("bad quantize inputs give errors naming the file and tensor") {
     TempPath p("gpt2.gguf");
     REQUIRE(w.write(p.str()).ok());
     CHECK(quantize_model(p.str(), out.str(), options).error().message() ==
-          p.str() + ": key 'general.architecture': expected 'llama', found 'gpt2'");
+          p.str() +
+              ": key 'general.architecture': expected 'llama', 'qwen2', 'qwen3' or "
+              "'hunyuan-dense', found 'gpt2'");
   }
   {
     Writer w;

@@ -42,6 +42,48 @@ int32_t argmax(const float* logits, int64_t n) {
   return static_cast<int32_t>(std::max_element(logits, logits + n) - logits);
 }
 
+// The float path against the naive forward, one token at a time (decode) and in batches of 16
+// with all logits (prefill).
+void check_float_path(const TinySpec& spec) {
+  const std::string path = testing::temp_path("float.gguf");
+  const auto weights = testing::write_tiny_llama(path, spec);
+  const auto tokens = sample_tokens(40, weights.vocab, spec.seed);
+  const auto expected = testing::naive_forward(weights, tokens);
+  const int64_t vocab = weights.vocab;
+  ModelOptions options;
+  options.kv_type = KvType::kF32;
+  options.batch = 16;
+  auto model = load_ok(path, options);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    const auto logits = run(*model, {tokens[t]}, static_cast<int64_t>(t));
+    const std::vector<float> want(expected.begin() + t * vocab, expected.begin() + (t + 1) * vocab);
+    INFO("position ", t);
+    CHECK(relative_error(logits, want) < 1e-4);
+  }
+  auto batched = load_ok(path, options);
+  for (size_t first = 0; first < tokens.size(); first += 16) {
+    const size_t count = std::min<size_t>(16, tokens.size() - first);
+    const std::vector<int32_t> chunk(tokens.begin() + first, tokens.begin() + first + count);
+    const auto logits = run(*batched, chunk, static_cast<int64_t>(first), true);
+    const std::vector<float> want(expected.begin() + first * vocab,
+                                  expected.begin() + (first + count) * vocab);
+    INFO("batch at ", first);
+    CHECK(relative_error(logits, want) < 1e-4);
+  }
+}
+
+// A tiny model of each architecture with what sets it apart exercised: Qwen3's heads wider than
+// hidden / heads (its 128-wide heads), HunYuan's NTK alpha.
+TinySpec architecture_spec(const std::string& architecture) {
+  TinySpec spec;
+  spec.architecture = architecture;
+  if (architecture == "qwen3") spec.head_dim = 64;
+  if (architecture == "hunyuan-dense") spec.rope_alpha = 1000.0f;
+  return spec;
+}
+
+const char* const kArchitectures[] = {"llama", "qwen2", "qwen3", "hunyuan-dense"};
+
 TEST_CASE("float path matches a naive float forward token by token and batched") {
   for (bool tied : {false, true}) {
     for (bool llama3 : {false, true}) {
@@ -49,35 +91,22 @@ TEST_CASE("float path matches a naive float forward token by token and batched")
       spec.tied_output = tied;
       spec.llama3_rope = llama3;
       spec.seed = 3 + tied + 2 * llama3;
-      const std::string path = testing::temp_path("float.gguf");
-      const auto weights = testing::write_tiny_llama(path, spec);
-      const auto tokens = sample_tokens(40, weights.vocab, spec.seed);
-      const auto expected = testing::naive_forward(weights, tokens);
-      const int64_t vocab = weights.vocab;
-      ModelOptions options;
-      options.kv_type = KvType::kF32;
-      options.batch = 16;
-      auto model = load_ok(path, options);
-      // Token by token (decode path).
-      for (size_t t = 0; t < tokens.size(); ++t) {
-        const auto logits = run(*model, {tokens[t]}, static_cast<int64_t>(t));
-        const std::vector<float> want(expected.begin() + t * vocab,
-                                      expected.begin() + (t + 1) * vocab);
-        INFO("tied=", tied, " llama3=", llama3, " position ", t);
-        CHECK(relative_error(logits, want) < 1e-4);
-      }
-      // Batched (prefill path), all logits, in batches of 16.
-      auto batched = load_ok(path, options);
-      for (size_t first = 0; first < tokens.size(); first += 16) {
-        const size_t count = std::min<size_t>(16, tokens.size() - first);
-        const std::vector<int32_t> chunk(tokens.begin() + first, tokens.begin() + first + count);
-        const auto logits = run(*batched, chunk, static_cast<int64_t>(first), true);
-        const std::vector<float> want(expected.begin() + first * vocab,
-                                      expected.begin() + (first + count) * vocab);
-        INFO("tied=", tied, " llama3=", llama3, " batch at ", first);
-        CHECK(relative_error(logits, want) < 1e-4);
-      }
+      INFO("tied=", tied, " llama3=", llama3);
+      check_float_path(spec);
     }
+  }
+}
+
+TEST_CASE("every architecture's float path matches its naive forward") {
+  // The naive forward follows each architecture's Hugging Face definition: NEOX (rotate_half)
+  // pairs for qwen2, qwen3 and hunyuan-dense, q/k/v biases (qwen2), per-head q/k RMSNorm before
+  // (qwen3) or after (hunyuan-dense) RoPE. A swapped norm order, a missed bias or the wrong
+  // pairing moves the logits far past 1e-4.
+  for (const char* architecture : kArchitectures) {
+    TinySpec spec = architecture_spec(architecture);
+    spec.seed = 21;
+    INFO("architecture ", architecture);
+    check_float_path(spec);
   }
 }
 
@@ -342,8 +371,8 @@ TEST_CASE("float kernels agree between the portable and the vectorised versions"
   }
 }
 
-void check_quantized_model(LinearFormat format) {
-  TinySpec spec;
+void check_quantized_model(LinearFormat format, const std::string& architecture = "llama") {
+  TinySpec spec = architecture_spec(architecture);
   spec.format = format;
   if (format == LinearFormat::kStq1_0) {
     spec.hidden = 256;
@@ -419,6 +448,56 @@ TEST_CASE("sherry model runs the same on jit and reference kernels") {
 }
 TEST_CASE("stq1_0 model runs the same on jit and reference kernels") {
   check_quantized_model(LinearFormat::kStq1_0);
+}
+TEST_CASE("sherry and stq1_0 models of every architecture run the same on jit and reference") {
+  for (const char* architecture : {"qwen2", "qwen3", "hunyuan-dense"}) {
+    for (LinearFormat format : {LinearFormat::kSherry, LinearFormat::kStq1_0}) {
+      INFO("architecture ", architecture, " format ", static_cast<int>(format));
+      check_quantized_model(format, architecture);
+    }
+  }
+}
+
+TEST_CASE("stq1_0 with contiguous quads follows the grouping the file or the option gives") {
+  TinySpec spec;
+  spec.format = LinearFormat::kStq1_0;
+  spec.hidden = 256;
+  spec.ffn = 512;
+  spec.stq1_0_grouping = BlockGrouping::kContiguous;
+  const auto tokens = sample_tokens(8, 300, 23);
+  ModelOptions options;
+  options.kv_type = KvType::kF32;
+  // Activations rounded to int8 are all that separates the runtime from the naive forward over
+  // the dequantized weights (3e-2 as for the other quantized models); reading the blocks with
+  // the other grouping puts every weight in another column and lands far off.
+  constexpr double kQuantizedTolerance = 3e-2;
+
+  SUBCASE("declared in sherry.block_grouping") {
+    const std::string path = testing::temp_path("stq_contiguous.gguf");
+    const auto weights = testing::write_tiny_llama(path, spec);
+    const auto expected = testing::naive_forward(weights, tokens);
+    auto model = load_ok(path, options);
+    CHECK(relative_error(run(*model, tokens, 0, true), expected) < kQuantizedTolerance);
+    options.stq1_0_grouping = BlockGrouping::kStride16;  // contradicts the file
+    auto refused = LlamaModel::load(path, options);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(
+        refused.error().message() ==
+        path +
+            ": key 'sherry.stq1_0_block_grouping': the file declares block grouping 'contiguous', "
+            "found --stq1-0-grouping stride16 (the option is for files that do not say)");
+  }
+  SUBCASE("not declared: the option says it, stride16 without it") {
+    spec.declare_stq1_0_grouping = false;
+    const std::string path = testing::temp_path("stq_undeclared.gguf");
+    const auto weights = testing::write_tiny_llama(path, spec);
+    const auto expected = testing::naive_forward(weights, tokens);
+    auto strided = load_ok(path, options);
+    CHECK(relative_error(run(*strided, tokens, 0, true), expected) > 0.3);
+    options.stq1_0_grouping = BlockGrouping::kContiguous;
+    auto model = load_ok(path, options);
+    CHECK(relative_error(run(*model, tokens, 0, true), expected) < kQuantizedTolerance);
+  }
 }
 
 TEST_CASE("kv cache carries the conversation across several turns") {

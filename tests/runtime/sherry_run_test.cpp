@@ -96,6 +96,28 @@ TEST_CASE("sherry run reports a bad model file and a bad flag with a non zero ex
   CHECK(o.err.find(missing) != std::string::npos);
   const Output flag = run_tool("--kernels fast");
   CHECK(flag.status == 2);
+  const Output grouping = run_tool("--stq1-0-grouping zigzag");
+  CHECK(grouping.status == 2);
+  CHECK(grouping.err.find("--stq1-0-grouping") != std::string::npos);
+}
+
+TEST_CASE("sherry run reads stq1_0 blocks with the grouping the option gives") {
+  testing::TinySpec spec;
+  spec.format = testing::LinearFormat::kStq1_0;
+  spec.hidden = 256;
+  spec.ffn = 512;
+  spec.stq1_0_grouping = BlockGrouping::kContiguous;
+  spec.declare_stq1_0_grouping = false;
+  const std::string model = testing::temp_path("stq_tool.gguf");
+  testing::write_tiny_llama(model, spec);
+  const std::string common = "-m \"" + model + "\" -p \"hello the world\" -n 6 --temp 0 -t 2";
+  const Output strided = run_tool(common);
+  const Output contiguous = run_tool(common + " --stq1-0-grouping contiguous");
+  REQUIRE(strided.status == 0);
+  REQUIRE(contiguous.status == 0);
+  // The same file read two ways: different weights, different logits (the library tests check
+  // which one is right).
+  CHECK(strided.out != contiguous.out);
 }
 
 TEST_CASE("sherry run without a model says how to get the default one") {

@@ -129,10 +129,19 @@ void add_linear(gguf::Writer& writer, const std::string& name, std::vector<float
       return;
     }
     case LinearFormat::kStq1_0: {
-      auto packed = quantize_sparse_absmean(w.data(), rows, cols, kStq1_0Layout, name);
+      auto packed =
+          quantize_sparse_absmean(w.data(), rows, cols, stq1_0_layout(spec.stq1_0_grouping), name);
       SHERRY_CHECK(packed.ok(), "{}", packed.ok() ? "" : packed.error().message());
-      const Status status = gguf::add_stq1_0_tensor(writer, name, packed->view());
-      SHERRY_CHECK(status.ok(), "{}", status.ok() ? "" : status.error().message());
+      if (spec.declare_stq1_0_grouping) {
+        const Status status = gguf::add_stq1_0_tensor(writer, name, packed->view());
+        SHERRY_CHECK(status.ok(), "{}", status.ok() ? "" : status.error().message());
+      } else {  // the blocks alone, as a file that does not say its grouping
+        auto blocks = pack_stq1_0(packed->view(), name);
+        SHERRY_CHECK(blocks.ok(), "{}", blocks.ok() ? "" : blocks.error().message());
+        writer.add_tensor(name, gguf::TensorType::kSTQ1_0, {cols, rows},
+                          std::span(reinterpret_cast<const uint8_t*>(blocks->data()),
+                                    blocks->size() * sizeof(Stq1_0Block)));
+      }
       w = dequantize(packed->view());
       return;
     }
@@ -191,28 +200,36 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
   if (spec.chat_template_not_string) {
     writer.set_uint32(std::string(names::kTokenizerChatTemplate), 7);
   }
-  writer.set_uint32(std::string(names::kBlockCount), spec.layers);
-  writer.set_uint32(std::string(names::kEmbeddingLength), spec.hidden);
-  writer.set_uint32(std::string(names::kFeedForwardLength),
+  auto key = [&](std::string_view llama_key) {
+    return names::arch_key(spec.architecture, llama_key);
+  };
+  writer.set_uint32(key(names::kBlockCount), spec.layers);
+  writer.set_uint32(key(names::kEmbeddingLength), spec.hidden);
+  writer.set_uint32(key(names::kFeedForwardLength),
                     spec.metadata_ffn != 0 ? spec.metadata_ffn : spec.ffn);
-  writer.set_uint32(std::string(names::kHeadCount), spec.heads);
-  writer.set_uint32(std::string(names::kHeadCountKv),
+  writer.set_uint32(key(names::kHeadCount), spec.heads);
+  writer.set_uint32(key(names::kHeadCountKv),
                     spec.metadata_kv_heads != 0 ? spec.metadata_kv_heads : spec.kv_heads);
-  writer.set_uint32(std::string(names::kContextLength), spec.context);
-  writer.set_uint32(std::string(names::kVocabSize), w.vocab);
-  writer.set_float32(std::string(names::kRopeFreqBase), spec.rope_base);
-  writer.set_float32(std::string(names::kLayerNormRmsEpsilon), 1e-5f);
+  if (spec.head_dim != 0) writer.set_uint32(key(names::kKeyLength), spec.head_dim);
+  writer.set_uint32(key(names::kContextLength), spec.context);
+  writer.set_uint32(key(names::kVocabSize), w.vocab);
+  writer.set_float32(key(names::kRopeFreqBase), spec.rope_base);
+  writer.set_float32(key(names::kLayerNormRmsEpsilon), 1e-5f);
+  if (spec.rope_alpha != 0.0f) writer.set_float32(key(names::kRopeScalingAlpha), spec.rope_alpha);
   if (spec.llama3_rope) {
-    writer.set_string(std::string(names::kRopeScalingType), "llama3");
-    writer.set_float32(std::string(names::kRopeScalingFactor), 8.0f);
-    writer.set_float32(std::string(names::kRopeScalingLowFreqFactor), 1.0f);
-    writer.set_float32(std::string(names::kRopeScalingHighFreqFactor), 4.0f);
-    writer.set_uint32(std::string(names::kRopeScalingOriginalContextLength), 32);
+    writer.set_string(key(names::kRopeScalingType), "llama3");
+    writer.set_float32(key(names::kRopeScalingFactor), 8.0f);
+    writer.set_float32(key(names::kRopeScalingLowFreqFactor), 1.0f);
+    writer.set_float32(key(names::kRopeScalingHighFreqFactor), 4.0f);
+    writer.set_uint32(key(names::kRopeScalingOriginalContextLength), 32);
   }
 
   const int64_t h = spec.hidden;
-  const int64_t hd = h / spec.heads;
+  const int64_t hd = spec.head_dim != 0 ? spec.head_dim : h / spec.heads;
+  const int64_t qd = spec.heads * hd;
   const int64_t kv = spec.kv_heads * hd;
+  const bool biases = spec.architecture == "qwen2";
+  const bool qk_norms = spec.architecture == "qwen3" || spec.architecture == "hunyuan-dense";
   const float s = 1.0f / std::sqrt(static_cast<float>(h));
   w.embedding = random_matrix(rng, w.vocab * h, 1.0f);
   add_matrix(writer, std::string(names::kTokenEmbedding), w.embedding, w.vocab, h,
@@ -221,10 +238,10 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
     TinyWeights::Layer L;
     L.attn_norm = random_norm(rng, h);
     L.ffn_norm = random_norm(rng, h);
-    L.q = random_matrix(rng, h * h, s);
+    L.q = random_matrix(rng, qd * h, s);
     L.k = random_matrix(rng, kv * h, s);
     L.v = random_matrix(rng, kv * h, s);
-    L.o = random_matrix(rng, h * h, s);
+    L.o = random_matrix(rng, h * qd, 1.0f / std::sqrt(static_cast<float>(qd)));
     L.gate = random_matrix(rng, spec.ffn * h, s);
     L.up = random_matrix(rng, spec.ffn * h, s);
     L.down = random_matrix(rng, h * spec.ffn, 1.0f / std::sqrt(static_cast<float>(spec.ffn)));
@@ -234,10 +251,26 @@ TinyWeights write_tiny_llama(const std::string& path, const TinySpec& spec) {
                              L.attn_norm);
     }
     gguf::add_float_tensor(writer, name(names::kFfnNorm), gguf::TensorType::kF32, {h}, L.ffn_norm);
-    add_linear(writer, name(names::kAttnQ), L.q, h, h, spec.format, spec);
+    add_linear(writer, name(names::kAttnQ), L.q, qd, h, spec.format, spec);
     add_linear(writer, name(names::kAttnK), L.k, kv, h, spec.format, spec);
     add_linear(writer, name(names::kAttnV), L.v, kv, h, spec.format, spec);
-    add_linear(writer, name(names::kAttnOutput), L.o, h, h, spec.format, spec);
+    add_linear(writer, name(names::kAttnOutput), L.o, h, qd, spec.format, spec);
+    auto vector = [&](std::string_view suffix, std::vector<float> values) {
+      if (name(suffix) != spec.drop_tensor) {
+        gguf::add_float_tensor(writer, name(suffix), gguf::TensorType::kF32,
+                               {static_cast<int64_t>(values.size())}, values);
+      }
+      return values;
+    };
+    if (biases) {
+      L.q_bias = vector(names::kAttnQBias, random_matrix(rng, qd, 0.5f));
+      L.k_bias = vector(names::kAttnKBias, random_matrix(rng, kv, 0.5f));
+      L.v_bias = vector(names::kAttnVBias, random_matrix(rng, kv, 0.5f));
+    }
+    if (qk_norms) {
+      L.q_norm = vector(names::kAttnQNorm, random_norm(rng, hd));
+      L.k_norm = vector(names::kAttnKNorm, random_norm(rng, hd));
+    }
     add_linear(writer, name(names::kFfnGate), L.gate, spec.ffn, h, spec.format, spec);
     add_linear(writer, name(names::kFfnUp), L.up, spec.ffn, h, spec.format, spec);
     add_linear(writer, name(names::kFfnDown), L.down, h, spec.ffn, spec.format, spec);
@@ -285,6 +318,19 @@ std::vector<double> rmsnorm(const std::vector<double>& x, const std::vector<floa
   return y;
 }
 
+// Each head of v (hd wide) RMS-normalised with the gains w (hd).
+void rmsnorm_heads(std::vector<double>& v, const std::vector<float>& w, int64_t hd) {
+  for (size_t head = 0; head < v.size() / hd; ++head) {
+    const std::vector<double> one(v.begin() + head * hd, v.begin() + (head + 1) * hd);
+    const std::vector<double> normed = rmsnorm(one, w);
+    std::copy(normed.begin(), normed.end(), v.begin() + head * hd);
+  }
+}
+
+void add(std::vector<double>& x, const std::vector<float>& bias) {
+  for (size_t i = 0; i < bias.size(); ++i) x[i] += bias[i];
+}
+
 }  // namespace
 
 std::vector<uint8_t> q8_0_by_hand(std::vector<float>& values, int64_t cols) {
@@ -318,12 +364,20 @@ std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t
                                  std::vector<double>* head_input) {
   const TinySpec& s = w.spec;
   const int64_t h = s.hidden;
-  const int64_t hd = h / s.heads;
+  const int64_t hd = s.head_dim != 0 ? s.head_dim : h / s.heads;
+  const int64_t qd = s.heads * hd;
   const int64_t kv = s.kv_heads * hd;
   const auto n = static_cast<int64_t>(tokens.size());
+  // Hugging Face's rotate_half pairs (i, i + hd/2) for the NEOX architectures, llama.cpp's
+  // permuted-weight pairs (2i, 2i + 1) for llama.
+  const bool neox = s.architecture != "llama";
   RopeConfig rope;
   rope.dims = hd;
   rope.freq_base = s.rope_base;
+  if (s.rope_alpha != 0.0f) {  // HunYuan's NTK alpha
+    rope.freq_base = static_cast<float>(s.rope_base * std::pow(static_cast<double>(s.rope_alpha),
+                                                               static_cast<double>(hd) / (hd - 2)));
+  }
   if (s.llama3_rope) {
     rope.scaling = RopeScaling::kLlama3;
     rope.factor = 8.0f;
@@ -339,8 +393,8 @@ std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t
     for (int64_t head = 0; head < heads; ++head) {
       for (int64_t i = 0; i < hd / 2; ++i) {
         const double angle = static_cast<double>(pos) * theta[i];
-        double& a = v[head * hd + 2 * i];
-        double& b = v[head * hd + 2 * i + 1];
+        double& a = v[head * hd + (neox ? i : 2 * i)];
+        double& b = v[head * hd + (neox ? i + hd / 2 : 2 * i + 1)];
         const double a0 = a;
         a = a0 * std::cos(angle) - b * std::sin(angle);
         b = a0 * std::sin(angle) + b * std::cos(angle);
@@ -351,14 +405,25 @@ std::vector<float> naive_forward(const TinyWeights& w, const std::vector<int32_t
     std::vector<std::vector<double>> q(n), k(n), v(n);
     for (int64_t t = 0; t < n; ++t) {
       const auto xn = rmsnorm(x[t], L.attn_norm);
-      q[t] = matvec(L.q, xn, h);
+      q[t] = matvec(L.q, xn, qd);
       k[t] = matvec(L.k, xn, kv);
       v[t] = matvec(L.v, xn, kv);
+      add(q[t], L.q_bias);
+      add(k[t], L.k_bias);
+      add(v[t], L.v_bias);
+      if (s.architecture == "qwen3") {
+        rmsnorm_heads(q[t], L.q_norm, hd);
+        rmsnorm_heads(k[t], L.k_norm, hd);
+      }
       rotate(q[t], s.heads, t);
       rotate(k[t], s.kv_heads, t);
+      if (s.architecture == "hunyuan-dense") {
+        rmsnorm_heads(q[t], L.q_norm, hd);
+        rmsnorm_heads(k[t], L.k_norm, hd);
+      }
     }
     for (int64_t t = 0; t < n; ++t) {
-      std::vector<double> att(h, 0.0);
+      std::vector<double> att(qd, 0.0);
       for (int64_t head = 0; head < s.heads; ++head) {
         const int64_t g = head / (s.heads / s.kv_heads);
         std::vector<double> scores(t + 1);

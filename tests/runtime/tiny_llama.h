@@ -1,6 +1,7 @@
-// Test support: a tiny random Llama model written through the GGUF writer (float or
-// Sherry-quantized linear layers, with a small SentencePiece vocabulary), and a naive float
-// forward pass over the same weights, as plain as llama2.c's, to check the runtime against.
+// Test support: a tiny random Llama-family model (llama, qwen2, qwen3, hunyuan-dense) written
+// through the GGUF writer (float or Sherry-quantized linear layers, with a small SentencePiece
+// vocabulary), and a naive float forward pass over the same weights, as plain as llama2.c's and
+// written from the architectures' Hugging Face definitions, to check the runtime against.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/weight_layout.h"
 #include "runtime/gguf/gguf_types.h"
 
 namespace sherry::runtime::testing {
@@ -31,8 +33,15 @@ struct TinySpec {
   gguf::TensorType embedding_type = gguf::TensorType::kF32;
   LinearFormat format = LinearFormat::kF32;
   uint32_t seed = 1;
-  // Faults for the error tests.
+  // "llama", "qwen2" (q/k/v biases), "qwen3" (q/k norms before RoPE), "hunyuan-dense" (q/k norms
+  // after RoPE); the last three rotate NEOX pairs. Others are written as given (error tests).
   std::string architecture = "llama";
+  int64_t head_dim = 0;     // attention.key_length when not 0 (else hidden / heads)
+  float rope_alpha = 0.0f;  // hunyuan-dense rope.scaling.alpha when not 0
+  // STQ1_0 block grouping, and whether sherry.block_grouping says it.
+  BlockGrouping stq1_0_grouping = BlockGrouping::kStride16;
+  bool declare_stq1_0_grouping = true;
+  // Faults for the error tests.
   std::string tokenizer_model = "llama";  // "" writes no tokenizer
   std::string chat_template;              // tokenizer.chat_template when not ""
   int32_t eos_id = 2;                     // tokenizer.ggml.eos_token_id
@@ -51,6 +60,8 @@ struct TinyWeights {
   std::vector<float> embedding;  // vocab × hidden
   struct Layer {
     std::vector<float> attn_norm, ffn_norm, q, k, v, o, gate, up, down;
+    std::vector<float> q_bias, k_bias, v_bias;  // qwen2
+    std::vector<float> q_norm, k_norm;          // qwen3, hunyuan-dense
   };
   std::vector<Layer> layers;
   std::vector<float> output_norm;

@@ -14,31 +14,21 @@
 
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/tokenizer/tokenizer.h"
+#include "testing/vocab_test_texts.h"
 
 namespace sherry::runtime {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The folder with the vocab files; scripts/fetch_npm_assets.sh fetches them once (and returns at
 // once when they are cached). SHERRY_LLAMA_VOCAB_DIR overrides the folder.
 fs::path vocab_dir() {
   if (const char* dir = std::getenv("SHERRY_LLAMA_VOCAB_DIR")) return dir;
-  static const int fetched = [] {
-    const std::string command =
-        fmt::format("\"{}\" --quiet >&2",
-                    (fs::path(SHERRY_SOURCE_DIR) / "scripts" / "fetch_npm_assets.sh").string());
-    return std::system(command.c_str());
-  }();
+  int fetched = 0;
+  const fs::path cache = testing::fetched_cache_dir(SHERRY_SOURCE_DIR, &fetched);
   INFO("scripts/fetch_npm_assets.sh exited with status ", fetched);
-  return fs::path(SHERRY_SOURCE_DIR) / ".cache" / "llama-vocab";
+  return cache / "llama-vocab";
 }
 
 struct Vector {
@@ -47,18 +37,7 @@ struct Vector {
 };
 
 std::vector<Vector> read_vectors(const fs::path& inp, const fs::path& out) {
-  const std::string raw = read_all(inp);
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  for (size_t pos = 0; pos < raw.size();) {
-    const size_t next = raw.find(separator, pos);
-    if (next == std::string::npos) {
-      texts.push_back(raw.substr(pos));
-      break;
-    }
-    texts.push_back(raw.substr(pos, next - pos));
-    pos = next + separator.size();
-  }
+  const std::vector<std::string> texts = testing::read_vocab_test_texts(inp.string());
   std::vector<Vector> vectors;
   std::ifstream lines(out);
   size_t i = 0;

@@ -1,5 +1,6 @@
 #include "tools/sherry-make-model/random_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <set>
@@ -43,6 +44,12 @@ Result<TensorType> parse_float_type(const std::string& text) {
 }
 
 Status validate_random_model_spec(const RandomModelSpec& s) {
+  const std::string_view known[] = {names::kArchitectureLlama, names::kArchitectureQwen2,
+                                    names::kArchitectureQwen3, names::kArchitectureHunyuanDense};
+  if (std::find(std::begin(known), std::end(known), s.architecture) == std::end(known)) {
+    return make_error("--arch: expected llama, qwen2, qwen3 or hunyuan-dense, found '{}'",
+                      s.architecture);
+  }
   const std::pair<const char*, int64_t> positive[] = {
       {"hidden", s.hidden}, {"layers", s.layers}, {"heads", s.heads}, {"kv-heads", s.kv_heads},
       {"ffn", s.ffn},       {"vocab", s.vocab},   {"ctx", s.context},
@@ -50,7 +57,15 @@ Status validate_random_model_spec(const RandomModelSpec& s) {
   for (const auto& [name, value] : positive) {
     if (value <= 0) return make_error("--{}: expected a positive number, found {}", name, value);
   }
-  if (s.hidden % s.heads != 0 || (s.hidden / s.heads) % 2 != 0) {
+  if (s.rope_alpha != 0.0f && !(s.rope_alpha > 0.0f && s.architecture == "hunyuan-dense")) {
+    return make_error(
+        "--rope-alpha: expected a positive number with --arch hunyuan-dense, found {}",
+        s.rope_alpha);
+  }
+  if (s.head_dim < 0 || s.head_dim % 2 != 0) {
+    return make_error("--head-dim: expected 0 or a positive even number, found {}", s.head_dim);
+  }
+  if (s.head_dim == 0 && (s.hidden % s.heads != 0 || (s.hidden / s.heads) % 2 != 0)) {
     return make_error(
         "--heads: expected a divisor of --hidden {} giving an even head size, found {}", s.hidden,
         s.heads);
@@ -99,24 +114,33 @@ std::vector<std::string> random_model_vocab(int64_t vocab) {
 Status write_random_model(const RandomModelSpec& spec, const std::string& path) {
   SHERRY_TRY(validate_random_model_spec(spec));
   namespace n = names;
-  const int64_t head_dim = spec.hidden / spec.heads;
+  const int64_t head_dim = spec.head_dim > 0 ? spec.head_dim : spec.hidden / spec.heads;
+  const int64_t q_dim = spec.heads * head_dim;
   const int64_t kv_dim = spec.kv_heads * head_dim;
+  const std::string& arch = spec.architecture;
+  auto key = [&](std::string_view llama_key) { return n::arch_key(arch, llama_key); };
+  auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
 
   Writer writer;
-  writer.set_string(std::string(n::kArchitecture), std::string(n::kArchitectureLlama));
-  writer.set_string(std::string(n::kName), fmt::format("sherry random llama h{} l{} seed {}",
+  writer.set_string(std::string(n::kArchitecture), arch);
+  writer.set_string(std::string(n::kName), fmt::format("sherry random {} h{} l{} seed {}", arch,
                                                        spec.hidden, spec.layers, spec.seed));
   writer.set_uint32(std::string(n::kFileType), file_type(spec.type));
-  writer.set_uint32(std::string(n::kContextLength), static_cast<uint32_t>(spec.context));
-  writer.set_uint32(std::string(n::kEmbeddingLength), static_cast<uint32_t>(spec.hidden));
-  writer.set_uint32(std::string(n::kBlockCount), static_cast<uint32_t>(spec.layers));
-  writer.set_uint32(std::string(n::kFeedForwardLength), static_cast<uint32_t>(spec.ffn));
-  writer.set_uint32(std::string(n::kHeadCount), static_cast<uint32_t>(spec.heads));
-  writer.set_uint32(std::string(n::kHeadCountKv), static_cast<uint32_t>(spec.kv_heads));
-  writer.set_uint32(std::string(n::kRopeDimensionCount), static_cast<uint32_t>(head_dim));
-  writer.set_float32(std::string(n::kRopeFreqBase), spec.rope_base);
-  writer.set_float32(std::string(n::kLayerNormRmsEpsilon), spec.rms_epsilon);
-  writer.set_uint32(std::string(n::kVocabSize), static_cast<uint32_t>(spec.vocab));
+  writer.set_uint32(key(n::kContextLength), u32(spec.context));
+  writer.set_uint32(key(n::kEmbeddingLength), u32(spec.hidden));
+  writer.set_uint32(key(n::kBlockCount), u32(spec.layers));
+  writer.set_uint32(key(n::kFeedForwardLength), u32(spec.ffn));
+  writer.set_uint32(key(n::kHeadCount), u32(spec.heads));
+  writer.set_uint32(key(n::kHeadCountKv), u32(spec.kv_heads));
+  if (spec.head_dim > 0) {
+    writer.set_uint32(key(n::kKeyLength), u32(head_dim));
+    writer.set_uint32(key(n::kValueLength), u32(head_dim));
+  }
+  writer.set_uint32(key(n::kRopeDimensionCount), u32(head_dim));
+  writer.set_float32(key(n::kRopeFreqBase), spec.rope_base);
+  if (spec.rope_alpha > 0.0f) writer.set_float32(key(n::kRopeScalingAlpha), spec.rope_alpha);
+  writer.set_float32(key(n::kLayerNormRmsEpsilon), spec.rms_epsilon);
+  writer.set_uint32(key(n::kVocabSize), u32(spec.vocab));
 
   const std::vector<std::string> tokens = random_model_vocab(spec.vocab);
   std::vector<float> scores(tokens.size(), 0.0f);
@@ -150,30 +174,44 @@ Status write_random_model(const RandomModelSpec& spec, const std::string& path) 
     for (float& v : values) v = normal(rng);
     add_float_tensor(writer, std::move(name), spec.type, {cols, rows}, values);
   };
-  // RMSNorm gains near 1, always F32 (as llama.cpp's converters store norms).
-  auto norm = [&](std::string name) {
-    std::uniform_real_distribution<float> uniform(0.9f, 1.1f);
-    values.resize(static_cast<size_t>(spec.hidden));
+  // RMSNorm gains near 1 and biases near 0, always F32 (as llama.cpp's converters store them).
+  auto vector = [&](std::string name, int64_t size, float low, float high) {
+    std::uniform_real_distribution<float> uniform(low, high);
+    values.resize(static_cast<size_t>(size));
     for (float& v : values) v = uniform(rng);
-    add_float_tensor(writer, std::move(name), TensorType::kF32, {spec.hidden}, values);
+    add_float_tensor(writer, std::move(name), TensorType::kF32, {size}, values);
   };
+  auto norm = [&](std::string name) { vector(std::move(name), spec.hidden, 0.9f, 1.1f); };
+  const bool biases = arch == n::kArchitectureQwen2;
+  const bool qk_norms = arch == n::kArchitectureQwen3 || arch == n::kArchitectureHunyuanDense;
   // Linear layers scaled by 1/sqrt(fan-in), so activations keep their size through the layers.
   auto linear_std = [](int64_t fan_in) { return 1.0f / std::sqrt(static_cast<float>(fan_in)); };
 
   matrix(std::string(n::kTokenEmbedding), spec.hidden, spec.vocab, 1.0f);
   for (int64_t l = 0; l < spec.layers; ++l) {
     norm(n::block_tensor(l, n::kAttnNorm));
-    matrix(n::block_tensor(l, n::kAttnQ), spec.hidden, spec.hidden, linear_std(spec.hidden));
+    matrix(n::block_tensor(l, n::kAttnQ), spec.hidden, q_dim, linear_std(spec.hidden));
     matrix(n::block_tensor(l, n::kAttnK), spec.hidden, kv_dim, linear_std(spec.hidden));
     matrix(n::block_tensor(l, n::kAttnV), spec.hidden, kv_dim, linear_std(spec.hidden));
-    matrix(n::block_tensor(l, n::kAttnOutput), spec.hidden, spec.hidden, linear_std(spec.hidden));
+    if (biases) {
+      vector(n::block_tensor(l, n::kAttnQBias), q_dim, -0.5f, 0.5f);
+      vector(n::block_tensor(l, n::kAttnKBias), kv_dim, -0.5f, 0.5f);
+      vector(n::block_tensor(l, n::kAttnVBias), kv_dim, -0.5f, 0.5f);
+    }
+    if (qk_norms) {
+      vector(n::block_tensor(l, n::kAttnQNorm), head_dim, 0.8f, 1.2f);
+      vector(n::block_tensor(l, n::kAttnKNorm), head_dim, 0.8f, 1.2f);
+    }
+    matrix(n::block_tensor(l, n::kAttnOutput), q_dim, spec.hidden, linear_std(q_dim));
     norm(n::block_tensor(l, n::kFfnNorm));
     matrix(n::block_tensor(l, n::kFfnGate), spec.hidden, spec.ffn, linear_std(spec.hidden));
     matrix(n::block_tensor(l, n::kFfnUp), spec.hidden, spec.ffn, linear_std(spec.hidden));
     matrix(n::block_tensor(l, n::kFfnDown), spec.ffn, spec.hidden, linear_std(spec.ffn));
   }
   norm(std::string(n::kOutputNorm));
-  matrix(std::string(n::kOutput), spec.hidden, spec.vocab, linear_std(spec.hidden));
+  if (!spec.tie_embeddings) {
+    matrix(std::string(n::kOutput), spec.hidden, spec.vocab, linear_std(spec.hidden));
+  }
   return writer.write(path);
 }
 

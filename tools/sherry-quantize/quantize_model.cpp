@@ -21,18 +21,6 @@
 namespace sherry::gguf {
 namespace {
 
-// "blk.<N>.<suffix>" with N decimal digits and suffix one of the seven quantized layers.
-bool is_quantized_layer(std::string_view name) {
-  constexpr std::string_view kPrefix = "blk.";
-  if (!name.starts_with(kPrefix)) return false;
-  name.remove_prefix(kPrefix.size());
-  const size_t digits = name.find_first_not_of("0123456789");
-  if (digits == 0 || digits == std::string_view::npos || name[digits] != '.') return false;
-  const std::string_view suffix = name.substr(digits + 1);
-  return std::any_of(std::begin(names::kQuantizedSuffixes), std::end(names::kQuantizedSuffixes),
-                     [&](std::string_view s) { return s == suffix; });
-}
-
 // The input types a tensor is quantized or converted from.
 bool is_float_input(TensorType type) {
   return type == TensorType::kF32 || type == TensorType::kF16 || type == TensorType::kBF16;
@@ -52,31 +40,18 @@ std::optional<TensorType> target_type(const TensorInfo& info, const QuantizeOpti
   return std::nullopt;
 }
 
-std::string_view type_flag(const TensorInfo& info) {
-  return info.name == names::kOutput ? "--output-type" : "--embd-type";
+std::string_view type_flag(std::string_view name) {
+  return name == names::kOutput ? "--output-type" : "--embd-type";
 }
 
 bool is_k_quant(TensorType type) {
   return type == TensorType::kQ4_K || type == TensorType::kQ5_K || type == TensorType::kQ6_K;
 }
 
-// The type a [cols, ...] head or embedding asked to be `type` is written in: a K-quant falls back
-// to Q8_0, or else F16, when its rows are not whole super-blocks (`note` says so).
-TensorType fitting_type(const TensorInfo& info, TensorType type, std::string* note) {
-  const int64_t cols = info.shape.empty() ? 0 : info.shape[0];
-  if (!is_k_quant(type) || cols % runtime::kKQuantBlockWeights == 0) return type;
-  const TensorType fallback =
-      cols % runtime::kQ8_0BlockWeights == 0 ? TensorType::kQ8_0 : TensorType::kF16;
-  *note = fmt::format("{} needs rows of a multiple of {} weights, found {}: written as {}",
-                      tensor_type_name(type), runtime::kKQuantBlockWeights, cols,
-                      tensor_type_name(fallback));
-  return fallback;
-}
-
 // Quantizes each row of `values` into `bytes` (row_bytes per row) with `quantize_row`, the rows
 // split over the hardware threads.
 template <class Block>
-void quantize_rows(const std::vector<float>& values, int64_t rows, int64_t cols,
+void quantize_rows(std::span<const float> values, int64_t rows, int64_t cols,
                    std::vector<uint8_t>& bytes, int64_t blocks_per_row,
                    void (*quantize_row)(const float*, int64_t, Block*)) {
   bytes.resize(static_cast<size_t>(rows * blocks_per_row) * sizeof(Block));
@@ -96,53 +71,24 @@ Result<std::vector<uint8_t>> convert_float_tensor(const Reader& reader, const Te
   if (!is_float_input(info.type)) {
     return make_error(
         "{}: tensor '{}': {} {} converts F32, F16 or BF16, found {} ({} keep copies it)", in,
-        info.name, type_flag(info), tensor_type_name(type), tensor_type_name(info.type),
-        type_flag(info));
+        info.name, type_flag(info.name), tensor_type_name(type), tensor_type_name(info.type),
+        type_flag(info.name));
   }
   SHERRY_TRY(expect_matrix(info, in));
-  const int64_t cols = info.shape[0];
-  const int64_t rows = info.shape[1];
-  if (type == TensorType::kQ8_0 && cols % runtime::kQ8_0BlockWeights != 0) {
-    return make_error(
-        "{}: tensor '{}': Q8_0 needs rows of a multiple of {} weights, found {} ({} f16 or keep "
-        "writes it)",
-        in, info.name, runtime::kQ8_0BlockWeights, cols, type_flag(info));
-  }
   auto values = read_float_tensor(reader, info);
   if (!values) return values.error();
-  if (type != TensorType::kF16) {
-    for (size_t i = 0; i < values->size(); ++i) {
-      if (!std::isfinite((*values)[i])) {
-        return make_error(
-            "{}: tensor '{}': {} {} needs finite weights, found {} at row {}, column {}", in,
-            info.name, type_flag(info), tensor_type_name(type), (*values)[i],
-            static_cast<int64_t>(i) / cols, static_cast<int64_t>(i) % cols);
-      }
-    }
-  }
-  std::vector<uint8_t> bytes;
-  const int64_t super_blocks = cols / runtime::kKQuantBlockWeights;
-  if (type == TensorType::kQ4_K) {
-    quantize_rows(*values, rows, cols, bytes, super_blocks, runtime::quantize_row_q4_k);
-  } else if (type == TensorType::kQ5_K) {
-    quantize_rows(*values, rows, cols, bytes, super_blocks, runtime::quantize_row_q5_k);
-  } else if (type == TensorType::kQ6_K) {
-    quantize_rows(*values, rows, cols, bytes, super_blocks, runtime::quantize_row_q6_k);
-  } else if (type == TensorType::kQ8_0) {
-    quantize_rows(*values, rows, cols, bytes, cols / runtime::kQ8_0BlockWeights,
-                  runtime::quantize_q8_0_row);
-  } else {
-    SHERRY_CHECK(type == TensorType::kF16);
-    bytes.resize(values->size() * sizeof(uint16_t));
-    for (size_t i = 0; i < values->size(); ++i) {
-      const uint16_t half = float_to_fp16((*values)[i]);
-      std::memcpy(bytes.data() + 2 * i, &half, 2);
-    }
-  }
+  auto bytes = convert_float_values(info.name, *values, info.shape[1], info.shape[0], type);
+  if (!bytes) return bytes.error().with_context(in);
   return bytes;
 }
 
-// What one decode step reads of the weights written (rows in file order).
+uint64_t file_size(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
+}
+
+}  // namespace
+
 uint64_t decode_bytes_per_token(const std::vector<QuantizedTensorRow>& tensors) {
   uint64_t bytes = 0, embedding = 0, embedding_row = 0;
   bool has_head = false;
@@ -160,12 +106,91 @@ uint64_t decode_bytes_per_token(const std::vector<QuantizedTensorRow>& tensors) 
   return bytes + embedding_row + (has_head ? 0 : embedding);
 }
 
-uint64_t file_size(const std::string& path) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
+bool is_quantized_layer(std::string_view name) {
+  constexpr std::string_view kPrefix = "blk.";
+  if (!name.starts_with(kPrefix)) return false;
+  name.remove_prefix(kPrefix.size());
+  const size_t digits = name.find_first_not_of("0123456789");
+  if (digits == 0 || digits == std::string_view::npos || name[digits] != '.') return false;
+  const std::string_view suffix = name.substr(digits + 1);
+  return std::any_of(std::begin(names::kQuantizedSuffixes), std::end(names::kQuantizedSuffixes),
+                     [&](std::string_view s) { return s == suffix; });
 }
 
-}  // namespace
+TensorType fitting_type(int64_t cols, TensorType type, std::string* note) {
+  if (!is_k_quant(type) || cols % runtime::kKQuantBlockWeights == 0) return type;
+  const TensorType fallback =
+      cols % runtime::kQ8_0BlockWeights == 0 ? TensorType::kQ8_0 : TensorType::kF16;
+  *note = fmt::format("{} needs rows of a multiple of {} weights, found {}: written as {}",
+                      tensor_type_name(type), runtime::kKQuantBlockWeights, cols,
+                      tensor_type_name(fallback));
+  return fallback;
+}
+
+Result<std::vector<uint8_t>> convert_float_values(std::string_view name,
+                                                  std::span<const float> values, int64_t rows,
+                                                  int64_t cols, TensorType type) {
+  SHERRY_CHECK(static_cast<int64_t>(values.size()) == rows * cols,
+               "tensor '{}': {} values for {} x {}", name, values.size(), rows, cols);
+  if (type == TensorType::kQ8_0 && cols % runtime::kQ8_0BlockWeights != 0) {
+    return make_error(
+        "tensor '{}': Q8_0 needs rows of a multiple of {} weights, found {} ({} f16 or keep "
+        "writes it)",
+        name, runtime::kQ8_0BlockWeights, cols, type_flag(name));
+  }
+  SHERRY_CHECK(!is_k_quant(type) || cols % runtime::kKQuantBlockWeights == 0,
+               "tensor '{}': {} with rows of {} weights (fitting_type first)", name,
+               tensor_type_name(type), cols);
+  if (type != TensorType::kF16) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (!std::isfinite(values[i])) {
+        return make_error("tensor '{}': {} {} needs finite weights, found {} at row {}, column {}",
+                          name, type_flag(name), tensor_type_name(type), values[i],
+                          static_cast<int64_t>(i) / cols, static_cast<int64_t>(i) % cols);
+      }
+    }
+  }
+  std::vector<uint8_t> bytes;
+  const int64_t super_blocks = cols / runtime::kKQuantBlockWeights;
+  if (type == TensorType::kQ4_K) {
+    quantize_rows(values, rows, cols, bytes, super_blocks, runtime::quantize_row_q4_k);
+  } else if (type == TensorType::kQ5_K) {
+    quantize_rows(values, rows, cols, bytes, super_blocks, runtime::quantize_row_q5_k);
+  } else if (type == TensorType::kQ6_K) {
+    quantize_rows(values, rows, cols, bytes, super_blocks, runtime::quantize_row_q6_k);
+  } else if (type == TensorType::kQ8_0) {
+    quantize_rows(values, rows, cols, bytes, cols / runtime::kQ8_0BlockWeights,
+                  runtime::quantize_q8_0_row);
+  } else {
+    SHERRY_CHECK(type == TensorType::kF16);
+    bytes.resize(values.size() * sizeof(uint16_t));
+    for (size_t i = 0; i < values.size(); ++i) {
+      const uint16_t half = float_to_fp16(values[i]);
+      std::memcpy(bytes.data() + 2 * i, &half, 2);
+    }
+  }
+  return bytes;
+}
+
+Result<QuantizedTensorRow> add_quantized_layer(Writer& writer, const std::string& name,
+                                               std::span<const float> values, int64_t rows,
+                                               int64_t cols, const QuantizeOptions& options) {
+  SHERRY_TRY(validate_layout(options.layout, rows, cols, name));
+  auto packed = quantize_sparse_absmean(values.data(), rows, cols, options.layout, name);
+  if (!packed) return packed.error();
+  QuantizedTensorRow row{name, "", {cols, rows}, 0, rows * cols, true};
+  if (options.format == QuantizeFormat::kSherry) {
+    SHERRY_TRY(add_sherry_tensor(writer, name, packed->view()));
+    row.type = "sherry";
+    row.bytes = static_cast<uint64_t>(rows * packed->view().row_bytes()) +
+                packed->scales.size() * sizeof(uint16_t);
+  } else {
+    SHERRY_TRY(add_stq1_0_tensor(writer, name, packed->view(), options.stq1_0_type));
+    row.type = tensor_type_name(options.stq1_0_type);
+    row.bytes = static_cast<uint64_t>(rows * (cols / kStq1_0BlockWeights)) * sizeof(Stq1_0Block);
+  }
+  return row;
+}
 
 Result<QuantizeOptions> resolve_quantize_options(const std::string& type,
                                                  std::optional<int64_t> group_size,
@@ -174,16 +199,19 @@ Result<QuantizeOptions> resolve_quantize_options(const std::string& type,
                                                  std::optional<uint32_t> stq1_0_id) {
   QuantizeOptions options;
   if (type == "stq1_0") {
-    if (group_size || granularity || grouping) {
+    if (group_size || granularity) {
       return make_error(
-          "--type stq1_0 fixes the layout (stride16 grouping, group scales of 256): expected no "
-          "--group-size, --granularity or --grouping, found {}",
-          group_size    ? "--group-size"
-          : granularity ? "--granularity"
-                        : "--grouping");
+          "--type stq1_0 fixes the scales (group scales of 256): expected no --group-size or "
+          "--granularity, found {}",
+          group_size ? "--group-size" : "--granularity");
     }
     options.format = QuantizeFormat::kStq1_0;
     options.layout = kStq1_0Layout;
+    if (grouping) {  // contiguous: sherry reads it (the file says so), llama.cpp does not
+      auto parsed = parse_block_grouping(*grouping);
+      if (!parsed) return parsed.error().with_context("--grouping");
+      options.layout = stq1_0_layout(*parsed);
+    }
     if (stq1_0_id) {
       if (*stq1_0_id != kStq1_0TypeIdReleased && *stq1_0_id != kStq1_0TypeIdLlamaCpp) {
         return make_error("--stq1_0-id: expected 42 or 43, found {}", *stq1_0_id);
@@ -241,9 +269,12 @@ Result<QuantizeReport> quantize_model(const std::string& in, const std::string& 
   const Reader& reader = **opened;
   auto architecture = reader.get_string(names::kArchitecture);
   if (!architecture) return architecture.error();
-  if (*architecture != names::kArchitectureLlama) {
-    return make_error("{}: key '{}': expected 'llama', found '{}'", in, names::kArchitecture,
-                      *architecture);
+  const std::string_view known[] = {names::kArchitectureLlama, names::kArchitectureQwen2,
+                                    names::kArchitectureQwen3, names::kArchitectureHunyuanDense};
+  if (std::find(std::begin(known), std::end(known), *architecture) == std::end(known)) {
+    return make_error(
+        "{}: key '{}': expected 'llama', 'qwen2', 'qwen3' or 'hunyuan-dense', found '{}'", in,
+        names::kArchitecture, *architecture);
   }
 
   Writer writer;
@@ -259,7 +290,7 @@ Result<QuantizeReport> quantize_model(const std::string& in, const std::string& 
                            {}};
     if (!is_quantized_layer(info.name)) {
       std::optional<TensorType> target = target_type(info, options);
-      if (target) target = fitting_type(info, *target, &row.note);
+      if (target) target = fitting_type(info.shape.empty() ? 0 : info.shape[0], *target, &row.note);
       if (target && *target != info.type) {
         auto bytes = convert_float_tensor(reader, info, *target, in);
         if (!bytes) return bytes.error();
@@ -277,32 +308,12 @@ Result<QuantizeReport> quantize_model(const std::string& in, const std::string& 
                         info.name, tensor_type_name(info.type));
     }
     SHERRY_TRY(expect_matrix(info, in));
-    const int64_t cols = info.shape[0];
-    const int64_t rows = info.shape[1];
-    if (Status fits = validate_layout(options.layout, rows, cols, info.name); !fits) {
-      return fits.error().with_context(in);
-    }
     auto weights = read_float_tensor(reader, info);
     if (!weights) return weights.error();
-    auto packed = quantize_sparse_absmean(weights->data(), rows, cols, options.layout, info.name);
-    if (!packed) return packed.error().with_context(in);
-    if (options.format == QuantizeFormat::kSherry) {
-      if (Status added = add_sherry_tensor(writer, info.name, packed->view()); !added) {
-        return added.error().with_context(in);
-      }
-      row.type = "sherry";
-      row.bytes = static_cast<uint64_t>(rows * packed->view().row_bytes()) +
-                  packed->scales.size() * sizeof(uint16_t);
-    } else {
-      if (Status added = add_stq1_0_tensor(writer, info.name, packed->view(), options.stq1_0_type);
-          !added) {
-        return added.error().with_context(in);
-      }
-      row.type = tensor_type_name(options.stq1_0_type);
-      row.bytes = static_cast<uint64_t>(rows * (cols / kStq1_0BlockWeights)) * sizeof(Stq1_0Block);
-    }
-    row.quantized = true;
-    report.tensors.push_back(std::move(row));
+    auto added =
+        add_quantized_layer(writer, info.name, *weights, info.shape[1], info.shape[0], options);
+    if (!added) return added.error().with_context(in);
+    report.tensors.push_back(std::move(*added));
   }
   const bool any = std::any_of(report.tensors.begin(), report.tensors.end(),
                                [](const QuantizedTensorRow& r) { return r.quantized; });

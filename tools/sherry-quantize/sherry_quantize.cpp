@@ -1,4 +1,5 @@
-// sherry-quantize: a Llama GGUF with F32/F16/BF16 weights in, a sherry (or STQ1_0) GGUF out.
+// sherry-quantize: a Llama-family GGUF (llama, qwen2, qwen3, hunyuan-dense) with F32/F16/BF16
+// weights in, a sherry (or STQ1_0) GGUF out.
 //   sherry-quantize IN.gguf OUT.gguf [--type sherry|stq1_0] [--group-size N]
 //                   [--granularity group|channel|tensor] [--grouping contiguous|stride16]
 //                   [--stq1_0-id 42|43] [--output-type q6_k|q5_k|q4_k|q8_0|f16|keep]
@@ -14,7 +15,9 @@
 #include "tools/sherry-quantize/quantize_model.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"sherry-quantize: Sparse-AbsMean 3:4 ternary quantization of a Llama GGUF"};
+  CLI::App app{
+      "sherry-quantize: Sparse-AbsMean 3:4 ternary quantization of a llama, qwen2, qwen3 or "
+      "hunyuan-dense GGUF"};
   std::string in, out, type = "sherry";
   std::optional<int64_t> group_size;
   std::optional<std::string> granularity, grouping;
@@ -25,7 +28,9 @@ int main(int argc, char** argv) {
   app.add_option("--type", type, "sherry or stq1_0")->capture_default_str();
   app.add_option("--group-size", group_size, "weights per scale group (default 128)");
   app.add_option("--granularity", granularity, "group, channel or tensor (default group)");
-  app.add_option("--grouping", grouping, "contiguous or stride16 (default contiguous)");
+  app.add_option("--grouping", grouping,
+                 "contiguous or stride16 (default contiguous; stride16 for stq1_0, where "
+                 "contiguous makes a file only sherry reads)");
   app.add_option("--stq1_0-id", stq1_0_id,
                  "STQ1_0 type id: 43 (llama.cpp, default) or 42 (released files)");
   app.add_option("--output-type", output_type,

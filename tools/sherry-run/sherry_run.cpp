@@ -66,6 +66,7 @@ struct Flags {
   bool conversation = false;
   std::string system_prompt;
   bool verbose_prompt = false;
+  std::string stq1_0_grouping;  // "", "stride16" or "contiguous"
 };
 
 int run(const Flags& flags) {
@@ -86,6 +87,9 @@ int run(const Flags& flags) {
   options.batch = flags.batch;
   options.kv_type = flags.kv_type == "f32" ? KvType::kF32 : KvType::kF16;
   options.head_q8_0 = flags.head_q8_0;
+  if (!flags.stq1_0_grouping.empty()) {
+    options.stq1_0_grouping = parse_block_grouping(flags.stq1_0_grouping).value();
+  }
   auto loaded = LlamaModel::load(model_path, options);
   if (!loaded) {
     fmt::print(stderr, "error: {}\n", loaded.error().message());
@@ -98,10 +102,10 @@ int run(const Flags& flags) {
   auto report_load = [&] {
     const LlamaConfig& c = model.config();
     fmt::print(stderr,
-               "model: {} ({} layers, hidden {}, {} heads / {} kv, ffn {}, vocab {}), context {}, "
-               "{} threads\n",
-               model_path, c.layers, c.hidden, c.heads, c.kv_heads, c.ffn, c.vocab, model.context(),
-               model.threads());
+               "model: {} ({} {} layers, hidden {}, {} heads / {} kv, ffn {}, vocab {}), context "
+               "{}, {} threads\n",
+               model_path, to_string(c.architecture), c.layers, c.hidden, c.heads, c.kv_heads,
+               c.ffn, c.vocab, model.context(), model.threads());
     fmt::print(stderr, "load time = {:.1f} ms (jit {:.1f} ms)\n", stats.load_seconds * 1e3,
                stats.jit_seconds * 1e3);
     fmt::print(stderr, "kernels: {} (blk.0.attn_q), lm head {}, float path {}\n", stats.kernel,
@@ -246,8 +250,8 @@ int run(const Flags& flags) {
 int main(int argc, char** argv) {
   Flags flags;
   CLI::App app{
-      "sherry-run: generate text with a Llama-family GGUF model (Sherry, STQ1_0, F32, "
-      "F16 or BF16 weights), or chat with it (-cnv)",
+      "sherry-run: generate text with a GGUF model (llama, qwen2, qwen3 or hunyuan-dense; "
+      "Sherry, STQ1_0, F32, F16 or BF16 weights), or chat with it (-cnv)",
       "sherry-run"};
   app.add_option("-m,--model", flags.model,
                  "GGUF model (default: $SHERRY_MODEL or models/default.gguf)");
@@ -277,6 +281,10 @@ int main(int argc, char** argv) {
   app.add_option("--kv-type", flags.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}));
   app.add_option("--perplexity", flags.perplexity_file,
                  "perplexity of a text file over windows of -c tokens (default 512)");
+  app.add_option("--stq1-0-grouping", flags.stq1_0_grouping,
+                 "block grouping of STQ1_0 tensors in files that do not say (default stride16, "
+                 "llama.cpp's; contiguous: quads of consecutive weights)")
+      ->check(CLI::IsMember({"stride16", "contiguous"}));
   app.add_flag("--head-q8", flags.head_q8_0,
                "repack an F32/F16/BF16 LM head into Q8_0 at load (faster decode, 8-bit head)");
   app.add_flag("--ignore-eos", flags.ignore_eos, "keep generating after an end-of-text token");
