@@ -47,6 +47,7 @@ struct TrainArgs {
   std::string init;
   std::string corpus;
   int threads = -1;
+  int64_t seed = -1;
   bool no_resume = false;
   bool no_progress = false;
   int64_t stop_after = -1;
@@ -61,6 +62,7 @@ int run_train(const TrainArgs& args, Distributed& dist) {
   if (!args.init.empty()) c.init_checkpoint = args.init;
   if (!args.corpus.empty()) c.corpus_dir = args.corpus;
   if (args.threads >= 0) c.threads = args.threads;
+  if (args.seed >= 0) c.seed = static_cast<uint64_t>(args.seed);
   if (args.stop_after >= 0) c.stop_after = args.stop_after;
   if (!args.method.empty()) {
     auto method = parse_quant_method(args.method);
@@ -257,6 +259,7 @@ int main(int argc, char** argv) {
   train->add_option("--corpus", train_args.corpus, "override config corpus_dir");
   train->add_option("--threads", train_args.threads,
                     "threads per process (0: all cores / processes)");
+  train->add_option("--seed", train_args.seed, "override config seed (data order; initialization)");
   train->add_option("--stop-after", train_args.stop_after,
                     "stop after this step without a checkpoint (testing)");
   train->add_flag("--no-resume", train_args.no_resume, "ignore checkpoints in out_dir");
