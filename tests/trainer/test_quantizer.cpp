@@ -85,9 +85,9 @@ TEST_CASE("absmean quantizes per group of group_size weights with the half alpha
   // |w| ≥ α/2 keeps the sign: 0.01 ≥ 0.008125, 0.005 < it; 0.6 ≥ 0.5, 0.4 < it.
   CHECK(t == std::vector<int8_t>{1, -1, 0, 1, 1, -1, 0, 1});
   // A weight exactly at α/2 is kept (the reference code's x ≥ Δ), an all-zero group is all 0.
-  const std::vector<float> edge = {0.5f, 1.5f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  const std::vector<float> edge = {0.5f, 3.5f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   absmean_ternary(edge.data(), 1, 8, layout, t.data(), alpha.data());
-  CHECK(alpha[0] == 0.5f);
+  CHECK(alpha[0] == 1.0f);  // 0.5 is exactly α/2
   CHECK(t == std::vector<int8_t>{1, 1, 0, 0, 0, 0, 0, 0});
   // The forward weight is α·t of each weight's own group.
   std::vector<float> out(8);

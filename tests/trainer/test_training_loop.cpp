@@ -353,9 +353,10 @@ TEST_CASE("the diagnostics log flips since the last evaluation and ranks of the 
 }
 
 TEST_CASE("validation and diagnostics stay out of the timed step") {
-  // Evaluation here costs several times a training step (every validation token and a probe
-  // batch of 64 windows after each of the 8 steps): if it were timed, the steps' time would be
-  // most of the run's.
+  // Evaluation here costs many training steps (2,000 validation tokens forward, about 5 steps,
+  // and a probe batch of 64 windows forward and backward, about 8, after each of the 8 steps):
+  // the timed steps are about 7 % of the run; timing validation or the diagnostics with the step
+  // would make it over 40 %.
   TempDir dir("timed");
   TrainConfig config = tiny_train_config(QuantMethod::kSherry, dir.path());
   config.steps = 8;
@@ -379,7 +380,7 @@ TEST_CASE("validation and diagnostics stay out of the timed step") {
     CHECK(summary->step_phase_seconds[i].total() <= summary->step_seconds[i] * 1.0001);
   }
   INFO("timed steps " << timed << " s of a " << wall << " s run");
-  CHECK(timed < 0.5 * wall);
+  CHECK(timed < 0.3 * wall);
 }
 
 TEST_CASE("training data with a token outside the vocabulary is rejected") {
