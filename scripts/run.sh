@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: build sherry (installing what is missing), get the default model (trained once from
-# the bundled offline corpus and cached in models/default.gguf), then generate text with JIT kernels.
+# The main job: build sherry-run (installing what is missing), then generate text with JIT kernels
+# from the default model, models/default.gguf (committed; scripts/build_default_model.sh trains it
+# again from the offline corpus when it is missing).
 #
 #   scripts/run.sh [sherry-run flags...]     e.g. scripts/run.sh -p "It is a truth" -n 64
 #
@@ -8,10 +9,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-"$root/scripts/setup.sh" --build-dir "$root/build"
+"$root/scripts/setup.sh" --build-dir "$root/build" --target sherry-run
 model="$root/models/default.gguf"
 if [ ! -f "$model" ]; then
-  echo "run: no default model at $model yet: building it once (corpus, FP training, QAT); progress below" >&2
+  echo "run: no default model at $model: training it once (corpus, FP training, QAT); progress below" >&2
   "$root/scripts/build_default_model.sh"
 fi
 if [ $# -eq 0 ]; then

@@ -263,6 +263,7 @@ TEST_CASE("a commentary keeps its introductions and table rows and knows each bo
       "name.<div eID=\"g4\" type=\"x-p\"/><div eID=\"g3\" type=\"introduction\"/>"
       "<table> <row><cell>God creates.</cell><cell>(1-2)</cell></row> "
       "<row><cell>Light.</cell><cell>(3-5)</cell></row> </table>",
+      "<div sID=\"g5\" type=\"x-p\"/>A note, vs. 9-14 &lt;/ol&gt;<div eID=\"g5\" type=\"x-p\"/>",
   };
   OsisExtractor commentary("mhcc", /*keep_introductions=*/true);
   for (size_t i = 0; i < entries.size(); ++i)
@@ -271,13 +272,13 @@ TEST_CASE("a commentary keeps its introductions and table rows and knows each bo
   REQUIRE(kept.size() == 1);
   CHECK(kept[0].name == "mhcc/Gen");
   CHECK(kept[0].book == "Gen");
-  CHECK(kept[0].paragraphs ==
-        std::vector<std::string>{"Genesis is a name.", "God creates. (1-2)", "Light. (3-5)"});
+  CHECK(kept[0].paragraphs == std::vector<std::string>{"Genesis is a name.", "God creates. (1-2)",
+                                                       "Light. (3-5)", "A note, vs. 9-14"});
   OsisExtractor bible("web");  // a Bible's introduction is front matter
   for (size_t i = 0; i < entries.size(); ++i)
     REQUIRE(bible.add_entry(entries[i], std::to_string(i)).ok());
   CHECK(bible.finish()[0].paragraphs ==
-        std::vector<std::string>{"God creates. (1-2)", "Light. (3-5)"});
+        std::vector<std::string>{"God creates. (1-2)", "Light. (3-5)", "A note, vs. 9-14"});
 }
 
 TEST_CASE("austen novels split into chapters with the title in the first") {

@@ -18,9 +18,12 @@ std::vector<float> tricky_weights(int64_t count, uint64_t seed) {
   Rng rng(seed);
   std::vector<float> w(count);
   for (float& x : w) x = static_cast<float>(rng.normal() * 0.02);
-  for (int64_t i = 0; i + 3 < count; i += 37) {
-    w[i + 1] = -w[i];                        // |w| tie inside a block
-    w[i + 2] = (i / 37) % 2 ? 0.0f : -0.0f;  // signed zeros
+  for (int64_t i = 0; i + 8 <= count; i += 36) {
+    const int64_t b = i / 4 * 4;  // a block start
+    w[b] = 0.001f;                // the two smallest |w| of the block tie: lane 0 must win
+    w[b + 1] = -0.001f;
+    w[b + 6] = 0.0f;  // the next block: +0 and −0 tie at the bottom, lane 2 must win
+    w[b + 7] = -0.0f;
   }
   return w;
 }

@@ -280,8 +280,8 @@ TEST_CASE("validation runs at lambda zero on a fixed set and reports bits per by
   config.lambda_warmup_fraction = 0.1;  // λ(4) > 0: the old trainer validated at that λ
   REQUIRE(arenas_lambda(4, config.steps, 0.1, 1.0) > 0.5);
   TokenData data = synthetic_data();
-  data.token_bytes.assign(24, 3);  // every token stands for 3 bytes
-  data.token_bytes[5] = 1;
+  data.token_bytes.resize(24);  // token id i stands for 1 + i % 4 bytes
+  for (size_t i = 0; i < data.token_bytes.size(); ++i) data.token_bytes[i] = 1 + i % 4;
   {
     TrainerOptions options;
     options.resume = false;

@@ -266,8 +266,9 @@ int main(int argc, char** argv) {
   train->add_flag("--no-progress", train_args.no_progress, "no progress bar");
 
   std::string checkpoint, corpus, out, format = "sherry", tokenizer, name = "sherry-default";
-  auto* eval =
-      app.add_subcommand("eval", "validation perplexity of a checkpoint in eval mode (lambda 0)");
+  auto* eval = app.add_subcommand(
+      "eval",
+      "validation loss, perplexity and bits per byte of a checkpoint in eval mode (lambda 0)");
   eval->add_option("--checkpoint", checkpoint, "checkpoint file")->required();
   eval->add_option("--corpus", corpus, "corpus directory (default: the run's)");
   auto* exp = app.add_subcommand("export", "write a checkpoint as GGUF (eval mode, lambda 0)");
