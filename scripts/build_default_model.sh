@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds the default model once into models/default.gguf (git-ignored; skipped when it exists):
+# Builds the default model into models/default.gguf (the committed one; skipped when it exists,
+# --force trains it again):
 #   1. the offline corpus (scripts/build_corpus.sh → data/corpus, cached)
 #   2. FP pretraining        configs/default_fp.json      → runs/default_fp/
 #   3. QAT with Sherry       configs/default_sherry.json  → runs/default_sherry/ (from step 2)
 #   4. export at λ = 0, Sherry-packed linears + the SentencePiece tokenizer
 # Each training stage checkpoints as it goes and resumes where it stopped when the script is run
-# again after an interruption. docs/training.md documents the configuration and the timings.
+# again after an interruption. It takes hours on 2 cores: docs/training.md ("The default model")
+# gives the configuration and the measured times.
 #
 #   scripts/build_default_model.sh [--force]       --force: retrain even if the model exists
 #
@@ -39,7 +41,7 @@ stage "corpus"
 SHERRY_BUILD_DIR="$build_dir" "$root/scripts/build_corpus.sh"
 stage "FP pretraining (configs/default_fp.json)"
 "$build_dir/bin/sherry-train" train -c configs/default_fp.json "${threads[@]}"
-fp_steps=$(python3 -c 'import json; print(json.load(open("configs/default_fp.json"))["steps"])' 2>/dev/null || echo 300)
+fp_steps=$(python3 -c 'import json; print(json.load(open("configs/default_fp.json"))["steps"])')
 stage "QAT sherry from the FP checkpoint (configs/default_sherry.json)"
 "$build_dir/bin/sherry-train" train -c configs/default_sherry.json "${threads[@]}"
 last=$(ls "$root"/runs/default_sherry/ckpt_*.bin | sort | tail -n 1)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: build sherry (installing what is missing), get the default model (trained once from
-# the bundled offline corpus and cached in models/default.gguf), then generate text with JIT kernels.
+# The main job: build sherry-run (installing what is missing), then generate text with JIT kernels
+# from the default model, models/default.gguf (scripts/build_default_model.sh trains it from the
+# offline corpus when it is missing, once).
 #
 #   scripts/run.sh [sherry-run flags...]     e.g. scripts/run.sh -p "It is a truth" -n 64
 #                                                 scripts/run.sh -cnv -sys "Be brief."
@@ -11,7 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-"$root/scripts/setup.sh" --build-dir "$root/build" >&2
+"$root/scripts/setup.sh" --build-dir "$root/build" --target sherry-run >&2
 model_given=0
 for arg in "$@"; do
   case "$arg" in -m | --model | --model=*) model_given=1 ;; esac
@@ -20,7 +21,7 @@ model_flags=()
 if [ "$model_given" = 0 ]; then
   model="$root/models/default.gguf"
   if [ ! -f "$model" ]; then
-    echo "run: no default model at $model yet: building it once (corpus, FP training, QAT); progress below" >&2
+    echo "run: no default model at $model yet: training it once (corpus, FP training, QAT; hours on 2 cores, resumable); progress below" >&2
     "$root/scripts/build_default_model.sh" >&2
   fi
   model_flags=(-m "$model")

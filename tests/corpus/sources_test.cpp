@@ -224,6 +224,89 @@ TEST_CASE("OSIS extraction keeps verse text and drops notes titles and front mat
   CHECK(documents[1].paragraphs == std::vector<std::string>{"Now these are the names."});
 }
 
+TEST_CASE("zText4 entries have 32-bit sizes and linked entries are read once") {
+  // A commentary links verses 1 to 3 to one text: three index entries with the same (block,
+  // offset, size); the 12-byte index of zCom4 carries a 32-bit size.
+  const std::string shared = "On verses 1 to 3.";
+  const std::string text = "intro" + shared + "verse 4";
+  ZText files;
+  auto entry = [&](uint32_t offset, uint32_t size) {
+    test::put_le(files.bzv, 0, 4);
+    test::put_le(files.bzv, offset, 4);
+    test::put_le(files.bzv, size, 4);
+  };
+  entry(0, 5);
+  entry(5, shared.size());
+  entry(5, shared.size());
+  entry(5, shared.size());
+  entry(5 + shared.size(), 7);
+  const auto compressed = test::zlib_compress(std::vector<uint8_t>(text.begin(), text.end()));
+  test::put_le(files.bzs, 0, 4);
+  test::put_le(files.bzs, compressed.size(), 4);
+  test::put_le(files.bzs, text.size(), 4);
+  files.bzz = compressed;
+  auto entries = read_ztext_entries({files.bzs, files.bzv, files.bzz}, "tdavid/ot", 12, 'c');
+  REQUIRE_MESSAGE(entries.ok(), test::error_text(entries));
+  CHECK(*entries == std::vector<std::string>{"intro", shared, "", "", "verse 4"});
+  // The same index read as 10-byte entries is the wrong size, named with the module's letter.
+  files.bzv.push_back(0);
+  auto wrong = read_ztext_entries({files.bzs, files.bzv, files.bzz}, "tdavid/ot", 12, 'c');
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(contains(wrong.error().message(),
+                 "tdavid/ot.czv: size: expected a multiple of 12 bytes, found 61"));
+}
+
+TEST_CASE("a commentary keeps its introductions and table rows and knows each book") {
+  const std::vector<std::string> entries = {
+      "<div canonical=\"true\" osisID=\"Gen\" sID=\"g2\" type=\"book\"/>",
+      "<div sID=\"g3\" type=\"introduction\"/><div sID=\"g4\" type=\"x-p\"/>Genesis is a "
+      "name.<div eID=\"g4\" type=\"x-p\"/><div eID=\"g3\" type=\"introduction\"/>"
+      "<table> <row><cell>God creates.</cell><cell>(1-2)</cell></row> "
+      "<row><cell>Light.</cell><cell>(3-5)</cell></row> </table>",
+      "<div sID=\"g5\" type=\"x-p\"/>A note, vs. 9-14 &lt;/ol&gt;<div eID=\"g5\" type=\"x-p\"/>",
+  };
+  OsisExtractor commentary("mhcc", /*keep_introductions=*/true);
+  for (size_t i = 0; i < entries.size(); ++i)
+    REQUIRE(commentary.add_entry(entries[i], std::to_string(i)).ok());
+  const std::vector<Document> kept = commentary.finish();
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].name == "mhcc/Gen");
+  CHECK(kept[0].book == "Gen");
+  CHECK(kept[0].paragraphs == std::vector<std::string>{"Genesis is a name.", "God creates. (1-2)",
+                                                       "Light. (3-5)", "A note, vs. 9-14"});
+  OsisExtractor bible("web");  // a Bible's introduction is front matter
+  for (size_t i = 0; i < entries.size(); ++i)
+    REQUIRE(bible.add_entry(entries[i], std::to_string(i)).ok());
+  CHECK(bible.finish()[0].paragraphs ==
+        std::vector<std::string>{"God creates. (1-2)", "Light. (3-5)", "A note, vs. 9-14"});
+}
+
+TEST_CASE("austen novels split into chapters with the title in the first") {
+  CHECK(is_chapter_heading("CHAPTER 12"));
+  CHECK(is_chapter_heading("Chapter IV"));
+  CHECK(is_chapter_heading("CHAPTER XLI."));
+  CHECK_FALSE(is_chapter_heading("CHAPTER"));
+  CHECK_FALSE(is_chapter_heading("Chapter one"));
+  CHECK_FALSE(is_chapter_heading("CHAPTERS 1"));
+  CHECK_FALSE(is_chapter_heading("The chapter 3 of it"));
+  Document novel{"austen/emma",
+                 "austen",
+                 {"EMMA", "VOLUME I", "CHAPTER I", "Emma Woodhouse.", "CHAPTER II", "Mr. Weston."},
+                 ""};
+  const std::vector<Document> chapters = split_chapters(novel);
+  REQUIRE(chapters.size() == 2);
+  CHECK(chapters[0].name == "austen/emma/ch001");
+  CHECK(chapters[0].source == "austen");
+  CHECK(chapters[0].paragraphs ==
+        std::vector<std::string>{"EMMA", "VOLUME I", "CHAPTER I", "Emma Woodhouse."});
+  CHECK(chapters[1].name == "austen/emma/ch002");
+  CHECK(chapters[1].paragraphs == std::vector<std::string>{"CHAPTER II", "Mr. Weston."});
+  Document plain{"austen/fragment", "austen", {"No chapters here."}, ""};
+  const std::vector<Document> whole = split_chapters(plain);
+  REQUIRE(whole.size() == 1);
+  CHECK(whole[0].name == "austen/fragment");
+}
+
 TEST_CASE("OSIS extraction rejects an unterminated tag with the entry named") {
   OsisExtractor extractor("web");
   Status status = extractor.add_entry("text <w lemma=\"x\"", "ot.bzv: entry 7");

@@ -4,6 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
@@ -133,6 +137,39 @@ TEST_CASE("the document split is deterministic and keeps validation within its f
   CHECK(*fallback == std::vector<bool>{true, false});
 }
 
+TEST_CASE("the split holds a Bible book out of every source and draws from prose and scripture") {
+  // Four Bible books in two translations and a commentary, and ten prose chapters.
+  std::vector<Document> documents;
+  const std::vector<Document> text = small_documents(14, 3);
+  size_t next = 0;
+  for (const char* book : {"Gen", "Exod", "Ruth", "John"})
+    for (const char* source : {"web", "kjv", "mhcc"}) {
+      if (std::string(source) == "mhcc" && std::string(book) == "Ruth") continue;
+      Document d = text[next++ % text.size()];
+      d.name = std::string(source) + "/" + book;
+      d.source = source;
+      d.book = book;
+      documents.push_back(d);
+    }
+  for (int c = 0; c < 10; ++c) {
+    Document d = text[c];
+    d.name = "austen/emma/ch" + std::to_string(c);
+    d.source = "austen";
+    documents.push_back(d);
+  }
+  auto split = split_documents(documents, 0.3);
+  REQUIRE_MESSAGE(split.ok(), test::error_text(split));
+  std::map<std::string, std::set<bool>> sides;  // per book: the sides its documents went to
+  bool prose_val = false, scripture_val = false;
+  for (size_t i = 0; i < documents.size(); ++i) {
+    if (!documents[i].book.empty()) sides[documents[i].book].insert((*split)[i]);
+    (documents[i].book.empty() ? prose_val : scripture_val) |= (*split)[i];
+  }
+  for (const auto& [book, side] : sides) CHECK_MESSAGE(side.size() == 1, book);
+  CHECK(prose_val);
+  CHECK(scripture_val);
+}
+
 TEST_CASE("the document split rejects a bad fraction and too few documents") {
   const std::vector<Document> documents = small_documents(3, 1);
   auto bad = split_documents(documents, 0.7);
@@ -177,6 +214,50 @@ TEST_CASE("writing a corpus twice gives identical bytes and stats validate it") 
   REQUIRE(train.ok());
   CHECK(train->document_count() == summary->train.documents.size());
   CHECK(train->tokens[0] == kBosId);
+}
+
+TEST_CASE("a corpus built with a given tokenizer uses it unchanged and records it") {
+  const std::vector<Document> documents = small_documents(10, 12);
+  const std::vector<SourceInfo> sources = {{"test", "test-package", "1.0"}};
+  test::TempDir first, second;
+  BuildOptions options;
+  options.vocab_size = 320;
+  options.val_fraction = 0.2;
+  options.out_dir = first.path();
+  REQUIRE(write_corpus(documents, sources, options).ok());
+  // A second corpus of other text, tokenized with the first one's model.
+  options.out_dir = second.path();
+  options.tokenizer_path = first.file("tokenizer.model");
+  auto summary = write_corpus(small_documents(6, 5), sources, options);
+  REQUIRE_MESSAGE(summary.ok(), test::error_text(summary));
+  CHECK(file_bytes(second.file("tokenizer.model")) == file_bytes(first.file("tokenizer.model")));
+  const auto manifest = nlohmann::json::parse(file_bytes(second.file("manifest.json")));
+  CHECK(manifest["inputs"].contains("tokenizer_fnv1a64"));
+  options.tokenizer_path = first.file("missing.model");
+  auto missing = write_corpus(documents, sources, options);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(contains(missing.error().message(), "missing.model"));
+}
+
+TEST_CASE("token byte lengths add up to the bytes of the encoded text") {
+  const std::vector<Document> documents = small_documents(4, 20);
+  auto model = train_tokenizer(paragraphs_of(documents), {320, true});
+  REQUIRE(model.ok());
+  auto tokenizer = Tokenizer::from_serialized(*model, "tiny");
+  REQUIRE(tokenizer.ok());
+  const std::vector<uint8_t> lengths = tokenizer->token_byte_lengths();
+  REQUIRE(static_cast<int>(lengths.size()) == tokenizer->vocab_size());
+  CHECK(lengths[kBosId] == 0);
+  CHECK(lengths[tokenizer->newline_id()] == 1);
+  // Text the vocabulary has never seen falls back to bytes; every byte is counted once, plus the
+  // dummy-prefix space SentencePiece puts in front.
+  for (const std::string& text :
+       {std::string("Mr. Darcy walked into the garden."),
+        std::string("Quixotic \xe2\x80\x9cz\xc3\xa9" "bra\xe2\x80\x9d 42\nnext")}) {
+    size_t bytes = 0;
+    for (uint32_t id : tokenizer->encode(text)) bytes += lengths[id];
+    CHECK_MESSAGE(bytes == text.size() + 1, text);
+  }
 }
 
 TEST_CASE("corpus stats reject a missing or inconsistent corpus directory") {

@@ -21,7 +21,9 @@ std::string config_error(const std::string& text) {
 
 TEST_CASE("a training config round-trips through JSON") {
   TrainConfig c = testing::tiny_train_config(QuantMethod::kSherryNoArenas, "/tmp/out");
-  c.lambda_warmup_steps = 7;
+  c.lambda_warmup_fraction = 0.3;
+  c.lr_schedule = LrSchedule::kWsd;
+  c.diag_layers = {0, 1};
   auto back = train_config_from_json(train_config_to_json(c), "round trip");
   REQUIRE(back.ok());
   CHECK(train_config_to_json(*back) == train_config_to_json(c));
@@ -50,6 +52,46 @@ TEST_CASE("bad training configs are rejected with the field and the value") {
   CHECK(group.find("x.json: ") == 0);
   CHECK(group.find("config.group_size") != std::string::npos);
   CHECK(config_error(R"([1, 2])") == "x.json: expected a JSON object, found [1,2]");
+  CHECK(config_error(R"({"lr_schedule": "step"})") ==
+        "x.json: config.lr_schedule: unknown learning-rate schedule 'step' (expected cosine, "
+        "constant or wsd)");
+  CHECK(config_error(R"({"lambda_end_fraction": 1.5})") ==
+        "x.json: config.lambda_end_fraction must be in [0, 1], found 1.5");
+  CHECK(config_error(R"({"warmup_fraction": -0.1})") ==
+        "x.json: config.warmup_fraction must be in [0, 1], found -0.1");
+  CHECK(config_error(R"({"quantized_weight_decay": -1})") ==
+        "x.json: config.quantized_weight_decay must be non-negative, found -1");
+  CHECK(config_error(R"({"eval_tokens": 0})") ==
+        "x.json: config.eval_tokens must be positive, found 0");
+  CHECK(config_error(R"({"diag_layers": [0, 9]})") ==
+        "x.json: config.diag_layers must be a list of layer indices below 6, found 9");
+  CHECK(config_error(R"({"diag_layers": 3})") ==
+        "x.json: config.diag_layers must be a list of integers, found 3");
+  CHECK(config_error(R"({"warmup_steps": 20})") ==
+        "x.json: unknown field config.warmup_steps (value 20)");
+  const std::string absmean_group = config_error(R"({"method": "absmean", "group_size": 100})");
+  CHECK(absmean_group.find("config.group_size") != std::string::npos);
+}
+
+TEST_CASE("a legacy checkpoint config is upgraded to fractions of the run") {
+  const nlohmann::json legacy = nlohmann::json::parse(R"({
+      "model": {"seq_len": 64}, "steps": 200, "warmup_steps": 20, "lambda_warmup_steps": 40,
+      "lambda_decay_steps": -1, "eval_sequences": 32, "diag_rank_layer": 2, "weight_decay": 0.1})");
+  auto c = train_config_from_json(upgrade_legacy_train_config(legacy), "legacy");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().message()));
+  CHECK(c->warmup_fraction == doctest::Approx(0.1));
+  CHECK(c->lambda_warmup_fraction == doctest::Approx(0.2));
+  CHECK(c->lambda_end_fraction == 1.0);
+  CHECK(c->eval_tokens == 32 * 64);
+  CHECK(c->diag_layers == std::vector<int>{2});
+  CHECK(c->quantized_weight_decay == 0.1);  // it used to decay every matrix
+  // A λ warm-up of −1 (10 %) keeps the default fraction; a current config is unchanged.
+  auto defaulted = train_config_from_json(
+      upgrade_legacy_train_config(nlohmann::json::parse(R"({"lambda_warmup_steps": -1})")), "l");
+  REQUIRE(defaulted.ok());
+  CHECK(defaulted->lambda_warmup_fraction == 0.1);
+  const nlohmann::json current = train_config_to_json(TrainConfig{});
+  CHECK(upgrade_legacy_train_config(current) == current);
 }
 
 TEST_CASE("a missing or malformed config file is reported with its path") {
@@ -143,7 +185,8 @@ TEST_CASE("token data loads from corpus shards and checks the vocabulary") {
 
 TEST_CASE("training windows are deterministic in the seed and targets are shifted by one") {
   Rng a(9), b(9);
-  CHECK(sample_offsets(a, 5, 1000, 16) == sample_offsets(b, 5, 1000, 16));
+  const WindowIndex index({}, 1000, 16);
+  CHECK(index.sample(a, 5) == index.sample(b, 5));
   std::vector<int32_t> data(50);
   for (int i = 0; i < 50; ++i) data[i] = i;
   const int64_t offsets[2] = {3, 20};

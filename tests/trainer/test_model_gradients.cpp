@@ -126,16 +126,22 @@ ExpectedQuantization expected_quantization(QuantMethod method, const float* w, i
   const int64_t count = rows * cols;
   ExpectedQuantization q{std::vector<float>(w, w + count), std::vector<int8_t>(count, 0), {}};
   if (method == QuantMethod::kFp) return q;
+  const int64_t group = layout.granularity == ScaleGranularity::kGroup     ? layout.group_size
+                        : layout.granularity == ScaleGranularity::kChannel ? cols
+                                                                           : count;
   if (method == QuantMethod::kAbsmean) {
-    // α = mean |W| over the matrix; t = clamp(round(W / (α + 1e-5)), −1, 1): 0 below α/2.
-    double sum = 0;
-    for (int64_t i = 0; i < count; ++i) sum += std::fabs(w[i]);
-    const float alpha = static_cast<float>(sum / count);
-    q.alpha = {alpha};
-    for (int64_t i = 0; i < count; ++i) {
-      const double r = w[i] / (alpha + 1e-5);
-      q.ternary[i] = static_cast<int8_t>(r >= 0.5 ? 1 : (r <= -0.5 ? -1 : 0));
-      q.weight[i] = alpha * q.ternary[i];
+    // Per scale group (the reference code's per_group): α = mean |W| over the group; t = sign(W)
+    // where |W| ≥ α/2, else 0.
+    for (int64_t g = 0; g < count; g += group) {
+      double sum = 0;
+      for (int64_t i = g; i < g + group; ++i) sum += std::fabs(w[i]);
+      const float alpha = static_cast<float>(sum / group);
+      q.alpha.push_back(alpha);
+      for (int64_t i = g; i < g + group; ++i) {
+        q.ternary[i] =
+            static_cast<int8_t>(std::fabs(w[i]) >= 0.5f * alpha ? (w[i] < 0 ? -1 : 1) : 0);
+        q.weight[i] = alpha * q.ternary[i];
+      }
     }
     return q;
   }
@@ -147,9 +153,6 @@ ExpectedQuantization expected_quantization(QuantMethod method, const float* w, i
       if (std::fabs(w[i + p]) < std::fabs(w[i + zero])) zero = p;
     for (int p = 0; p < 4; ++p) q.ternary[i + p] = p == zero ? 0 : (w[i + p] < 0 ? -1 : 1);
   }
-  const int64_t group = layout.granularity == ScaleGranularity::kGroup     ? layout.group_size
-                        : layout.granularity == ScaleGranularity::kChannel ? cols
-                                                                           : count;
   for (int64_t g = 0; g < count; g += group) {
     double sum = 0;
     int64_t kept = 0;

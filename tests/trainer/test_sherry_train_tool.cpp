@@ -105,6 +105,7 @@ TEST_CASE("sherry-train trains evaluates and exports a tiny model") {
   INFO(eval.output);
   CHECK(eval.exit_code == 0);
   CHECK(eval.output.find("val ppl") != std::string::npos);
+  CHECK(eval.output.find("val bits/byte") != std::string::npos);
   for (const char* format : {"sherry", "float"}) {
     const std::string out = dir.path() + "/model_" + format + ".gguf";
     auto exported = run_command(kBinary + " export --tokenizer none --format " + format +
@@ -121,6 +122,26 @@ TEST_CASE("sherry-train trains evaluates and exports a tiny model") {
   CHECK(bad_format.output.find(
             "error: --format: unknown export format 'int4' (expected float or sherry)") !=
         std::string::npos);
+}
+
+TEST_CASE("sherry-train bench times each phase of training steps") {
+  testing::TempDir dir("tool_bench");
+  const std::string config = write_tiny_run(dir.path(), 8, 1);
+  auto bench = run_command(kBinary + " bench -c " + config + " --steps 3 --warmup 1", dir.path());
+  INFO(bench.output);
+  REQUIRE(bench.exit_code == 0);
+  CHECK(bench.output.find("OpenBLAS core") != std::string::npos);
+  for (const char* phase : {"gemm", "attention", "loss", "optimizer", "step"})
+    CHECK(bench.output.find(std::string("\n") + phase + " ") != std::string::npos);
+  // The last line is the JSON summary.
+  std::string output = bench.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  const std::string json_line = output.substr(output.rfind('\n') + 1);
+  const auto json = nlohmann::json::parse(json_line);
+  CHECK(json["steps"] == 3);
+  CHECK(json["tokens_per_second"].get<double>() > 0);
+  CHECK(json["phase_seconds_per_step"]["gemm"].get<double>() > 0);
+  CHECK(!std::filesystem::exists(dir.path() + "/run"));  // no checkpoints, no metrics
 }
 
 TEST_CASE(

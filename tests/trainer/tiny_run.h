@@ -54,9 +54,9 @@ inline TrainConfig tiny_train_config(QuantMethod method, const std::string& out_
   c.batch_size = 4;
   c.grad_accum = 2;
   c.lr = 1e-2;
-  c.warmup_steps = 2;
+  c.warmup_fraction = 0.17;  // 2 of 12 steps
   c.eval_every = 4;
-  c.eval_sequences = 8;
+  c.eval_tokens = 8 * 16;
   c.checkpoint_every = 4;
   c.threads = 2;
   return c;

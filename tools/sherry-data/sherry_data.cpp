@@ -1,7 +1,8 @@
 // sherry-data: the offline training corpus.
-//   sherry-data build --out DIR [--vocab-size N] [--sources austen,web] [--val-fraction F]
+//   sherry-data build --out DIR [--vocab-size N] [--sources austen,web,...] [--val-fraction F]
+//                     [--tokenizer MODEL]
 //   sherry-data stats DIR
-//   sherry-data fetch [--sources austen,web] [--cache DIR]   (only the packages, e.g. for tests)
+//   sherry-data fetch [--sources austen,web,...] [--cache DIR]   (only the packages, e.g. tests)
 // Progress goes to stderr, the summary to stdout. Errors: "error: <message>", exit status 1
 // (2 for a bad command line).
 #include <algorithm>
@@ -62,8 +63,8 @@ int fetch_packages(const std::vector<std::string>& sources, const std::string& c
     const auto info =
         std::find_if(known.begin(), known.end(), [&](const auto& s) { return s.name == source; });
     if (info == known.end()) {
-      std::fprintf(stderr, "error: --sources: unknown source '%s' (expected austen, web)\n",
-                   source.c_str());
+      std::fprintf(stderr, "error: --sources: unknown source '%s' (expected %s)\n", source.c_str(),
+                   sherry::corpus::known_source_names().c_str());
       return 1;
     }
     packages.push_back(info->package);
@@ -87,14 +88,22 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   sherry::corpus::BuildOptions options;
-  std::string sources = "austen,web";
+  std::string all_sources;
+  for (const auto& source : sherry::corpus::known_sources())
+    all_sources += (all_sources.empty() ? "" : ",") + source.name;
+  std::string sources = all_sources;
   CLI::App* build = app.add_subcommand(
       "build", "fetch the packages, clean, split, train the tokenizer, write shards");
   build->add_option("--out", options.out_dir, "output directory")->required();
   build->add_option("--vocab-size", options.vocab_size, "SentencePiece vocabulary size")
       ->capture_default_str()
       ->check(CLI::Range(sherry::corpus::kMinVocabSize, 1 << 20));
-  build->add_option("--sources", sources, "comma-separated: austen, web")->capture_default_str();
+  build
+      ->add_option("--sources", sources,
+                   "comma-separated, from: " + sherry::corpus::known_source_names())
+      ->capture_default_str();
+  build->add_option("--tokenizer", options.tokenizer_path,
+                    "tokenize with this SentencePiece model instead of training one");
   build
       ->add_option("--val-fraction", options.val_fraction,
                    "share of characters held out, by document")
@@ -111,11 +120,13 @@ int main(int argc, char** argv) {
       app.add_subcommand("stats", "validate a corpus directory and print its figures");
   stats->add_option("dir", stats_dir, "corpus directory")->required();
 
-  std::string fetch_sources = "austen,web";
+  std::string fetch_sources = all_sources;
   std::string fetch_cache(sherry::corpus::kDefaultCacheDir);
   CLI::App* fetch = app.add_subcommand(
       "fetch", "only fetch the sources' Debian packages into the cache (apt-get download)");
-  fetch->add_option("--sources", fetch_sources, "comma-separated: austen, web")
+  fetch
+      ->add_option("--sources", fetch_sources,
+                   "comma-separated, from: " + sherry::corpus::known_source_names())
       ->capture_default_str();
   fetch->add_option("--cache", fetch_cache, "package cache")->capture_default_str();
 

@@ -87,6 +87,45 @@ Result<std::vector<Document>> austen_documents_from_r(const r::Object& object,
   return documents;
 }
 
+bool is_chapter_heading(std::string_view paragraph) {
+  std::string_view rest;
+  if (paragraph.starts_with("CHAPTER ")) {
+    rest = paragraph.substr(8);
+  } else if (paragraph.starts_with("Chapter ")) {
+    rest = paragraph.substr(8);
+  } else {
+    return false;
+  }
+  if (rest.ends_with(".")) rest.remove_suffix(1);
+  if (rest.empty()) return false;
+  const bool digits =
+      std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool roman = std::all_of(rest.begin(), rest.end(), [](char c) {
+    return c == 'I' || c == 'V' || c == 'X' || c == 'L' || c == 'C';
+  });
+  return digits || roman;
+}
+
+std::vector<Document> split_chapters(Document novel) {
+  std::vector<Document> chapters;
+  std::vector<std::string> before;  // title and front matter: joins the first chapter
+  for (std::string& paragraph : novel.paragraphs) {
+    if (is_chapter_heading(paragraph)) {
+      Document chapter;
+      chapter.source = novel.source;
+      chapter.name = fmt::format("{}/ch{:03d}", novel.name, chapters.size() + 1);
+      if (chapters.empty()) chapter.paragraphs = std::move(before);
+      chapters.push_back(std::move(chapter));
+    }
+    (chapters.empty() ? before : chapters.back().paragraphs).push_back(std::move(paragraph));
+  }
+  if (chapters.empty()) {
+    novel.paragraphs = std::move(before);
+    chapters.push_back(std::move(novel));
+  }
+  return chapters;
+}
+
 Result<std::vector<Document>> read_austen(const std::string& package_root) {
   const std::string base = package_root + "/" + std::string(kAustenDataBase);
   auto db = LazyLoadDb::open(base);
@@ -98,7 +137,9 @@ Result<std::vector<Document>> read_austen(const std::string& package_root) {
     auto books = austen_documents_from_r(
         **object, variable.name, fmt::format("{}.rdb: variable \"{}\"", base, variable.name));
     if (!books) return books.error();
-    for (auto& document : *books) documents.push_back(std::move(document));
+    for (auto& document : *books)
+      for (Document& chapter : split_chapters(std::move(document)))
+        documents.push_back(std::move(chapter));
   }
   if (documents.empty())
     return make_error("{}.rdx: expected at least one novel, found no variables", base);

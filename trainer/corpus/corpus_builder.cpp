@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <numeric>
 
 #include <nlohmann/json.hpp>
@@ -9,10 +10,11 @@
 #include "core/thread_pool.h"
 #include "trainer/corpus/austen_source.h"
 #include "trainer/corpus/file_io.h"
+#include "trainer/corpus/jargon_source.h"
 #include "trainer/corpus/package_cache.h"
+#include "trainer/corpus/sword_source.h"
 #include "trainer/corpus/token_shards.h"
 #include "trainer/corpus/tokenizer.h"
-#include "trainer/corpus/web_source.h"
 
 namespace sherry::corpus {
 namespace {
@@ -23,27 +25,37 @@ using nlohmann::json;
 constexpr int kManifestVersion = 1;
 // Bump whenever cleaning, splitting or tokenizer settings change the output bytes: a corpus
 // built by an older pipeline is then no longer "up to date".
-constexpr int kPipelineVersion = 1;
+constexpr int kPipelineVersion = 2;
 
 void report(const BuildOptions& options, std::string_view line) {
   if (options.progress) options.progress(line);
 }
 
+// The split's order of a name: FNV-1a 64, then SplitMix64's finalizer, so names that differ only
+// in their last characters ("…/ch030", "…/ch031") spread over the whole order instead of
+// clustering (FNV-1a alone moves little for a change in the last byte).
 uint64_t name_hash(const std::string& name) {
-  return fnv1a64(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(name.data()), name.size()));
+  uint64_t z =
+      fnv1a64(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(name.data()), name.size()));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
 }
 
 // The options that determine the output bytes; equal inputs mean an up-to-date corpus.
-json manifest_inputs(const std::vector<SourceInfo>& sources, int vocab_size, double val_fraction) {
+// tokenizer_hash: FNV-1a 64 of a given tokenizer model, 0 when the build trains its own.
+json manifest_inputs(const std::vector<SourceInfo>& sources, int vocab_size, double val_fraction,
+                     uint64_t tokenizer_hash) {
   json list = json::array();
   for (const auto& source : sources)
     list.push_back(
         {{"name", source.name}, {"package", source.package}, {"version", source.version}});
-  return {{"pipeline", kPipelineVersion},
-          {"sources", list},
-          {"vocab_size", vocab_size},
-          {"val_fraction", val_fraction}};
+  json inputs = {{"pipeline", kPipelineVersion},
+                 {"sources", list},
+                 {"vocab_size", vocab_size},
+                 {"val_fraction", val_fraction}};
+  if (tokenizer_hash != 0) inputs["tokenizer_fnv1a64"] = fmt::format("{:016x}", tokenizer_hash);
+  return inputs;
 }
 
 json split_json(const SplitSummary& split) {
@@ -68,10 +80,18 @@ Result<SplitSummary> split_from_json(const json& value, const std::string& where
 
 const std::vector<SourceInfo>& known_sources() {
   static const std::vector<SourceInfo> sources = {
-      {"austen", "r-cran-janeaustenr", ""},
-      {"web", "sword-text-web", ""},
+      {"austen", "r-cran-janeaustenr", ""},    {"web", "sword-text-web", ""},
+      {"kjv", "sword-text-kjv", ""},           {"mhcc", "sword-comm-mhcc", ""},
+      {"scofield", "sword-comm-scofield", ""}, {"tdavid", "sword-comm-tdavid", ""},
+      {"jargon", "dict-jargon", ""},
   };
   return sources;
+}
+
+std::string known_source_names() {
+  std::string names;
+  for (const auto& s : known_sources()) names += (names.empty() ? "" : ", ") + s.name;
+  return names;
 }
 
 Result<std::vector<bool>> split_documents(const std::vector<Document>& documents,
@@ -81,31 +101,55 @@ Result<std::vector<bool>> split_documents(const std::vector<Document>& documents
   if (documents.size() < 2)
     return make_error("corpus: expected at least 2 documents to split by document, found {}",
                       documents.size());
-  std::vector<uint64_t> characters(documents.size());
-  uint64_t total = 0;
-  for (size_t i = 0; i < documents.size(); ++i) total += characters[i] = documents[i].characters();
-  std::vector<size_t> order(documents.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const uint64_t ha = name_hash(documents[a].name), hb = name_hash(documents[b].name);
-    return ha != hb ? ha < hb : documents[a].name < documents[b].name;
-  });
-  const double budget = val_fraction * static_cast<double>(total);
-  std::vector<bool> is_val(documents.size(), false);
-  uint64_t val_characters = 0;
-  size_t val_count = 0;
-  for (size_t index : order) {
-    if (static_cast<double>(val_characters + characters[index]) <= budget) {
-      is_val[index] = true;
-      val_characters += characters[index];
-      ++val_count;
-    }
+  struct Unit {
+    std::string key;
+    bool scripture = false;
+    uint64_t characters = 0;
+    std::vector<size_t> members;
+  };
+  std::vector<Unit> units;
+  std::map<std::string, size_t> unit_of_key;
+  for (size_t i = 0; i < documents.size(); ++i) {
+    const Document& d = documents[i];
+    const std::string key = d.book.empty() ? d.name : "bible/" + d.book;
+    auto [it, fresh] = unit_of_key.emplace(key, units.size());
+    if (fresh) units.push_back(Unit{key, !d.book.empty(), 0, {}});
+    Unit& unit = units[it->second];
+    unit.characters += d.characters();
+    unit.members.push_back(i);
   }
-  if (val_count == 0) {  // every document is larger than the budget: take the smallest
-    const size_t smallest = *std::min_element(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return characters[a] < characters[b];
+  std::vector<bool> is_val(documents.size(), false);
+  for (const bool scripture : {false, true}) {
+    std::vector<size_t> pool;
+    uint64_t total = 0;
+    for (size_t u = 0; u < units.size(); ++u)
+      if (units[u].scripture == scripture) pool.push_back(u), total += units[u].characters;
+    if (pool.size() < 2) continue;  // a pool of one unit stays in training
+    std::sort(pool.begin(), pool.end(), [&](size_t a, size_t b) {
+      const uint64_t ha = name_hash(units[a].key), hb = name_hash(units[b].key);
+      return ha != hb ? ha < hb : units[a].key < units[b].key;
     });
-    is_val[smallest] = true;
+    const double budget = val_fraction * static_cast<double>(total);
+    uint64_t val_characters = 0;
+    size_t chosen = 0;
+    auto take = [&](size_t u) {
+      for (size_t member : units[u].members) is_val[member] = true;
+      val_characters += units[u].characters;
+      ++chosen;
+    };
+    for (size_t u : pool)
+      if (static_cast<double>(val_characters + units[u].characters) <= budget) take(u);
+    if (chosen == 0)  // every unit is larger than the budget: the smallest one goes
+      take(*std::min_element(pool.begin(), pool.end(), [&](size_t a, size_t b) {
+        return units[a].characters < units[b].characters;
+      }));
+  }
+  if (std::none_of(is_val.begin(), is_val.end(), [](bool v) { return v; })) {
+    // One unit per pool (e.g. two documents, one of each kind): the smaller document goes.
+    const auto smallest = std::min_element(
+        documents.begin(), documents.end(),
+        [](const Document& a, const Document& b) { return a.characters() < b.characters(); });
+    is_val[smallest - documents.begin()] = true;
   }
   return is_val;
 }
@@ -122,11 +166,23 @@ Result<CorpusSummary> write_corpus(const std::vector<Document>& documents,
   std::vector<std::string> sentences;
   for (const Document* document : train)
     sentences.insert(sentences.end(), document->paragraphs.begin(), document->paragraphs.end());
-  report(options, fmt::format("training the SentencePiece vocabulary ({} tokens) on {} paragraphs",
-                              options.vocab_size, sentences.size()));
-  auto model = train_tokenizer(sentences, TokenizerOptions{options.vocab_size, true});
+  Result<std::string> model = std::string();
+  uint64_t tokenizer_hash = 0;
+  if (!options.tokenizer_path.empty()) {
+    report(options, fmt::format("tokenizing with the given model {}", options.tokenizer_path));
+    auto bytes = read_file_bytes(options.tokenizer_path);
+    if (!bytes) return bytes.error();
+    model = std::string(bytes->begin(), bytes->end());
+    tokenizer_hash = fnv1a64(*bytes);
+  } else {
+    report(options,
+           fmt::format("training the SentencePiece vocabulary ({} tokens) on {} paragraphs",
+                       options.vocab_size, sentences.size()));
+    model = train_tokenizer(sentences, TokenizerOptions{options.vocab_size, true});
+  }
   if (!model) return model.error();
-  auto tokenizer = Tokenizer::from_serialized(*model, "trained tokenizer");
+  auto tokenizer = Tokenizer::from_serialized(
+      *model, options.tokenizer_path.empty() ? "trained tokenizer" : options.tokenizer_path);
   if (!tokenizer) return tokenizer.error();
 
   CorpusSummary summary;
@@ -167,7 +223,8 @@ Result<CorpusSummary> write_corpus(const std::vector<Document>& documents,
   json manifest = {
       {"format", "sherry-corpus"},
       {"version", kManifestVersion},
-      {"inputs", manifest_inputs(sources, options.vocab_size, options.val_fraction)},
+      {"inputs",
+       manifest_inputs(sources, options.vocab_size, options.val_fraction, tokenizer_hash)},
       {"vocab_size", summary.vocab_size},
       {"tokenizer", std::string(kTokenizerFileName)},
       {"train", split_json(summary.train)},
@@ -254,11 +311,8 @@ Result<CorpusSummary> build_corpus(const BuildOptions& options) {
     const auto& known = known_sources();
     auto found = std::find_if(known.begin(), known.end(),
                               [&](const SourceInfo& s) { return s.name == name; });
-    if (found == known.end()) {
-      std::string names;
-      for (const auto& s : known) names += (names.empty() ? "" : ", ") + s.name;
-      return make_error("source \"{}\": expected one of {}", name, names);
-    }
+    if (found == known.end())
+      return make_error("source \"{}\": expected one of {}", name, known_source_names());
     if (std::any_of(sources.begin(), sources.end(),
                     [&](const SourceInfo& s) { return s.name == name; }))
       return make_error("source \"{}\": expected each source once, found it twice", name);
@@ -281,9 +335,15 @@ Result<CorpusSummary> build_corpus(const BuildOptions& options) {
     auto bytes = read_file_bytes(manifest_path);
     if (existing && bytes) {
       const json manifest = json::parse(bytes->begin(), bytes->end(), nullptr, false);
+      uint64_t tokenizer_hash = 0;
+      if (!options.tokenizer_path.empty()) {
+        auto given = read_file_bytes(options.tokenizer_path);
+        if (!given) return given.error();
+        tokenizer_hash = fnv1a64(*given);
+      }
       if (manifest.is_object() &&
           manifest.value("inputs", json()) ==
-              manifest_inputs(sources, options.vocab_size, options.val_fraction)) {
+              manifest_inputs(sources, options.vocab_size, options.val_fraction, tokenizer_hash)) {
         existing->up_to_date = true;
         return existing;
       }
@@ -293,7 +353,16 @@ Result<CorpusSummary> build_corpus(const BuildOptions& options) {
   std::vector<Document> documents;
   for (size_t i = 0; i < sources.size(); ++i) {
     const SourceInfo& source = sources[i];
-    auto read = source.name == "austen" ? read_austen(roots[i]) : read_web(roots[i]);
+    Result<std::vector<Document>> read = std::vector<Document>();
+    if (source.name == "austen") {
+      read = read_austen(roots[i]);
+    } else if (source.name == "jargon") {
+      read = read_jargon(roots[i]);
+    } else {
+      const SwordModuleInfo* module = find_sword_module(source.name);
+      SHERRY_CHECK(module != nullptr, "no reader for source {}", source.name);
+      read = read_sword_source(roots[i], *module);
+    }
     if (!read) return read.error();
     uint64_t characters = 0;
     for (const auto& document : *read) characters += document.characters();

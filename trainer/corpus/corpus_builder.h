@@ -24,8 +24,11 @@ struct SourceInfo {
   std::string version;  // package version ("" before fetching)
 };
 
-// The sources sherry-data knows, in build order.
+// The sources sherry-data knows, in build order (docs/data.md lists them with sizes and
+// licences): austen, web, kjv, mhcc, scofield, tdavid, jargon.
 const std::vector<SourceInfo>& known_sources();
+// Their names joined by ", " (for messages).
+std::string known_source_names();
 
 struct SplitSummary {
   std::vector<std::string> documents;  // names, in shard order
@@ -46,8 +49,12 @@ using ProgressFn = std::function<void(std::string_view line)>;
 struct BuildOptions {
   std::string out_dir;
   std::string cache_dir = std::string(kDefaultCacheDir);
-  std::vector<std::string> sources = {"austen", "web"};
+  std::vector<std::string> sources = {"austen",   "web",    "kjv",   "mhcc",
+                                      "scofield", "tdavid", "jargon"};
   int vocab_size = 4096;
+  // An existing SentencePiece model to tokenize with instead of training one ("": train). Lets a
+  // model trained on another corpus be scored on this corpus's validation text.
+  std::string tokenizer_path;
   double val_fraction = kDefaultValFraction;
   bool fetch = true;   // run apt-get download for packages missing from the cache
   bool force = false;  // rebuild even when the outputs match the options
@@ -55,9 +62,13 @@ struct BuildOptions {
   ProgressFn progress;
 };
 
-// Splits by document: documents in the order of the FNV-1a hash of their names go to validation
-// while they keep its characters within val_fraction of the total (at least one document goes
-// there; at least one stays in training). Returns, per document, true for validation.
+// Splits by document, deterministically. Documents about one Bible book (Document::book), from
+// every Bible or commentary source, form one unit that goes to one side whole; every other
+// document is a unit of its own. Bible-derived units and the others (prose) are two pools, each
+// giving val_fraction of its characters to validation: units in the order of a hash (FNV-1a 64
+// mixed by SplitMix64's finalizer) of
+// their keys ("bible/Gen", "austen/emma/ch05") go there while they fit, and a pool of two or more
+// units where none fits gives its smallest. Returns, per document, true for validation.
 Result<std::vector<bool>> split_documents(const std::vector<Document>& documents,
                                           double val_fraction);
 

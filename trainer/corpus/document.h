@@ -13,6 +13,9 @@ struct Document {
   std::string name;    // "<source>/<book>", e.g. "austen/emma", "web/Gen"; unique in a corpus
   std::string source;  // "austen", "web", "kjv"
   std::vector<std::string> paragraphs;
+  // The Bible book (OSIS id: "Gen", "Ps", …) a Bible or commentary document is about, "" for
+  // other text: the split keeps a book's documents of every source on the same side.
+  std::string book = {};
 
   // Unicode code points in the paragraphs plus one per paragraph break.
   uint64_t characters() const;

@@ -1,6 +1,7 @@
 #include "trainer/corpus/osis_text.h"
 
 #include <array>
+#include <cctype>
 #include <span>
 
 namespace sherry::corpus {
@@ -10,8 +11,8 @@ namespace {
 constexpr std::array<std::string_view, 5> kDroppedElements = {"note", "title", "speaker", "rdg",
                                                               "catchWord"};
 // Elements that start or end a paragraph or a line of poetry.
-constexpr std::array<std::string_view, 7> kBreakElements = {"p",    "lb",   "l",      "lg",
-                                                            "item", "list", "chapter"};
+constexpr std::array<std::string_view, 8> kBreakElements = {"p",    "lb",   "l",       "lg",
+                                                            "item", "list", "chapter", "row"};
 
 bool contains(std::span<const std::string_view> set, std::string_view name) {
   for (auto candidate : set)
@@ -55,6 +56,26 @@ void append_utf8(uint32_t code_point, std::string* out) {
     out->push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
     out->push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
   }
+}
+
+// Removes HTML tags that reached the text escaped ("&lt;/ol&gt;" in Scofield's notes): '<', an
+// optional '/', letters, '>'.
+void strip_escaped_tags(std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '<') {
+      size_t j = i + 1;
+      if (j < text.size() && text[j] == '/') ++j;
+      const size_t letters = j;
+      while (j < text.size() && std::isalpha(static_cast<unsigned char>(text[j]))) ++j;
+      if (j > letters && j < text.size() && text[j] == '>') {
+        i = j;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+  }
+  text = std::move(out);
 }
 
 }  // namespace
@@ -117,6 +138,7 @@ Status OsisExtractor::add_entry(std::string_view xml, const std::string& where) 
         return make_error(
             "{}: OSIS text: expected well-formed entities (&amp; &#NN; …), found \"{}\"", where,
             text.substr(0, 60));
+      strip_escaped_tags(decoded);
       append_text(decoded);
     }
     if (open == std::string_view::npos) break;
@@ -154,12 +176,13 @@ void OsisExtractor::handle_tag(std::string_view tag) {
     if (type == "book" && !start_id.empty()) {
       paragraph_break();
       front_sid_.clear();
-      documents_.push_back(
-          Document{source_ + "/" + std::string(attribute(tag, "osisID")), source_, {}});
+      const std::string book(attribute(tag, "osisID"));
+      documents_.push_back(Document{source_ + "/" + book, source_, {}, book});
       in_book_ = true;
       return;
     }
-    if ((type == "front" || type == "introduction") && !start_id.empty() && front_sid_.empty()) {
+    const bool front = type == "front" || (type == "introduction" && !keep_introductions_);
+    if (front && !start_id.empty() && front_sid_.empty()) {
       paragraph_break();
       front_sid_ = std::string(start_id);
       return;
@@ -173,6 +196,7 @@ void OsisExtractor::handle_tag(std::string_view tag) {
     return;
   }
   if (contains(kBreakElements, name)) paragraph_break();
+  if (name == "cell" && closing) append_text(" ");
 }
 
 void OsisExtractor::append_text(std::string_view text) {

@@ -1,7 +1,9 @@
 // Verse text from OSIS XML fragments (a SWORD module's entries, fed in canonical order): markup
 // stripped, footnotes, headings, speaker labels and alternative readings dropped, front matter
-// (prefaces, introductions) skipped, paragraphs kept. A new document starts at each book
-// (<div type="book" osisID="Gen" sID=…/>); text before the first book is dropped.
+// (prefaces; introductions too unless kept, as a commentary's are) skipped, paragraphs kept, table
+// cells separated by a space and rows by a paragraph break. A new document starts at each book
+// (<div type="book" osisID="Gen" sID=…/>), with Document::book set to the osisID; text before the
+// first book is dropped.
 #pragma once
 
 #include <string>
@@ -15,7 +17,10 @@ namespace sherry::corpus {
 
 class OsisExtractor {
  public:
-  explicit OsisExtractor(std::string source) : source_(std::move(source)) {}
+  // keep_introductions: a commentary's <div type="introduction"> is its own prose, a Bible's is
+  // editorial front matter.
+  explicit OsisExtractor(std::string source, bool keep_introductions = false)
+      : source_(std::move(source)), keep_introductions_(keep_introductions) {}
 
   // One entry (verse or heading). `where` names it in errors (unterminated tag or entity).
   Status add_entry(std::string_view xml, const std::string& where);
@@ -28,6 +33,7 @@ class OsisExtractor {
   void append_text(std::string_view text);
 
   std::string source_;
+  bool keep_introductions_ = false;
   std::vector<Document> documents_;
   bool in_book_ = false;
   std::string paragraph_;

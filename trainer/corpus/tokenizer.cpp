@@ -5,6 +5,7 @@
 #include <sentencepiece_trainer.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "trainer/corpus/file_io.h"
@@ -157,6 +158,36 @@ std::string Tokenizer::decode(const std::vector<uint32_t>& ids) const {
   const auto status = processor_->Decode(std::vector<int>(ids.begin(), ids.end()), &text);
   SHERRY_CHECK(status.ok(), "SentencePiece decode: {}", status.ToString());
   return text;
+}
+
+}  // namespace sherry::corpus
+
+namespace sherry::corpus {
+
+std::vector<uint8_t> Tokenizer::token_byte_lengths() const {
+  constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+  std::vector<uint8_t> lengths(static_cast<size_t>(vocab_size()), 0);
+  for (int id = 0; id < vocab_size(); ++id) {
+    if (processor_->IsByte(id)) {
+      lengths[id] = 1;
+      continue;
+    }
+    if (processor_->IsControl(id) || processor_->IsUnknown(id) || processor_->IsUnused(id))
+      continue;
+    const std::string piece = processor_->IdToPiece(id);
+    size_t bytes = 0;
+    for (size_t at = 0; at < piece.size();) {
+      if (piece.compare(at, kSpaceMark.size(), kSpaceMark) == 0) {
+        bytes += 1;
+        at += kSpaceMark.size();
+      } else {
+        bytes += 1;
+        at += 1;
+      }
+    }
+    lengths[id] = static_cast<uint8_t>(std::min<size_t>(bytes, 255));
+  }
+  return lengths;
 }
 
 }  // namespace sherry::corpus

@@ -51,6 +51,10 @@ class Tokenizer {
   // BOS, then the paragraphs joined by '\n' (which encodes as the newline byte token).
   std::vector<uint32_t> encode_document(const Document& document) const;
   std::string decode(const std::vector<uint32_t>& ids) const;
+  // Per id, the UTF-8 bytes of text the piece stands for: "▁" counts as the one space byte it
+  // encodes, a byte-fallback piece as 1, control, unknown and unused pieces as 0 (bits per byte
+  // of a validation text divide by these).
+  std::vector<uint8_t> token_byte_lengths() const;
 
  private:
   Tokenizer();

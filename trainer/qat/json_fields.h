@@ -2,9 +2,11 @@
 // type and the value found; remembers which fields were read so unknown ones can be rejected.
 #pragma once
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +32,10 @@ class JsonFields {
     bool fits = false;
     if constexpr (std::is_same_v<T, bool>) {
       fits = v.is_boolean();
+    } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+      fits = v.is_array() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) {
+               return x.is_number_integer();
+             });
     } else if constexpr (std::is_integral_v<T>) {
       fits = v.is_number_integer();
     } else if constexpr (std::is_floating_point_v<T>) {
@@ -60,6 +66,8 @@ class JsonFields {
   static const char* type_name() {
     if constexpr (std::is_same_v<T, bool>)
       return "a boolean";
+    else if constexpr (std::is_same_v<T, std::vector<int>>)
+      return "a list of integers";
     else if constexpr (std::is_integral_v<T>)
       return "an integer";
     else if constexpr (std::is_floating_point_v<T>)

@@ -7,30 +7,29 @@
 #include "core/error.h"
 #include "runtime/gguf/llama_names.h"
 #include "trainer/qat/layers.h"
+#include "trainer/qat/phase_timer.h"
 #include "trainer/qat/rng.h"
 
 namespace sherry::train {
 
 namespace names = gguf::names;
 
-// Saved activations (per layer) and backward scratch, carved out of one allocation.
+// Saved activations (per layer) and backward scratch, carved out of one allocation. q|k|v and
+// gate|up are single fused activations (one GEMM each: their weights are adjacent slots).
 template <class Real>
 struct LlamaModel<Real>::Arena {
   struct Layer {
-    Real* x_in;   // (n, dim) residual stream entering the layer
-    Real* xn1;    // (n, dim) attention RMSNorm output
-    Real* rstd1;  // (n)
-    Real* q;      // (n, dim) after RoPE
-    Real* k;      // (n, kv_dim) after RoPE
-    Real* v;      // (n, kv_dim)
-    Real* probs;  // (batch, heads, seq, seq)
-    Real* att;    // (n, dim) attention output before Wo
-    Real* x_mid;  // (n, dim) residual after attention
-    Real* xn2;    // (n, dim)
-    Real* rstd2;  // (n)
-    Real* gate;   // (n, hidden)
-    Real* up;     // (n, hidden)
-    Real* act;    // (n, hidden) silu(gate) ⊙ up
+    Real* x_in;     // (n, dim) residual stream entering the layer
+    Real* xn1;      // (n, dim) attention RMSNorm output
+    Real* rstd1;    // (n)
+    Real* qkv;      // (n, dim + 2·kv_dim): q and k after RoPE, v
+    Real* lse;      // (batch, heads, seq) log-sum-exp of the attention scores
+    Real* att;      // (n, dim) attention output before Wo
+    Real* x_mid;    // (n, dim) residual after attention
+    Real* xn2;      // (n, dim)
+    Real* rstd2;    // (n)
+    Real* gate_up;  // (n, 2·hidden)
+    Real* act;      // (n, hidden) silu(gate) ⊙ up
   };
   std::vector<Real> storage;
   std::vector<Layer> layers;
@@ -39,24 +38,21 @@ struct LlamaModel<Real>::Arena {
   Real* rstdf;   // (n)
   Real* logits;  // (n, vocab)
   Real* losses;  // (n)
+  Real* lse;     // (n) log-sum-exp of the logits
   // backward scratch
-  Real* dx;     // (n, dim) gradient of the residual stream
-  Real* dxn;    // (n, dim)
-  Real* tmp;    // (n, dim)
-  Real* dq;     // (n, dim)
-  Real* dk;     // (n, kv_dim)
-  Real* dv;     // (n, kv_dim)
-  Real* datt;   // (n, dim)
-  Real* dgate;  // (n, hidden)
-  Real* dup;    // (n, hidden)
-  Real* dact;   // (n, hidden)
+  Real* dx;        // (n, dim) gradient of the residual stream
+  Real* dxn;       // (n, dim)
+  Real* dqkv;      // (n, dim + 2·kv_dim)
+  Real* datt;      // (n, dim)
+  Real* dgate_up;  // (n, 2·hidden)
+  Real* dact;      // (n, hidden)
 
   Arena(const ModelConfig& c, int64_t batch) {
-    const int64_t n = batch * c.seq_len, d = c.dim, kv = c.kv_dim(), f = c.hidden_dim;
-    const int64_t probs = batch * c.n_heads * int64_t{c.seq_len} * c.seq_len;
-    const int64_t per_layer = n * d * 6 + n * 2 + n * kv * 2 + probs + n * f * 3;
+    const int64_t n = batch * c.seq_len, d = c.dim, f = c.hidden_dim;
+    const int64_t qkv_dim = d + 2 * int64_t{c.kv_dim()};
+    const int64_t per_layer = n * d * 5 + n * 2 + n * qkv_dim + n * c.n_heads + n * f * 3;
     const int64_t global =
-        n * d * 2 + n + n * int64_t{c.vocab_size} + n + n * d * 5 + n * kv * 2 + n * f * 3;
+        n * d * 2 + n * 3 + n * int64_t{c.vocab_size} + n * d * 3 + n * qkv_dim + n * f * 3;
     storage.assign(per_layer * c.n_layers + global, Real(0));
     Real* p = storage.data();
     auto take = [&](int64_t count) {
@@ -69,16 +65,13 @@ struct LlamaModel<Real>::Arena {
       l.x_in = take(n * d);
       l.xn1 = take(n * d);
       l.rstd1 = take(n);
-      l.q = take(n * d);
-      l.k = take(n * kv);
-      l.v = take(n * kv);
-      l.probs = take(probs);
+      l.qkv = take(n * qkv_dim);
+      l.lse = take(n * c.n_heads);
       l.att = take(n * d);
       l.x_mid = take(n * d);
       l.xn2 = take(n * d);
       l.rstd2 = take(n);
-      l.gate = take(n * f);
-      l.up = take(n * f);
+      l.gate_up = take(n * 2 * f);
       l.act = take(n * f);
     }
     x_out = take(n * d);
@@ -86,15 +79,12 @@ struct LlamaModel<Real>::Arena {
     rstdf = take(n);
     logits = take(n * c.vocab_size);
     losses = take(n);
+    lse = take(n);
     dx = take(n * d);
     dxn = take(n * d);
-    tmp = take(n * d);
-    dq = take(n * d);
+    dqkv = take(n * qkv_dim);
     datt = take(n * d);
-    dk = take(n * kv);
-    dv = take(n * kv);
-    dgate = take(n * f);
-    dup = take(n * f);
+    dgate_up = take(n * 2 * f);
     dact = take(n * f);
     SHERRY_CHECK(p == storage.data() + storage.size());
   }
@@ -138,6 +128,13 @@ void LlamaModel<Real>::build_slots() {
     add(names::block_tensor(l, names::kFfnDown), TensorRole::kLinear, l, c.dim, c.hidden_dim);
   }
   add(std::string(names::kOutputNorm), TensorRole::kNorm, -1, 1, c.dim);
+  // forward() runs q|k|v and gate|up as one GEMM each over adjacent weights.
+  for (int l = 0; l < c.n_layers; ++l) {
+    const TensorSlot* s = slots_.data() + 1 + 9 * l;
+    SHERRY_CHECK(s[2].offset == s[1].offset + s[1].size() &&
+                 s[3].offset == s[2].offset + s[2].size() &&
+                 s[7].offset == s[6].offset + s[6].size());
+  }
   if (!c.tied_embeddings) {
     add(std::string(names::kOutput), TensorRole::kHead, -1, c.vocab_size, c.dim);
   }
@@ -177,6 +174,7 @@ void LlamaModel<Real>::init_random(uint64_t seed) {
 template <class Real>
 void LlamaModel<Real>::set_quantization(QuantMethod method, const WeightLayout& layout,
                                         double lambda) {
+  PhaseTimer timer(times_, Phase::kQuantize);
   method_ = method;
   layout_ = layout;
   lambda_ = lambda;
@@ -189,9 +187,7 @@ void LlamaModel<Real>::set_quantization(QuantMethod method, const WeightLayout& 
   for (size_t i = 0; i < slots_.size(); ++i)
     if (slots_[i].role == TensorRole::kLinear) {
       linear.push_back(i);
-      alphas_[i].resize(method == QuantMethod::kAbsmean
-                            ? 1
-                            : scale_count(layout, slots_[i].rows, slots_[i].cols));
+      alphas_[i].resize(scale_count(layout, slots_[i].rows, slots_[i].cols));
     }
   parallel_ranges(pool_, static_cast<int64_t>(linear.size()), 1, [&](int64_t begin, int64_t end) {
     for (int64_t j = begin; j < end; ++j) {
@@ -226,7 +222,9 @@ double LlamaModel<Real>::forward(const int32_t* tokens, const int32_t* targets, 
   const ModelConfig& c = config_;
   SHERRY_CHECK(batch > 0 && batch <= max_batch_ && seq > 0 && seq <= c.seq_len);
   const int64_t n = batch * seq, d = c.dim, kv = c.kv_dim(), f = c.hidden_dim;
+  const int64_t qkv_dim = d + 2 * kv;
   Arena& a = *arena_;
+  PhaseTimes* times = times_;
   last_batch_ = batch;
   last_seq_ = seq;
   last_tokens_.assign(tokens, tokens + n);
@@ -238,39 +236,74 @@ double LlamaModel<Real>::forward(const int32_t* tokens, const int32_t* targets, 
 
   const Real eps = static_cast<Real>(c.norm_eps);
   const TensorSlot* s = slots_.data() + 1;  // walks the per-layer slots in build order
-  embedding_forward(a.layers[0].x_in, tokens, params_.data() + slots_[0].offset, n, d);
+  {
+    PhaseTimer timer(times, Phase::kOther);
+    embedding_forward(a.layers[0].x_in, tokens, params_.data() + slots_[0].offset, n, d);
+  }
   for (int l = 0; l < c.n_layers; ++l) {
     auto& L = a.layers[l];
-    const TensorSlot &attn_norm = s[0], &wq = s[1], &wk = s[2], &wv = s[3], &wo = s[4],
-                     &ffn_norm = s[5], &wg = s[6], &wu = s[7], &wd = s[8];
+    const TensorSlot &attn_norm = s[0], &wq = s[1], &wo = s[4], &ffn_norm = s[5], &wg = s[6],
+                     &wd = s[8];
     s += 9;
-    rmsnorm_forward(L.xn1, L.rstd1, L.x_in, params_.data() + attn_norm.offset, n, d, eps, pool_);
-    linear_forward(L.q, L.xn1, forward_weight(wq), n, d, d);
-    linear_forward(L.k, L.xn1, forward_weight(wk), n, kv, d);
-    linear_forward(L.v, L.xn1, forward_weight(wv), n, kv, d);
-    rope_apply(L.q, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_heads, c.head_dim(), false,
-               pool_);
-    rope_apply(L.k, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_kv_heads, c.head_dim(), false,
-               pool_);
-    attention_forward(L.att, L.probs, L.q, L.k, L.v, batch, seq, c.n_heads, c.n_kv_heads,
-                      c.head_dim(), pool_);
-    linear_forward(a.tmp, L.att, forward_weight(wo), n, d, d);
-    for (int64_t i = 0; i < n * d; ++i) L.x_mid[i] = L.x_in[i] + a.tmp[i];
-    rmsnorm_forward(L.xn2, L.rstd2, L.x_mid, params_.data() + ffn_norm.offset, n, d, eps, pool_);
-    linear_forward(L.gate, L.xn2, forward_weight(wg), n, f, d);
-    linear_forward(L.up, L.xn2, forward_weight(wu), n, f, d);
-    swiglu_forward(L.act, L.gate, L.up, n * f, pool_);
-    linear_forward(a.tmp, L.act, forward_weight(wd), n, d, f);
-    Real* next = l + 1 < c.n_layers ? a.layers[l + 1].x_in : a.x_out;
-    for (int64_t i = 0; i < n * d; ++i) next[i] = L.x_mid[i] + a.tmp[i];
+    {
+      PhaseTimer timer(times, Phase::kOther);
+      rmsnorm_forward(L.xn1, L.rstd1, L.x_in, params_.data() + attn_norm.offset, n, d, eps, pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kGemm);
+      linear_forward(L.qkv, L.xn1, forward_weight(wq), n, qkv_dim, d, pool_);  // Wq|Wk|Wv
+    }
+    {
+      PhaseTimer timer(times, Phase::kOther);
+      rope_apply(L.qkv, qkv_dim, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_heads,
+                 c.head_dim(), false, pool_);
+      rope_apply(L.qkv + d, qkv_dim, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_kv_heads,
+                 c.head_dim(), false, pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kAttention);
+      attention_forward(L.att, L.lse, L.qkv, L.qkv + d, L.qkv + d + kv, qkv_dim, batch, seq,
+                        c.n_heads, c.n_kv_heads, c.head_dim(), pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kGemm);
+      std::memcpy(L.x_mid, L.x_in, n * d * sizeof(Real));
+      linear_forward(L.x_mid, L.att, forward_weight(wo), n, d, d, pool_, Real(1));
+    }
+    {
+      PhaseTimer timer(times, Phase::kOther);
+      rmsnorm_forward(L.xn2, L.rstd2, L.x_mid, params_.data() + ffn_norm.offset, n, d, eps, pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kGemm);
+      linear_forward(L.gate_up, L.xn2, forward_weight(wg), n, 2 * f, d, pool_);  // Wgate|Wup
+    }
+    {
+      PhaseTimer timer(times, Phase::kOther);
+      swiglu_forward(L.act, L.gate_up, n, f, pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kGemm);
+      Real* next = l + 1 < c.n_layers ? a.layers[l + 1].x_in : a.x_out;
+      std::memcpy(next, L.x_mid, n * d * sizeof(Real));
+      linear_forward(next, L.act, forward_weight(wd), n, d, f, pool_, Real(1));
+    }
   }
   const TensorSlot& out_norm = s[0];
   const TensorSlot& head = c.tied_embeddings ? slots_[0] : s[1];
-  rmsnorm_forward(a.xnf, a.rstdf, a.x_out, params_.data() + out_norm.offset, n, d, eps, pool_);
-  linear_forward(a.logits, a.xnf, params_.data() + head.offset, n, int64_t{c.vocab_size}, d);
+  {
+    PhaseTimer timer(times, Phase::kOther);
+    rmsnorm_forward(a.xnf, a.rstdf, a.x_out, params_.data() + out_norm.offset, n, d, eps, pool_);
+  }
+  {
+    PhaseTimer timer(times, Phase::kGemm);
+    linear_forward(a.logits, a.xnf, params_.data() + head.offset, n, int64_t{c.vocab_size}, d,
+                   pool_);
+  }
   if (targets == nullptr) return 0.0;
   for (int64_t r = 0; r < n; ++r) SHERRY_CHECK(targets[r] >= 0 && targets[r] < c.vocab_size);
-  cross_entropy_forward(a.losses, a.logits, targets, n, int64_t{c.vocab_size}, pool_);
+  PhaseTimer timer(times, Phase::kLoss);
+  cross_entropy_forward(a.losses, a.lse, a.logits, targets, n, int64_t{c.vocab_size}, pool_);
   double sum = 0;
   for (int64_t r = 0; r < n; ++r) sum += a.losses[r];
   return sum;
@@ -282,52 +315,92 @@ void LlamaModel<Real>::backward(Real loss_scale) {
   SHERRY_CHECK(!last_targets_.empty(), "backward needs a forward with targets");
   const int64_t batch = last_batch_, seq = last_seq_;
   const int64_t n = batch * seq, d = c.dim, kv = c.kv_dim(), f = c.hidden_dim, V = c.vocab_size;
+  const int64_t qkv_dim = d + 2 * kv;
   Arena& a = *arena_;
+  PhaseTimes* times = times_;
   // STE + Arenas: the latent weight gets (1 + λ) times the gradient of its forward weight.
   const Real linear_scale = static_cast<Real>(1.0 + method_lambda(method_, lambda_));
   Real* g = grads_.data();
 
-  cross_entropy_backward(a.logits, last_targets_.data(), n, V, loss_scale, pool_);
+  {
+    PhaseTimer timer(times, Phase::kLoss);
+    cross_entropy_backward(a.logits, a.lse, last_targets_.data(), n, V, loss_scale, pool_);
+  }
   const TensorSlot& out_norm = slots_[1 + 9 * c.n_layers];
   const TensorSlot& head = c.tied_embeddings ? slots_[0] : slots_[2 + 9 * c.n_layers];
-  std::fill_n(a.dxn, n * d, Real(0));
-  linear_backward(a.dxn, g + head.offset, a.logits, a.xnf, params_.data() + head.offset, n, V, d,
-                  Real(1));
-  std::fill_n(a.dx, n * d, Real(0));
-  rmsnorm_backward(a.dx, g + out_norm.offset, a.dxn, a.x_out, params_.data() + out_norm.offset,
-                   a.rstdf, n, d, pool_);
+  {
+    PhaseTimer timer(times, Phase::kGemm);
+    std::fill_n(a.dxn, n * d, Real(0));
+    linear_backward(a.dxn, g + head.offset, a.logits, a.xnf, params_.data() + head.offset, n, V, d,
+                    Real(1), pool_);
+  }
+  {
+    PhaseTimer timer(times, Phase::kOther);
+    std::fill_n(a.dx, n * d, Real(0));
+    rmsnorm_backward(a.dx, g + out_norm.offset, a.dxn, a.x_out, params_.data() + out_norm.offset,
+                     a.rstdf, n, d, pool_);
+  }
 
   for (int l = c.n_layers - 1; l >= 0; --l) {
     auto& L = a.layers[l];
     const TensorSlot* s = slots_.data() + 1 + 9 * l;
-    const TensorSlot &attn_norm = s[0], &wq = s[1], &wk = s[2], &wv = s[3], &wo = s[4],
-                     &ffn_norm = s[5], &wg = s[6], &wu = s[7], &wd = s[8];
+    const TensorSlot &attn_norm = s[0], &wq = s[1], &wo = s[4], &ffn_norm = s[5], &wg = s[6],
+                     &wd = s[8];
     // FFN: x = x_mid + Wdown · act
-    std::fill_n(a.dact, n * f, Real(0));
-    linear_backward(a.dact, g + wd.offset, a.dx, L.act, forward_weight(wd), n, d, f, linear_scale);
-    swiglu_backward(a.dgate, a.dup, a.dact, L.gate, L.up, n * f, pool_);
-    std::fill_n(a.dxn, n * d, Real(0));
-    linear_backward(a.dxn, g + wg.offset, a.dgate, L.xn2, forward_weight(wg), n, f, d,
-                    linear_scale);
-    linear_backward(a.dxn, g + wu.offset, a.dup, L.xn2, forward_weight(wu), n, f, d, linear_scale);
-    rmsnorm_backward(a.dx, g + ffn_norm.offset, a.dxn, L.x_mid, params_.data() + ffn_norm.offset,
-                     L.rstd2, n, d, pool_);
+    {
+      PhaseTimer timer(times, Phase::kGemm);
+      std::fill_n(a.dact, n * f, Real(0));
+      linear_backward(a.dact, g + wd.offset, a.dx, L.act, forward_weight(wd), n, d, f, linear_scale,
+                      pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kOther);
+      swiglu_backward(a.dgate_up, a.dact, L.gate_up, n, f, pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kGemm);
+      std::fill_n(a.dxn, n * d, Real(0));
+      linear_backward(a.dxn, g + wg.offset, a.dgate_up, L.xn2, forward_weight(wg), n, 2 * f, d,
+                      linear_scale, pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kOther);
+      rmsnorm_backward(a.dx, g + ffn_norm.offset, a.dxn, L.x_mid, params_.data() + ffn_norm.offset,
+                       L.rstd2, n, d, pool_);
+    }
     // attention: x_mid = x_in + Wo · att
-    std::fill_n(a.datt, n * d, Real(0));
-    linear_backward(a.datt, g + wo.offset, a.dx, L.att, forward_weight(wo), n, d, d, linear_scale);
-    attention_backward(a.dq, a.dk, a.dv, a.datt, L.probs, L.q, L.k, L.v, batch, seq, c.n_heads,
-                       c.n_kv_heads, c.head_dim(), pool_);
-    rope_apply(a.dq, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_heads, c.head_dim(), true,
-               pool_);
-    rope_apply(a.dk, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_kv_heads, c.head_dim(), true,
-               pool_);
-    std::fill_n(a.dxn, n * d, Real(0));
-    linear_backward(a.dxn, g + wq.offset, a.dq, L.xn1, forward_weight(wq), n, d, d, linear_scale);
-    linear_backward(a.dxn, g + wk.offset, a.dk, L.xn1, forward_weight(wk), n, kv, d, linear_scale);
-    linear_backward(a.dxn, g + wv.offset, a.dv, L.xn1, forward_weight(wv), n, kv, d, linear_scale);
-    rmsnorm_backward(a.dx, g + attn_norm.offset, a.dxn, L.x_in, params_.data() + attn_norm.offset,
-                     L.rstd1, n, d, pool_);
+    {
+      PhaseTimer timer(times, Phase::kGemm);
+      std::fill_n(a.datt, n * d, Real(0));
+      linear_backward(a.datt, g + wo.offset, a.dx, L.att, forward_weight(wo), n, d, d, linear_scale,
+                      pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kAttention);
+      attention_backward(a.dqkv, a.dqkv + d, a.dqkv + d + kv, qkv_dim, a.datt, L.att, L.lse, L.qkv,
+                         L.qkv + d, L.qkv + d + kv, qkv_dim, batch, seq, c.n_heads, c.n_kv_heads,
+                         c.head_dim(), pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kOther);
+      rope_apply(a.dqkv, qkv_dim, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_heads,
+                 c.head_dim(), true, pool_);
+      rope_apply(a.dqkv + d, qkv_dim, rope_cos_.data(), rope_sin_.data(), n, seq, c.n_kv_heads,
+                 c.head_dim(), true, pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kGemm);
+      std::fill_n(a.dxn, n * d, Real(0));
+      linear_backward(a.dxn, g + wq.offset, a.dqkv, L.xn1, forward_weight(wq), n, qkv_dim, d,
+                      linear_scale, pool_);
+    }
+    {
+      PhaseTimer timer(times, Phase::kOther);
+      rmsnorm_backward(a.dx, g + attn_norm.offset, a.dxn, L.x_in, params_.data() + attn_norm.offset,
+                       L.rstd1, n, d, pool_);
+    }
   }
+  PhaseTimer timer(times, Phase::kOther);
   embedding_backward(g + slots_[0].offset, a.dx, last_tokens_.data(), n, d);
 }
 

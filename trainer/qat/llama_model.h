@@ -6,7 +6,9 @@
 // RMSNorm with eps and a learned weight; RoPE of llama.cpp's type NORM (adjacent pairs
 // (x[2i], x[2i+1]), angle pos · theta^(−2i/head_dim)); causal softmax(QKᵀ/√hd)V; GQA where query
 // head h reads kv head h / (n_heads / n_kv_heads); SwiGLU. All parameters live in one flat
-// vector (gradients in a twin), all activations in one arena, sized once for a micro-batch.
+// vector (gradients in a twin), all activations in one arena, sized once for a micro-batch. The
+// slots of q, k, v and of gate, up are adjacent, so each group is one (out × in) matrix and one
+// GEMM; attention keeps only the log-sum-exp of its scores (the backward pass recomputes them).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include "core/thread_pool.h"
 #include "core/weight_layout.h"
 #include "trainer/qat/model_config.h"
+#include "trainer/qat/phase_timer.h"
 #include "trainer/qat/quant_method.h"
 
 namespace sherry::train {
@@ -85,6 +88,9 @@ class LlamaModel {
   // (batch · seq × vocab) of the last forward.
   const Real* logits() const;
 
+  // Where forward, backward and set_quantization add their time per phase (null: not timed).
+  void set_phase_times(PhaseTimes* times) { times_ = times; }
+
  private:
   struct Arena;
   void build_slots();
@@ -107,6 +113,7 @@ class LlamaModel {
   std::vector<int32_t> last_targets_;
   int64_t last_batch_ = 0;
   int64_t last_seq_ = 0;
+  PhaseTimes* times_ = nullptr;
 };
 
 extern template class LlamaModel<float>;

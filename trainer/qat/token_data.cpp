@@ -1,8 +1,10 @@
 #include "trainer/qat/token_data.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "trainer/corpus/token_shards.h"
+#include "trainer/corpus/tokenizer.h"
 
 namespace sherry::train {
 
@@ -20,15 +22,50 @@ Result<TokenData> load_token_data(const std::string& corpus_dir, int model_vocab
                         seq_len + 2);
     auto& out = split == corpus::Split::kTrain ? data.train : data.val;
     out.assign(shard->tokens.begin(), shard->tokens.end());
+    auto& documents = split == corpus::Split::kTrain ? data.train_documents : data.val_documents;
+    documents.assign(shard->document_offsets.begin(), shard->document_offsets.end());
     data.vocab_size = std::max(data.vocab_size, shard->vocab_size);
+  }
+  const std::string tokenizer = corpus::tokenizer_path(corpus_dir);
+  if (std::filesystem::exists(tokenizer)) {
+    auto loaded = corpus::Tokenizer::load(tokenizer);
+    if (!loaded.ok()) return loaded.error();
+    data.token_bytes = loaded->token_byte_lengths();
+    data.token_bytes.resize(std::max<size_t>(data.token_bytes.size(), model_vocab), 0);
   }
   return data;
 }
 
-std::vector<int64_t> sample_offsets(Rng& rng, int64_t count, int64_t token_count, int64_t seq_len) {
-  const uint64_t range = static_cast<uint64_t>(token_count - seq_len);  // offsets 0 .. range-1
+WindowIndex::WindowIndex(const std::vector<int64_t>& documents, int64_t token_count,
+                         int64_t seq_len)
+    : seq_len_(seq_len) {
+  std::vector<int64_t> bounds = documents;
+  if (bounds.size() < 2) bounds = {0, token_count};
+  cumulative_.push_back(0);
+  for (size_t d = 0; d + 1 < bounds.size(); ++d) {
+    const int64_t length = bounds[d + 1] - bounds[d];
+    const int64_t starts = length - seq_len;  // start s needs s + seq_len + 1 ≤ document end
+    if (starts <= 0) {
+      ++too_short_;
+      short_tokens_ += length;
+      continue;
+    }
+    first_.push_back(bounds[d]);
+    total_ += starts;
+    cumulative_.push_back(total_);
+  }
+}
+
+int64_t WindowIndex::start(int64_t k) const {
+  // The usable document whose range of starts holds k.
+  const auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), k);
+  const size_t d = static_cast<size_t>(it - cumulative_.begin()) - 1;
+  return first_[d] + (k - cumulative_[d]);
+}
+
+std::vector<int64_t> WindowIndex::sample(Rng& rng, int64_t count) const {
   std::vector<int64_t> offsets(count);
-  for (int64_t& o : offsets) o = static_cast<int64_t>(rng.below(range));
+  for (int64_t& o : offsets) o = start(static_cast<int64_t>(rng.below(total_)));
   return offsets;
 }
 
@@ -40,11 +77,19 @@ void gather_windows(const std::vector<int32_t>& data, const int64_t* offsets, in
   }
 }
 
-std::vector<int64_t> validation_offsets(int64_t count, int64_t token_count, int64_t seq_len) {
-  const int64_t range = token_count - seq_len - 1;
-  std::vector<int64_t> offsets(count);
-  for (int64_t i = 0; i < count; ++i) offsets[i] = range * i / std::max<int64_t>(1, count);
-  return offsets;
+std::vector<int64_t> validation_windows(const std::vector<int64_t>& documents, int64_t token_count,
+                                        int64_t seq_len, int64_t max_tokens) {
+  std::vector<int64_t> bounds = documents;
+  if (bounds.size() < 2) bounds = {0, token_count};
+  std::vector<int64_t> all;
+  for (size_t d = 0; d + 1 < bounds.size(); ++d)
+    for (int64_t s = bounds[d]; s + seq_len + 1 <= bounds[d + 1]; s += seq_len) all.push_back(s);
+  const int64_t wanted = (max_tokens + seq_len - 1) / seq_len;
+  const auto available = static_cast<int64_t>(all.size());
+  if (available <= wanted) return all;
+  std::vector<int64_t> chosen(wanted);
+  for (int64_t i = 0; i < wanted; ++i) chosen[i] = all[i * available / wanted];
+  return chosen;
 }
 
 }  // namespace sherry::train
