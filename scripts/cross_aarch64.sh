@@ -68,12 +68,12 @@ command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || skip "aarch64-linux-gnu-g++ 
 command -v qemu-aarch64 >/dev/null 2>&1 || skip "qemu-aarch64 not found after installing"
 [ "$install_only" -eq 1 ] && exit 0
 
-if [ ! -f "$build_dir/build.ninja" ]; then
-  say "configuring $build_dir"
-  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_TOOLCHAIN_FILE="$root/scripts/cmake/aarch64-toolchain.cmake" \
-    -DSHERRY_BUILD_TRAINER=OFF >/dev/null
-fi
+# Configured every time (quick once configured), so a build folder made before an option
+# existed still gets it: the trainer and the server need libraries the arm64 side does not have.
+say "configuring $build_dir"
+cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_TOOLCHAIN_FILE="$root/scripts/cmake/aarch64-toolchain.cmake" \
+  -DSHERRY_BUILD_TRAINER=OFF -DSHERRY_BUILD_SERVER=OFF >/dev/null
 
 # Default targets: the test binaries whose code runs on aarch64, those that exist so far
 # (test_jit exercises the x86-64 generators; test_aarch64 covers the AArch64 paths).
