@@ -186,7 +186,8 @@ int main(int argc, char** argv) {
     fmt::print(
         "{{\"bench\":\"runtime\",\"model\":\"{}\",\"cpu\":\"{}\",\"commit\":\"{}\",\"threads\":{},"
         "\"kernel\":\"{}\",\"head_kernel\":\"{}\",\"float_isa\":\"{}\",\"load_s\":{:.3f},"
-        "\"jit_s\":{:.3f},\"first_prefill_s\":{:.3f},\"prefill_tokens\":{},\"prefill_tok_s\":{:.2f},"
+        "\"jit_s\":{:.3f},\"first_prefill_s\":{:.3f},\"prefill_tokens\":{},\"prefill_tok_s\":{:.2f}"
+        ","
         "\"prefill_linear_s\":{:.3f},"
         "\"prefill_attention_s\":{:.3f},\"prefill_other_s\":{:.3f},\"decode_tokens\":{},"
         "\"decode_tok_s\":{:.2f},\"decode_ms\":{:.3f},\"decode_linear_ms\":{:.3f},"
@@ -196,11 +197,11 @@ int main(int argc, char** argv) {
         model_path, cpu_name(), SHERRY_GIT_COMMIT, t, model.load_stats().kernel,
         model.load_stats().head_kernel, float_kernels_isa(), model.load_stats().load_seconds,
         model.load_stats().jit_seconds, first_prefill_s, prompt,
-        static_cast<double>(prompt) / prefill_s,
-        prefill.linear(), prefill.attention(), prefill.other(), decode,
-        static_cast<double>(decode) / decode_s, decode_ms, linear_s * 1e3 / decode,
-        attention_s * 1e3 / decode, other_s * 1e3 / decode, static_cast<int64_t>(bytes),
-        bandwidth / 1e9, floor_ms, decode_ms / floor_ms, peak_rss_mib(), phases);
+        static_cast<double>(prompt) / prefill_s, prefill.linear(), prefill.attention(),
+        prefill.other(), decode, static_cast<double>(decode) / decode_s, decode_ms,
+        linear_s * 1e3 / decode, attention_s * 1e3 / decode, other_s * 1e3 / decode,
+        static_cast<int64_t>(bytes), bandwidth / 1e9, floor_ms, decode_ms / floor_ms,
+        peak_rss_mib(), phases);
     std::fflush(stdout);
   }
   return 0;
