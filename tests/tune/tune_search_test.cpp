@@ -66,6 +66,47 @@ TEST_CASE("a model file gives its distinct Sherry layer shapes") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a model's q/k/v and gate/up count as the stacked matrices the runtime runs") {
+  const std::string dir = fmt::format("{}/sherry_tune_stacked_{}",
+                                      std::filesystem::temp_directory_path().string(), ::getpid());
+  std::filesystem::create_directories(dir);
+  const WeightLayout layout{};
+  WeightLayout per_tensor = layout;
+  per_tensor.granularity = ScaleGranularity::kTensor;
+  gguf::Writer writer;
+  const PackedTensor q = sherry::test::random_packed(64, 256, layout, 1);
+  const PackedTensor kv = sherry::test::random_packed(32, 256, layout, 2);
+  const PackedTensor ffn = sherry::test::random_packed(64, 256, layout, 3);
+  const PackedTensor down = sherry::test::random_packed(256, 128, layout, 4);
+  const PackedTensor q_tensor = sherry::test::random_packed(64, 256, per_tensor, 5);
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_q.weight", q.view()).ok());
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_k.weight", kv.view()).ok());
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_v.weight", kv.view()).ok());
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.ffn_gate.weight", ffn.view()).ok());
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.ffn_up.weight", ffn.view()).ok());
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.ffn_down.weight", down.view()).ok());
+  // Block 1: a per-tensor scale in q keeps its q, k and v apart, as the runtime does.
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.1.attn_q.weight", q_tensor.view()).ok());
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.1.attn_k.weight", kv.view()).ok());
+  REQUIRE(gguf::add_sherry_tensor(writer, "blk.1.attn_v.weight", kv.view()).ok());
+  REQUIRE(writer.write(dir + "/m.gguf").ok());
+  const std::vector<TuneShape> shapes = shapes_from_model(dir + "/m.gguf").value();
+  REQUIRE(shapes.size() == 4);
+  CHECK(shapes[0].m == 128);  // q + k + v, then gate + up: both 128 x 256
+  CHECK(shapes[0].k == 256);
+  CHECK(shapes[0].tensors ==
+        std::vector<std::string>{"blk.0.attn_q.weight+blk.0.attn_k.weight+blk.0.attn_v.weight",
+                                 "blk.0.ffn_gate.weight+blk.0.ffn_up.weight"});
+  CHECK(shapes[1].m == 256);
+  CHECK(shapes[1].k == 128);
+  CHECK(shapes[2].m == 64);
+  CHECK(shapes[2].layout.granularity == ScaleGranularity::kTensor);
+  CHECK(shapes[3].m == 32);
+  CHECK(shapes[3].tensors ==
+        std::vector<std::string>{"blk.1.attn_k.weight", "blk.1.attn_v.weight"});
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("the search checks and times every accepted tuning and never loses to the default") {
   if (!jit::has_generated_kernels(jit::best_isa(jit::host_cpu()))) return;
   TuneOptions options;

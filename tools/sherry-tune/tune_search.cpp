@@ -7,6 +7,10 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -15,6 +19,7 @@
 #include "jit/kernel_build.h"
 #include "jit/linear.h"
 #include "jit/tuning_file.h"
+#include "runtime/gguf/llama_names.h"
 #include "runtime/gguf/sherry_tensors.h"
 #include "testing/random_tensors.h"
 
@@ -124,25 +129,88 @@ Result<TuneShape> parse_shape(const std::string& text, const WeightLayout& layou
   return shape;
 }
 
+namespace {
+
+// The layers the runtime stacks into one matrix per block where their weights allow
+// (runtime/linear_group.h): q, k, v and gate, up.
+constexpr std::string_view kAttention[] = {gguf::names::kAttnQ, gguf::names::kAttnK,
+                                           gguf::names::kAttnV};
+constexpr std::string_view kGateUp[] = {gguf::names::kFfnGate, gguf::names::kFfnUp};
+
+// The stacked group `name` belongs to (its block and member names), when it is one of them.
+std::optional<std::vector<std::string>> stack_members(const std::string& name) {
+  int64_t block = 0;
+  int consumed = 0;
+  if (std::sscanf(name.c_str(), "blk.%ld.%n", &block, &consumed) != 1 || consumed == 0) {
+    return std::nullopt;
+  }
+  const std::string_view suffix = std::string_view(name).substr(static_cast<size_t>(consumed));
+  for (const std::span<const std::string_view> group :
+       {std::span<const std::string_view>(kAttention),
+        std::span<const std::string_view>(kGateUp)}) {
+    if (std::find(group.begin(), group.end(), suffix) == group.end()) continue;
+    std::vector<std::string> members;
+    for (const std::string_view member : group) {
+      members.push_back(gguf::names::block_tensor(block, member));
+    }
+    return members;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<std::vector<TuneShape>> shapes_from_model(const std::string& path) {
   auto reader = gguf::Reader::open(path);
   if (!reader.ok()) return reader.error();
-  std::vector<TuneShape> shapes;
+  std::map<std::string, PackedTensorView, std::less<>> sherry;
+  std::vector<std::string> order;
   for (const gguf::TensorInfo& info : (*reader)->tensors()) {
     if (info.type != gguf::TensorType::kSherry) continue;
     Result<PackedTensorView> view = gguf::read_sherry_tensor(**reader, info.name);
     if (!view.ok()) return view.error();
+    sherry.emplace(info.name, *view);
+    order.push_back(info.name);
+  }
+  if (sherry.empty()) {
+    return make_error("{}: no Sherry tensor (type sherry, 1250) in the file to tune for", path);
+  }
+  std::vector<TuneShape> shapes;
+  auto add = [&](int64_t m, int64_t k, const WeightLayout& layout, std::string tensor) {
     auto same = std::find_if(shapes.begin(), shapes.end(), [&](const TuneShape& s) {
-      return s.m == view->rows && s.k == view->cols && s.layout == view->layout;
+      return s.m == m && s.k == k && s.layout == layout;
     });
     if (same == shapes.end()) {
-      shapes.push_back({view->rows, view->cols, view->layout, {}});
+      shapes.push_back({m, k, layout, {}});
       same = shapes.end() - 1;
     }
-    same->tensors.push_back(info.name);
-  }
-  if (shapes.empty()) {
-    return make_error("{}: no Sherry tensor (type sherry, 1250) in the file to tune for", path);
+    same->tensors.push_back(std::move(tensor));
+  };
+  std::set<std::string, std::less<>> stacked;
+  for (const std::string& name : order) {
+    if (stacked.contains(name)) continue;
+    const PackedTensorView& view = sherry.at(name);
+    // Stacked as the runtime stacks them: all members Sherry tensors of one layout and input
+    // width, with scales per group or row; the label is the runtime's ("a+b+c").
+    if (std::optional<std::vector<std::string>> members = stack_members(name)) {
+      int64_t rows = 0;
+      std::string label;
+      bool stackable = view.layout.granularity != ScaleGranularity::kTensor;
+      for (const std::string& member : *members) {
+        const auto it = sherry.find(member);
+        stackable = stackable && it != sherry.end() && it->second.layout == view.layout &&
+                    it->second.cols == view.cols;
+        if (!stackable) break;
+        rows += it->second.rows;
+        label += (label.empty() ? "" : "+") + member;
+      }
+      if (stackable) {
+        stacked.insert(members->begin(), members->end());
+        add(rows, view.cols, view.layout, label);
+        continue;
+      }
+    }
+    add(view.rows, view.cols, view.layout, name);
   }
   return shapes;
 }

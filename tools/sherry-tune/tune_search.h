@@ -20,13 +20,16 @@ namespace sherry::tune {
 struct TuneShape {
   int64_t m = 0, k = 0;
   WeightLayout layout;
-  std::vector<std::string> tensors;  // model tensors of this shape (empty for --shapes)
+  // Model tensors of this shape, a stacked group as "q+k+v" (empty for --shapes).
+  std::vector<std::string> tensors;
 };
 
 // "MxK" (e.g. 2048x8192) with the given layout. Errors name the text.
 Result<TuneShape> parse_shape(const std::string& text, const WeightLayout& layout);
-// The distinct (shape, layout) of a model file's Sherry tensors. Errors: the reader's, no Sherry
-// tensor in the file.
+// The distinct (shape, layout) of the Sherry layers the runtime runs for a model file: each
+// tensor, except q/k/v and gate/up of a block, which count as the one stacked matrix the runtime
+// makes of them where their weights allow (runtime/linear_group.h). Errors: the reader's, no
+// Sherry tensor in the file.
 Result<std::vector<TuneShape>> shapes_from_model(const std::string& path);
 
 enum class Regime : uint8_t { kHot, kCold };
@@ -39,7 +42,7 @@ struct TuneOptions {
   int64_t cold_mb = 96;         // total size of the rotated copies (cold)
   double min_sample_us = 300;   // a sample averages enough calls to last this long
   std::vector<int64_t> row_tiles = {16, 32, 48, 64, 96, 128, 192, 256};
-  std::vector<int64_t> prefetches = {0, 256, 512, 1024, 2048, 4096};
+  std::vector<int64_t> prefetches = {0, 256, 512, 1024, 2048, 4096, 8192};
   // Skip row tiles holding fewer GEMM tokens per call than the default's (jit::max_n_tile): the
   // layer's prefill kernels use the same tile.
   bool keep_prefill = true;
