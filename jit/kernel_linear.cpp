@@ -27,13 +27,14 @@ Result<LayerKernels> layer_kernels(const ir::KernelKey& resolved, int64_t max_to
 }
 
 KernelLinear::KernelLinear(const PackedTensorView& w, LayerKernels kernels, ThreadPool* pool,
-                           int64_t scratch_bytes)
+                           int64_t scratch_bytes, std::shared_ptr<CallBuffers> buffers)
     : Linear(w.rows, w.cols),
       backend_(*kernels.front()->backend),
       kernels_(std::move(kernels)),
       weights_(backend_.prepare_weights(*kernels_.front(), w)),
       pool_(pool),
-      extra_scratch_(scratch_bytes) {
+      extra_scratch_(scratch_bytes),
+      buffers_(buffers != nullptr ? std::move(buffers) : std::make_shared<CallBuffers>()) {
   for (const auto& kernel : kernels_) {
     SHERRY_CHECK(kernel->backend == &backend_ && kernel->key.tuning == front_kernel().key.tuning,
                  "{}: not of the layer's backend and row tile ({})", kernel->name,
@@ -102,10 +103,10 @@ void KernelLinear::reserve(const CallPlan& plan, int64_t tokens) {
     if (static_cast<int64_t>(buffer.size()) < bytes) buffer.resize(static_cast<size_t>(bytes));
   };
   // A one-token call on several threads gives every thread its own tables (run_calls).
-  grow(activations_, std::max(calls, threads) * need.activation_bytes);
-  grow(out_, calls * need.out_bytes);
-  grow(scratch_, threads * need.scratch_bytes);
-  grow(workspace_, threads * need.workspace_bytes);
+  grow(buffers_->activations, std::max(calls, threads) * need.activation_bytes);
+  grow(buffers_->out, calls * need.out_bytes);
+  grow(buffers_->scratch, threads * need.scratch_bytes);
+  grow(buffers_->workspace, threads * need.workspace_bytes);
 }
 
 void KernelLinear::prepare_token(const Kernel& kernel, const int8_t* q, int64_t index,
@@ -122,19 +123,19 @@ void KernelLinear::run_calls(const CallPlan& plan, const LayerWeights& w,
   // Tokens of call c: n_tile, or what is left for the last call.
   auto tokens_of = [&](int64_t call) { return std::min(n_tile, n - call * n_tile); };
   auto prepare = [&](int64_t begin, int64_t end, int thread) {
-    int8_t* scratch = scratch_.data() + thread * sizes_.scratch_bytes;
+    int8_t* scratch = buffers_->scratch.data() + thread * sizes_.scratch_bytes;
     for (int64_t t = begin; t < end; ++t) {
       const int64_t call = t / n_tile;
       prepare_token(plan.kernel(tokens_of(call)), x.token(t), t % n_tile,
-                    activations_.data() + call * sizes_.activation_bytes, scratch);
+                    buffers_->activations.data() + call * sizes_.activation_bytes, scratch);
     }
   };
   auto compute = [&](int64_t begin, int64_t end, int thread) {
-    uint8_t* workspace = workspace_.data() + thread * sizes_.workspace_bytes;
+    uint8_t* workspace = buffers_->workspace.data() + thread * sizes_.workspace_bytes;
     for (int64_t call = 0; call < calls; ++call) {
-      const CallArgs args{activations_.data() + call * sizes_.activation_bytes,
-                          x.scales.data() + call * n_tile, out_.data() + call * sizes_.out_bytes,
-                          tokens_of(call)};
+      const CallArgs args{buffers_->activations.data() + call * sizes_.activation_bytes,
+                          x.scales.data() + call * n_tile,
+                          buffers_->out.data() + call * sizes_.out_bytes, tokens_of(call)};
       backend_.run(plan.kernel(tokens_of(call)), w, args, begin, end, workspace);
     }
   };
@@ -148,11 +149,12 @@ void KernelLinear::run_calls(const CallPlan& plan, const LayerWeights& w,
     // waiting for the caller before their first weight.
     const Kernel& kernel = plan.kernel(1);
     pool_->parallel_for(tiles, 1, [&](int64_t begin, int64_t end, int thread) {
-      uint8_t* tables = activations_.data() + thread * sizes_.activation_bytes;
-      prepare_token(kernel, x.token(0), 0, tables, scratch_.data() + thread * sizes_.scratch_bytes);
-      const CallArgs args{tables, x.scales.data(), out_.data(), 1};
+      uint8_t* tables = buffers_->activations.data() + thread * sizes_.activation_bytes;
+      prepare_token(kernel, x.token(0), 0, tables,
+                    buffers_->scratch.data() + thread * sizes_.scratch_bytes);
+      const CallArgs args{tables, x.scales.data(), buffers_->out.data(), 1};
       backend_.run(kernel, w, args, begin, end,
-                   workspace_.data() + thread * sizes_.workspace_bytes);
+                   buffers_->workspace.data() + thread * sizes_.workspace_bytes);
     });
     return;
   }
@@ -169,27 +171,30 @@ void KernelLinear::run_calls(const CallPlan& plan, const LayerWeights& w,
 }
 
 void KernelLinear::run_with(const LayerWeights& w, const QuantizedActivations& x, float* y) {
+  const CallBuffersLease lease(*buffers_, front_kernel().name);
   const CallPlan p = plan(x.tokens, false);
   reserve(p, x.tokens);
   run_calls(p, w, x);
   const int64_t m_pad = front_kernel().program.shape.m_pad;
   for (int64_t t = 0; t < x.tokens; ++t) {
     const auto* call_out =
-        reinterpret_cast<const float*>(out_.data() + t / p.n_tile * sizes_.out_bytes);
+        reinterpret_cast<const float*>(buffers_->out.data() + t / p.n_tile * sizes_.out_bytes);
     std::memcpy(y + t * rows_, call_out + t % p.n_tile * m_pad,
                 static_cast<size_t>(rows_) * sizeof(float));
   }
 }
 
 void KernelLinear::forward_accumulators(const QuantizedActivations& x, int32_t* acc) {
+  const CallBuffersLease lease(*buffers_, front_kernel().name);
   const CallPlan p = plan(x.tokens, true);
   reserve(p, x.tokens);
   run_calls(p, *weights_, x);
   const int64_t per_token = rows_ * front_kernel().program.shape.groups;
   for (int64_t t0 = 0; t0 < x.tokens; t0 += p.n_tile) {
     const int64_t tokens = std::min(p.n_tile, x.tokens - t0);
-    backend_.read_accumulators(p.kernel(tokens), out_.data() + t0 / p.n_tile * sizes_.out_bytes,
-                               tokens, acc + t0 * per_token);
+    backend_.read_accumulators(p.kernel(tokens),
+                               buffers_->out.data() + t0 / p.n_tile * sizes_.out_bytes, tokens,
+                               acc + t0 * per_token);
   }
 }
 

@@ -5,7 +5,7 @@
 // its cache. A layer may also hold a dot kernel (ir::KernelOp::kDotGemm, same weights): forwards
 // of at least dot_min_tokens tokens run it instead, up to its n_tile tokens per call. Buffers are
 // sized for one call up front (and grow to the largest batch seen), so a decode step allocates
-// nothing.
+// nothing; layers that run one after another may share them (jit/call_buffers.h).
 #pragma once
 
 #include <memory>
@@ -16,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "jit/aligned_buffer.h"
 #include "jit/backend.h"
+#include "jit/call_buffers.h"
 #include "jit/kernel.h"
 #include "jit/linear.h"
 
@@ -30,8 +31,10 @@ Result<LayerKernels> layer_kernels(const ir::KernelKey& resolved, int64_t max_to
 class KernelLinear : public Linear {
  public:
   // `scratch_bytes`: per-thread prologue scratch beyond what the backend asks for (0: none).
+  // `buffers`: call buffers shared with layers that never run at the same time as this one
+  // (nullptr: its own).
   KernelLinear(const PackedTensorView& w, LayerKernels kernels, ThreadPool* pool,
-               int64_t scratch_bytes = 0);
+               int64_t scratch_bytes = 0, std::shared_ptr<CallBuffers> buffers = nullptr);
 
   // Forwards of at least `min_tokens` tokens run `dot` (a dot kernel of the layer's key and
   // row tile; min_tokens ≥ 2), the rest the lookup kernels. `why_not`, when there is no dot
@@ -79,13 +82,11 @@ class KernelLinear : public Linear {
   std::unique_ptr<LayerWeights> weights_;
   ThreadPool* pool_;
   int64_t extra_scratch_;
-  // Per call of the current plan (activations, out), and per thread (scratch, workspace): the
-  // buffers grow to the largest any forward needed, never shrink.
+  // Per call of the current plan (activations: calls or threads × sizes_.activation_bytes; out:
+  // calls × sizes_.out_bytes), and per thread (scratch, workspace): the buffers grow to the
+  // largest any forward of a layer sharing them needed, never shrink.
   CallSizes sizes_;
-  AlignedBuffer<uint8_t> activations_;  // calls × sizes_.activation_bytes
-  AlignedBuffer<uint8_t> out_;          // calls × sizes_.out_bytes
-  AlignedBuffer<int8_t> scratch_;       // threads × sizes_.scratch_bytes
-  AlignedBuffer<uint8_t> workspace_;    // threads × sizes_.workspace_bytes
+  std::shared_ptr<CallBuffers> buffers_;
 };
 
 }  // namespace sherry::jit

@@ -121,7 +121,8 @@ Result<std::unique_ptr<Linear>> path_linear(const PackedTensorView& w, ir::Isa i
   if (!resolved.ok()) return resolved.error();
   Result<LayerKernels> kernels = layer_kernels(*resolved, options.max_tokens);
   if (!kernels.ok()) return kernels.error();
-  auto linear = std::make_unique<KernelLinear>(w, std::move(*kernels), options.pool);
+  auto linear =
+      std::make_unique<KernelLinear>(w, std::move(*kernels), options.pool, 0, options.call_buffers);
   attach_dot_kernel(*linear, key, *resolved, threads, options);
   return std::unique_ptr<Linear>(std::move(linear));
 }

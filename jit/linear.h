@@ -15,6 +15,7 @@
 #include "core/thread_pool.h"
 #include "ir/kernel_key.h"
 #include "jit/backend.h"
+#include "jit/call_buffers.h"
 
 namespace sherry::jit {
 
@@ -36,6 +37,9 @@ struct LinearOptions {
   std::optional<ir::Isa> isa;
   // This tuning, instead of the tuning file's entry or the path's defaults.
   std::optional<ir::Tuning> tuning;
+  // Call buffers shared with other layers that never run at the same time as this one (a
+  // model's layers; jit/call_buffers.h); nullptr: the layer's own.
+  std::shared_ptr<CallBuffers> call_buffers;
 };
 
 class Linear {

@@ -126,6 +126,7 @@ Result<LinearLayer> LinearLayer::from_packed(const PackedTensorView& view, const
   linear_options.max_tokens = options.max_tokens;
   linear_options.pool = options.pool;
   linear_options.name = name;
+  linear_options.call_buffers = options.call_buffers;
   const auto start = std::chrono::steady_clock::now();
   auto kernel = jit::make_linear(view, linear_options);
   if (options.jit_seconds != nullptr) {

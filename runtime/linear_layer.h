@@ -27,6 +27,9 @@ struct LinearLoadOptions {
   ThreadPool* pool = nullptr;
   double* jit_seconds = nullptr;  // time spent in make_linear is added here
   BlockGrouping stq1_0_grouping = BlockGrouping::kStride16;  // of STQ1_0 tensors (the file's)
+  // The JIT layers' call buffers, shared by layers that run one after another (nullptr: each
+  // layer its own).
+  std::shared_ptr<jit::CallBuffers> call_buffers;
 };
 
 // How Q8_0 weights take their activations: as floats (float_gemm: each block's int8 widened to

@@ -149,6 +149,8 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
   lo.max_tokens = batch_;
   lo.pool = pool_.get();
   lo.jit_seconds = &stats_.jit_seconds;
+  // The layers run one after another: one set of call buffers serves them all.
+  lo.call_buffers = std::make_shared<jit::CallBuffers>();
   auto linear = [&](int64_t layer, std::string_view suffix, int64_t rows, int64_t cols) {
     return LinearLayer::load(r, names::block_tensor(layer, suffix), rows, cols, lo);
   };

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <memory>
+#include <tuple>
 
 #include "core/reference_kernels.h"
 #include "core/thread_pool.h"
@@ -77,6 +79,45 @@ TEST_CASE("linear layers match the reference on every path for 1 to 17 tokens") 
             (*linear)->forward_quantized(x, y.data());
             check_outputs(w, x, y.data(), fmt::format("seed {} kernel {} n {}", seed, name, n));
           }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("layers sharing call buffers give each its own results, bit for bit") {
+  // Two shapes, so the shared buffers are grown by one layer and reused by the other between
+  // calls of every token count (decode's per-thread tables, prefill's calls, the dot kernels).
+  const WeightLayout layout{};
+  const PackedTensor a = sherry::test::random_packed(200, 384, layout, 21);
+  const PackedTensor b = sherry::test::random_packed(67, 1024, layout, 22);
+  ThreadPool pool(2);
+  std::vector<ir::Isa> isas = test::runnable_isas();
+  for (const ir::Isa isa : isas) {
+    test::IsaCap cap(isa);
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      LinearOptions own;
+      own.max_tokens = 17;
+      own.pool = p;
+      LinearOptions shared = own;
+      shared.call_buffers = std::make_shared<CallBuffers>();
+      auto make = [](const PackedTensor& w, const LinearOptions& options) {
+        Result<std::unique_ptr<Linear>> linear = make_linear(w.view(), options);
+        REQUIRE_MESSAGE(linear.ok(), linear.error().message());
+        return std::move(*linear);
+      };
+      const auto a_own = make(a, own), b_own = make(b, own);
+      const auto a_shared = make(a, shared), b_shared = make(b, shared);
+      for (const int64_t n : {int64_t{17}, int64_t{1}, int64_t{5}, int64_t{1}, int64_t{2}}) {
+        for (const auto& [w, mine, theirs] : {std::tuple(&a, a_own.get(), a_shared.get()),
+                                              std::tuple(&b, b_own.get(), b_shared.get())}) {
+          const QuantizedActivations x = test::random_activations(n, w->cols, 30 + n);
+          std::vector<float> want(static_cast<size_t>(n * w->rows));
+          std::vector<float> got(want.size(), -1.0f);
+          mine->forward_quantized(x, want.data());
+          theirs->forward_quantized(x, got.data());
+          CHECK_MESSAGE(want == got, theirs->kernel_name(), " n ", n, " threads ",
+                        p == nullptr ? 1 : 2);
         }
       }
     }
