@@ -4,6 +4,10 @@
 #include <chrono>
 #include <tuple>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/llama_names.h"
 #include "runtime/gguf/sherry_tensors.h"
@@ -125,6 +129,11 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::load(const std::string& path,
   model->pool_ = std::make_unique<ThreadPool>(options.threads);
   SHERRY_TRY(model->load_weights(r, options));
   model->allocate(options);
+#if defined(__GLIBC__)
+  // Loading freed the stacked and repacked temporaries (~the Sherry weights' size again) in the
+  // middle of the heap, where glibc keeps them as resident memory: hand them back.
+  malloc_trim(0);
+#endif
   model->stats_.load_seconds = seconds_since(start);
   return model;
 }
