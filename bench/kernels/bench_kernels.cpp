@@ -170,33 +170,40 @@ double thread_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
-// Best per-call time over batches lasting min_time in total: wall time, or with cpu_time the
-// calling thread's CPU time (time it was not scheduled left out).
+// Per-call times over calls lasting min_time in total: wall time, or with cpu_time the calling
+// thread's CPU time (time it was not scheduled left out).
+struct CallTimes {
+  double best = 0.0;    // what the rows' "us" and rates report
+  double median = 0.0;  // "us_median": closer to what a run of many calls (decode) sees
+};
+
 template <class F>
-double time_call(double min_time, bool cpu_time, F&& call) {
+CallTimes time_call(double min_time, bool cpu_time, F&& call) {
   call(0);
-  double best = 1e30;
+  std::vector<double> samples;
   int64_t index = 1;
   const auto start = Clock::now();
   while (seconds_since(start) < min_time || index < 4) {
     const auto t0 = Clock::now();
     const double c0 = cpu_time ? thread_cpu_seconds() : 0.0;
     call(index++);
-    best = std::min(best, cpu_time ? thread_cpu_seconds() - c0 : seconds_since(t0));
+    samples.push_back(cpu_time ? thread_cpu_seconds() - c0 : seconds_since(t0));
   }
-  return best;
+  std::sort(samples.begin(), samples.end());
+  return {samples.front(), samples[samples.size() / 2]};
 }
 
 void print_row(const Context& ctx, const std::string& kernel, ir::Isa isa, const Shape& s,
-               int64_t n, int threads, const std::string& mode, double seconds,
+               int64_t n, int threads, const std::string& mode, CallTimes times,
                int64_t packed_bytes) {
   const double weights = static_cast<double>(s.m) * s.k * n;
+  const double seconds = times.best;
   fmt::print(
       "{{\"kind\":\"kernel\",\"kernel\":\"{}\",\"m\":{},\"k\":{},\"n\":{},\"threads\":{},"
-      "\"mode\":\"{}\",\"us\":{:.2f},\"weights_per_cycle_per_core\":{:.2f},"
+      "\"mode\":\"{}\",\"us\":{:.2f},\"us_median\":{:.2f},\"weights_per_cycle_per_core\":{:.2f},"
       "\"packed_gbps\":{:.2f},\"bits_per_weight\":{:.4f},\"gflops\":{:.1f},\"cpu\":\"{}\","
       "\"ghz\":{:.2f},\"isa\":\"{}\",\"commit\":\"{}\"}}\n",
-      kernel, s.m, s.k, n, threads, mode, seconds * 1e6,
+      kernel, s.m, s.k, n, threads, mode, seconds * 1e6, times.median * 1e6,
       weights / (seconds * ctx.ghz * 1e9 * threads), packed_bytes / seconds / 1e9,
       8.0 * packed_bytes / (static_cast<double>(s.m) * s.k), 2.0 * weights / seconds / 1e9, ctx.cpu,
       ctx.ghz, ir::to_string(isa), SHERRY_GIT_COMMIT);
@@ -278,9 +285,9 @@ int run(const Options& options) {
       jit::AlignedBuffer<uint8_t> tables(static_cast<size_t>(gemv.layout.table_bytes));
       const QuantizedActivations x = testing::random_activations(1, shape.k, 3);
       const double seconds = time_call(options.min_time / 4, options.cpu_time, [&](int64_t) {
-        jit::x64::build_tables(gemv.layout, layout.grouping, x.token(0), shape.k, scratch.data(),
-                               tables.data());
-      });
+                               jit::x64::build_tables(gemv.layout, layout.grouping, x.token(0),
+                                                      shape.k, scratch.data(), tables.data());
+                             }).best;
       fmt::print("{{\"kind\":\"tables\",\"k\":{},\"us_per_token\":{:.2f},\"commit\":\"{}\"}}\n",
                  shape.k, seconds * 1e6, SHERRY_GIT_COMMIT);
     }
@@ -294,13 +301,13 @@ int run(const Options& options) {
         if (!timed.ok()) return 1;
         for (const std::string& mode : options.modes) {
           const bool rotate = mode == "cold" && !layer->copies.empty();
-          const double seconds = time_call(options.min_time, options.cpu_time, [&](int64_t i) {
+          const CallTimes times = time_call(options.min_time, options.cpu_time, [&](int64_t i) {
             const jit::LayerWeights& weights =
                 rotate ? *layer->copies[static_cast<size_t>(i) % layer->copies.size()]
                        : timed->linear->weights();
             timed->linear->run_with(weights, x, y.data());
           });
-          print_row(ctx, timed->linear->kernel_name_for(n), isa, shape, n, threads, mode, seconds,
+          print_row(ctx, timed->linear->kernel_name_for(n), isa, shape, n, threads, mode, times,
                     layer->stream_bytes);
         }
       }
@@ -311,7 +318,8 @@ int run(const Options& options) {
           static_cast<size_t>(shape.m * scale_groups_per_row(layout, shape.k)));
       const auto start = Clock::now();
       reference_accumulate_i32(w.view(), x, acc.data());
-      print_row(ctx, "reference_i8", ir::Isa::kScalar, shape, 1, 1, "hot", seconds_since(start),
+      const double once = seconds_since(start);
+      print_row(ctx, "reference_i8", ir::Isa::kScalar, shape, 1, 1, "hot", {once, once},
                 static_cast<int64_t>(w.codes.size() + w.scales.size() * 2));
     }
   }
