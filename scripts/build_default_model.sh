@@ -6,8 +6,8 @@
 #   3. QAT with Sherry       configs/default_sherry.json  → runs/default_sherry/ (from step 2)
 #   4. export at λ = 0, Sherry-packed linears + the SentencePiece tokenizer
 # Each training stage checkpoints as it goes and resumes where it stopped when the script is run
-# again after an interruption. It takes hours on 2 cores: docs/training.md ("The default model")
-# gives the configuration and the measured times.
+# again after an interruption. It takes about 1 h 20 min on 2 idle cores: docs/training.md
+# ("The default model") gives the configuration and the measured times.
 #
 #   scripts/build_default_model.sh [--force]       --force: retrain even if the model exists
 #

@@ -21,7 +21,7 @@ model_flags=()
 if [ "$model_given" = 0 ]; then
   model="$root/models/default.gguf"
   if [ ! -f "$model" ]; then
-    echo "run: no default model at $model yet: training it once (corpus, FP training, QAT; hours on 2 cores, resumable); progress below" >&2
+    echo "run: no default model at $model yet: training it once (corpus, FP training, QAT; about 1 h 20 min on 2 cores, resumable); progress below" >&2
     "$root/scripts/build_default_model.sh" >&2
   fi
   model_flags=(-m "$model")
