@@ -29,4 +29,12 @@ void PackedTensor::set_code(int64_t row, int64_t block, uint8_t code) {
   chunk[4] = static_cast<uint8_t>((chunk[4] & ~(1 << bit)) | (code_sign(code) << bit));
 }
 
+bool rows_stackable(std::span<const PackedTensorView> parts) {
+  if (parts.empty() || parts.front().layout.granularity == ScaleGranularity::kTensor) return false;
+  for (const PackedTensorView& p : parts) {
+    if (!(p.layout == parts.front().layout) || p.cols != parts.front().cols) return false;
+  }
+  return true;
+}
+
 }  // namespace sherry

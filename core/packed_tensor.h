@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/half.h"
@@ -63,5 +64,9 @@ struct PackedTensor {
   PackedTensorView view() const { return {rows, cols, layout, codes.data(), scales.data()}; }
   uint8_t code(int64_t row, int64_t block) const { return view().code(row, block); }
 };
+
+// Whether tensors can be stacked row-wise into one tensor with the same codes and scales: one
+// layout and input width, scales per group or row (a per-tensor α differs between the parts).
+bool rows_stackable(std::span<const PackedTensorView> parts);
 
 }  // namespace sherry

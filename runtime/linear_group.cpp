@@ -8,17 +8,16 @@
 namespace sherry::runtime {
 namespace {
 
-// The members' weights stacked row-wise into one tensor, when all share a layout and input
-// width and have scales per group or row (a per-tensor α differs between the members).
+// The members' weights stacked row-wise into one tensor, when rows_stackable allows it.
 std::optional<PackedTensor> stack_rows(std::span<const QuantizedWeights> members) {
-  const PackedTensorView first = members.front().view();
-  if (first.layout.granularity == ScaleGranularity::kTensor) return std::nullopt;
+  std::vector<PackedTensorView> views;
   int64_t rows = 0;
   for (const QuantizedWeights& w : members) {
-    const PackedTensorView v = w.view();
-    if (!(v.layout == first.layout) || v.cols != first.cols) return std::nullopt;
-    rows += v.rows;
+    views.push_back(w.view());
+    rows += views.back().rows;
   }
+  if (!rows_stackable(views)) return std::nullopt;
+  const PackedTensorView& first = views.front();
   PackedTensor stacked = PackedTensor::allocate(rows, first.cols, first.layout);
   uint8_t* codes = stacked.codes.data();
   uint16_t* scales = stacked.scales.data();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 #include <tuple>
 
 #if defined(__GLIBC__)
@@ -164,11 +165,12 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
     return LinearLayer::load(r, names::block_tensor(layer, suffix), rows, cols, lo);
   };
   // q, k, v and gate, up read one input each: stacked into one matrix where their weights allow.
-  auto group = [&](int64_t layer, std::initializer_list<std::pair<std::string_view, int64_t>> parts,
-                   int64_t cols) {
+  auto group = [&](int64_t layer, std::span<const std::string_view> suffixes,
+                   std::initializer_list<int64_t> rows, int64_t cols) {
+    SHERRY_CHECK(rows.size() == suffixes.size());
     std::vector<LinearGroup::Member> members;
-    for (const auto& [suffix, rows] : parts) {
-      members.push_back({names::block_tensor(layer, suffix), rows});
+    for (size_t i = 0; i < suffixes.size(); ++i) {
+      members.push_back({names::block_tensor(layer, suffixes[i]), rows.begin()[i]});
     }
     return LinearGroup::load(r, members, cols, lo);
   };
@@ -179,13 +181,11 @@ Status LlamaModel::load_weights(const gguf::Reader& r, const ModelOptions& optio
     if (!attn_norm) return attn_norm.error();
     auto ffn_norm = load_norm(r, names::block_tensor(l, names::kFfnNorm), c.hidden);
     if (!ffn_norm) return ffn_norm.error();
-    auto qkv = group(
-        l, {{names::kAttnQ, c.q_dim()}, {names::kAttnK, c.kv_dim()}, {names::kAttnV, c.kv_dim()}},
-        c.hidden);
+    auto qkv = group(l, names::kAttnQkv, {c.q_dim(), c.kv_dim(), c.kv_dim()}, c.hidden);
     if (!qkv) return qkv.error();
     auto o = linear(l, names::kAttnOutput, c.hidden, c.q_dim());
     if (!o) return o.error();
-    auto gate_up = group(l, {{names::kFfnGate, c.ffn}, {names::kFfnUp, c.ffn}}, c.hidden);
+    auto gate_up = group(l, names::kFfnGateUp, {c.ffn, c.ffn}, c.hidden);
     if (!gate_up) return gate_up.error();
     auto down = linear(l, names::kFfnDown, c.hidden, c.ffn);
     if (!down) return down.error();

@@ -97,6 +97,10 @@ inline constexpr std::string_view kFfnNorm = "ffn_norm.weight";        // ne = [
 inline constexpr std::string_view kFfnGate = "ffn_gate.weight";        // ne = [hidden, ffn]
 inline constexpr std::string_view kFfnUp = "ffn_up.weight";            // ne = [hidden, ffn]
 inline constexpr std::string_view kFfnDown = "ffn_down.weight";        // ne = [ffn, hidden]
+// The layers of a block that read the same input, which the runtime stacks into one matrix each
+// where their weights allow (runtime/linear_group.h), in this order.
+inline constexpr std::string_view kAttnQkv[] = {kAttnQ, kAttnK, kAttnV};
+inline constexpr std::string_view kFfnGateUp[] = {kFfnGate, kFfnUp};
 // Optional q/k/v biases (Qwen2; any architecture may carry them, as in llama.cpp).
 inline constexpr std::string_view kAttnQBias = "attn_q.bias";  // ne = [heads·hd]
 inline constexpr std::string_view kAttnKBias = "attn_k.bias";  // ne = [kv·hd]

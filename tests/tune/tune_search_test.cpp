@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -36,19 +39,41 @@ TEST_CASE("shapes on the command line are parsed and checked") {
   CHECK(contains(layout.error().message(), "shape 96x200"));
 }
 
-TEST_CASE("a model file gives its distinct Sherry layer shapes") {
-  const std::string dir = fmt::format("{}/sherry_tune_model_{}",
-                                      std::filesystem::temp_directory_path().string(), ::getpid());
-  std::filesystem::create_directories(dir);
-  const WeightLayout layout{};
+// A folder of its own for one test's files, removed with it.
+class ScratchDir {
+ public:
+  explicit ScratchDir(std::string_view tag)
+      : dir_(fmt::format("{}/sherry_tune_{}_{}", std::filesystem::temp_directory_path().string(),
+                         tag, ::getpid())) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(dir_); }
+  std::string path(std::string_view file) const { return fmt::format("{}/{}", dir_, file); }
+
+ private:
+  std::string dir_;
+};
+
+// A GGUF file holding the given Sherry tensors.
+void write_sherry_model(
+    const std::string& path,
+    std::initializer_list<std::pair<const char*, const PackedTensor*>> tensors) {
   gguf::Writer writer;
+  for (const auto& [name, tensor] : tensors) {
+    REQUIRE(gguf::add_sherry_tensor(writer, name, tensor->view()).ok());
+  }
+  REQUIRE(writer.write(path).ok());
+}
+
+TEST_CASE("a model file gives its distinct Sherry layer shapes") {
+  const ScratchDir dir("model");
+  const WeightLayout layout{};
   const PackedTensor a = sherry::test::random_packed(64, 256, layout, 1);
   const PackedTensor b = sherry::test::random_packed(32, 256, layout, 2);
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_q.weight", a.view()).ok());
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_k.weight", b.view()).ok());
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.1.attn_q.weight", a.view()).ok());
-  REQUIRE(writer.write(dir + "/m.gguf").ok());
-  const std::vector<TuneShape> shapes = shapes_from_model(dir + "/m.gguf").value();
+  write_sherry_model(
+      dir.path("m.gguf"),
+      {{"blk.0.attn_q.weight", &a}, {"blk.0.attn_k.weight", &b}, {"blk.1.attn_q.weight", &a}});
+  const std::vector<TuneShape> shapes = shapes_from_model(dir.path("m.gguf")).value();
   REQUIRE(shapes.size() == 2);
   CHECK(shapes[0].m == 64);
   CHECK(shapes[0].tensors ==
@@ -56,41 +81,36 @@ TEST_CASE("a model file gives its distinct Sherry layer shapes") {
   CHECK(shapes[1].m == 32);
   gguf::Writer empty;
   empty.set_string("general.name", "none");
-  REQUIRE(empty.write(dir + "/empty.gguf").ok());
-  Result<std::vector<TuneShape>> none = shapes_from_model(dir + "/empty.gguf");
+  REQUIRE(empty.write(dir.path("empty.gguf")).ok());
+  Result<std::vector<TuneShape>> none = shapes_from_model(dir.path("empty.gguf"));
   REQUIRE_FALSE(none.ok());
   CHECK(contains(none.error().message(), "empty.gguf: no Sherry tensor"));
-  Result<std::vector<TuneShape>> missing = shapes_from_model(dir + "/absent.gguf");
+  Result<std::vector<TuneShape>> missing = shapes_from_model(dir.path("absent.gguf"));
   REQUIRE_FALSE(missing.ok());
   CHECK(contains(missing.error().message(), "absent.gguf"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a model's q/k/v and gate/up count as the stacked matrices the runtime runs") {
-  const std::string dir = fmt::format("{}/sherry_tune_stacked_{}",
-                                      std::filesystem::temp_directory_path().string(), ::getpid());
-  std::filesystem::create_directories(dir);
+  const ScratchDir dir("stacked");
   const WeightLayout layout{};
   WeightLayout per_tensor = layout;
   per_tensor.granularity = ScaleGranularity::kTensor;
-  gguf::Writer writer;
   const PackedTensor q = sherry::test::random_packed(64, 256, layout, 1);
   const PackedTensor kv = sherry::test::random_packed(32, 256, layout, 2);
   const PackedTensor ffn = sherry::test::random_packed(64, 256, layout, 3);
   const PackedTensor down = sherry::test::random_packed(256, 128, layout, 4);
   const PackedTensor q_tensor = sherry::test::random_packed(64, 256, per_tensor, 5);
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_q.weight", q.view()).ok());
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_k.weight", kv.view()).ok());
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.attn_v.weight", kv.view()).ok());
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.ffn_gate.weight", ffn.view()).ok());
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.ffn_up.weight", ffn.view()).ok());
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.0.ffn_down.weight", down.view()).ok());
   // Block 1: a per-tensor scale in q keeps its q, k and v apart, as the runtime does.
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.1.attn_q.weight", q_tensor.view()).ok());
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.1.attn_k.weight", kv.view()).ok());
-  REQUIRE(gguf::add_sherry_tensor(writer, "blk.1.attn_v.weight", kv.view()).ok());
-  REQUIRE(writer.write(dir + "/m.gguf").ok());
-  const std::vector<TuneShape> shapes = shapes_from_model(dir + "/m.gguf").value();
+  write_sherry_model(dir.path("m.gguf"), {{"blk.0.attn_q.weight", &q},
+                                          {"blk.0.attn_k.weight", &kv},
+                                          {"blk.0.attn_v.weight", &kv},
+                                          {"blk.0.ffn_gate.weight", &ffn},
+                                          {"blk.0.ffn_up.weight", &ffn},
+                                          {"blk.0.ffn_down.weight", &down},
+                                          {"blk.1.attn_q.weight", &q_tensor},
+                                          {"blk.1.attn_k.weight", &kv},
+                                          {"blk.1.attn_v.weight", &kv}});
+  const std::vector<TuneShape> shapes = shapes_from_model(dir.path("m.gguf")).value();
   REQUIRE(shapes.size() == 4);
   CHECK(shapes[0].m == 128);  // q + k + v, then gate + up: both 128 x 256
   CHECK(shapes[0].k == 256);
@@ -104,7 +124,6 @@ TEST_CASE("a model's q/k/v and gate/up count as the stacked matrices the runtime
   CHECK(shapes[3].m == 32);
   CHECK(shapes[3].tensors ==
         std::vector<std::string>{"blk.1.attn_k.weight", "blk.1.attn_v.weight"});
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("the search checks and times every accepted tuning and never loses to the default") {

@@ -131,12 +131,6 @@ Result<TuneShape> parse_shape(const std::string& text, const WeightLayout& layou
 
 namespace {
 
-// The layers the runtime stacks into one matrix per block where their weights allow
-// (runtime/linear_group.h): q, k, v and gate, up.
-constexpr std::string_view kAttention[] = {gguf::names::kAttnQ, gguf::names::kAttnK,
-                                           gguf::names::kAttnV};
-constexpr std::string_view kGateUp[] = {gguf::names::kFfnGate, gguf::names::kFfnUp};
-
 // The stacked group `name` belongs to (its block and member names), when it is one of them.
 std::optional<std::vector<std::string>> stack_members(const std::string& name) {
   int64_t block = 0;
@@ -146,8 +140,8 @@ std::optional<std::vector<std::string>> stack_members(const std::string& name) {
   }
   const std::string_view suffix = std::string_view(name).substr(static_cast<size_t>(consumed));
   for (const std::span<const std::string_view> group :
-       {std::span<const std::string_view>(kAttention),
-        std::span<const std::string_view>(kGateUp)}) {
+       {std::span<const std::string_view>(gguf::names::kAttnQkv),
+        std::span<const std::string_view>(gguf::names::kFfnGateUp)}) {
     if (std::find(group.begin(), group.end(), suffix) == group.end()) continue;
     std::vector<std::string> members;
     for (const std::string_view member : group) {
@@ -190,21 +184,20 @@ Result<std::vector<TuneShape>> shapes_from_model(const std::string& path) {
   for (const std::string& name : order) {
     if (stacked.contains(name)) continue;
     const PackedTensorView& view = sherry.at(name);
-    // Stacked as the runtime stacks them: all members Sherry tensors of one layout and input
-    // width, with scales per group or row; the label is the runtime's ("a+b+c").
+    // Stacked as the runtime stacks them: all members Sherry tensors that rows_stackable
+    // allows; the label is the runtime's ("a+b+c").
     if (std::optional<std::vector<std::string>> members = stack_members(name)) {
+      std::vector<PackedTensorView> views;
       int64_t rows = 0;
       std::string label;
-      bool stackable = view.layout.granularity != ScaleGranularity::kTensor;
       for (const std::string& member : *members) {
         const auto it = sherry.find(member);
-        stackable = stackable && it != sherry.end() && it->second.layout == view.layout &&
-                    it->second.cols == view.cols;
-        if (!stackable) break;
+        if (it == sherry.end()) break;
+        views.push_back(it->second);
         rows += it->second.rows;
         label += (label.empty() ? "" : "+") + member;
       }
-      if (stackable) {
+      if (views.size() == members->size() && rows_stackable(views)) {
         stacked.insert(members->begin(), members->end());
         add(rows, view.cols, view.layout, label);
         continue;
