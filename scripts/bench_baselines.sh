@@ -6,7 +6,13 @@
 # scripts/make_benchmarks_report.sh turns them into docs/benchmarks.md.
 #
 #   scripts/bench_baselines.sh [--quick] [--build-dir DIR] [--threads 1,2] [--out-dir DIR]
-#                              [--tune-budget-s S] [--no-tune]
+#                              [--tune-budget-s S] [--no-tune] [--isa ISA] [--max-load 0.3]
+#
+# --isa ISA: cap the paths at ISA (SHERRY_MAX_ISA, e.g. avx2 on an AVX-512 machine): the rows go to
+#   baselines_<ISA>.jsonl with families named "<family>@<ISA>", so the report compares them with
+#   each other and not with the machine's best path.
+# --max-load: before the tuning and before the benchmark, wait (up to 10 minutes) for the 1-minute
+#   load average to fall below this (0: do not wait); rows record the load their run started at.
 #
 # The tuning file used is a private one in the output folder (baselines_tuning.json), written by
 # sherry-tune in the same run, so the user's own ~/.cache/sherry/tuning.json is left alone.
@@ -14,6 +20,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+source "$root/scripts/lib/quiet.sh"
 
 quick=0
 build_dir="$root/build"
@@ -21,6 +28,8 @@ threads=1,2
 out_dir="$root/docs/benchmarks"
 tune_budget=120
 tune=1
+isa=""
+max_load=0.3
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -29,7 +38,9 @@ while [ $# -gt 0 ]; do
     --out-dir) out_dir=$2; shift 2 ;;
     --tune-budget-s) tune_budget=$2; shift 2 ;;
     --no-tune) tune=0; shift ;;
-    *) echo "bench_baselines.sh: unknown argument '$1' (expected --quick, --build-dir DIR, --threads LIST, --out-dir DIR, --tune-budget-s S, --no-tune)" >&2; exit 2 ;;
+    --isa) isa=$2; shift 2 ;;
+    --max-load) max_load=$2; shift 2 ;;
+    *) echo "bench_baselines.sh: unknown argument '$1' (expected --quick, --build-dir DIR, --threads LIST, --out-dir DIR, --tune-budget-s S, --no-tune, --isa ISA, --max-load L)" >&2; exit 2 ;;
   esac
 done
 
@@ -42,20 +53,28 @@ mkdir -p "$out_dir"
 shapes=2048x2048,512x2048,8192x2048,2048x8192
 ns=1,8
 min_time=0.3
-out="$out_dir/baselines.jsonl"
+suffix=""
+[ -n "$isa" ] && { export SHERRY_MAX_ISA="$isa"; suffix="_$isa"; }
+out="$out_dir/baselines$suffix.jsonl"
 if [ "$quick" = 1 ]; then
-  shapes=2048x2048; ns=1; min_time=0.05; out="$out_dir/baselines_quick.jsonl"; tune_budget=10
+  shapes=2048x2048; ns=1; min_time=0.05; out="$out_dir/baselines${suffix}_quick.jsonl"; tune_budget=10
+  max_load=0
 fi
-export SHERRY_TUNING_FILE="$out_dir/baselines_tuning.json"
+export SHERRY_TUNING_FILE="$out_dir/baselines${suffix}_tuning.json"
 tuned=()
 if [ "$tune" = 1 ]; then
   # Tune for the largest thread count measured (decode runs with all threads).
   max_threads=$(tr ',' '\n' <<<"$threads" | sort -n | tail -1)
+  wait_quiet "$max_load" 600 bench_baselines.sh
   "$tuner" --shapes "$shapes" --threads "$max_threads" --budget-s "$tune_budget" --regime cold \
-    --output "$SHERRY_TUNING_FILE" | tee "$out_dir/baselines_tune_summary.txt"
+    --output "$SHERRY_TUNING_FILE" | tee "$out_dir/baselines${suffix}_tune_summary.txt"
   tuned=(--tuned)
 fi
+wait_quiet "$max_load" 600 bench_baselines.sh
 "$bench" --shapes "$shapes" --n "$ns" --threads "$threads" --modes hot,cold --min-time "$min_time" \
   "${tuned[@]}" > "$out.tmp"
+if [ -n "$isa" ]; then
+  sed -i "s/\"family\":\"\([A-Za-z0-9_]*\)\"/\"family\":\"\1@$isa\"/" "$out.tmp"
+fi
 mv "$out.tmp" "$out"
 echo "bench_baselines.sh: wrote $out" >&2

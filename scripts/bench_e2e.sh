@@ -97,22 +97,14 @@ for type in TQ2_0 TQ1_0; do
   llama_files[$type]=$file
 done
 
-loadavg() { cut -d' ' -f1 /proc/loadavg; }
-wait_quiet() {
-  local waited=0
-  while ! python3 -c "import sys; sys.exit(0 if float('$(loadavg)') < float('$max_load') else 1)"; do
-    [ "$waited" -ge 600 ] && { say "load average still $(loadavg) after 10 minutes: running anyway"; return; }
-    sleep 10
-    waited=$((waited + 10))
-  done
-}
+source "$root/scripts/lib/quiet.sh"
 
 # Runs one tool on one file; appends its JSON lines with our fields to $out.tmp.
 tmp="$out.tmp"
 : >"$tmp"
 run_one() {  # run_one TOOL TYPE FILE THREADS ROUND
   local tool=$1 type=$2 file=$3 t=$4 round=$5
-  wait_quiet
+  wait_quiet "$max_load" 600 bench_e2e.sh
   local before
   before=$(loadavg)
   local rows

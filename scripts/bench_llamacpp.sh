@@ -6,8 +6,10 @@
 #
 #   scripts/bench_llamacpp.sh [--quick] [--kernels-only | --e2e-only] [--threads 1,2]
 #                             [--model-f16 FILE] [--writer auto|sherry|llama] [--out-dir DIR]
-#                             [--tag NAME] [--no-llama-bench]
+#                             [--tag NAME] [--no-llama-bench] [--max-load 0.3]
 #
+# --max-load: before the kernel run and each end-to-end run, wait (up to 10 minutes) for the
+#   1-minute load average to fall below this (0: do not wait); rows record the load.
 # --tag NAME: write llamacpp_*_NAME.jsonl beside the main files (e.g. a re-run of --threads 2 on a
 #   quieter machine; the report prefers undisturbed rows, then later files).
 # End to end runs each test twice: llama.cpp's llama-bench (wall clock, as everyone quotes it;
@@ -22,6 +24,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+source "$root/scripts/lib/quiet.sh"
 
 quick=0
 do_kernels=1
@@ -31,6 +34,7 @@ model_f16=""
 writer=auto
 tag=""
 llama_bench=1
+max_load=0.3
 out_dir="$root/docs/benchmarks"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -44,7 +48,8 @@ while [ $# -gt 0 ]; do
     --out-dir) out_dir=$2; shift 2 ;;
     --tag) tag=_$2; shift 2 ;;
     --no-llama-bench) llama_bench=0; shift ;;
-    *) echo "bench_llamacpp.sh: unknown argument '$1' (expected --quick, --kernels-only, --e2e-only, --threads LIST, --model-f16 FILE, --writer auto|sherry|llama, --out-dir DIR, --tag NAME, --no-llama-bench)" >&2; exit 2 ;;
+    --max-load) max_load=$2; shift 2 ;;
+    *) echo "bench_llamacpp.sh: unknown argument '$1' (expected --quick, --kernels-only, --e2e-only, --threads LIST, --model-f16 FILE, --writer auto|sherry|llama, --out-dir DIR, --tag NAME, --no-llama-bench, --max-load L)" >&2; exit 2 ;;
   esac
 done
 say() { echo "bench_llamacpp.sh: $*" >&2; }
@@ -62,7 +67,8 @@ if [ "$do_kernels" = 1 ]; then
   kernel_out="$out_dir/llamacpp_kernels$tag.jsonl"
   args=(--threads "$threads" --commit "$commit" --sherry-commit "$sherry_commit")
   [ "$quick" = 1 ] && args+=(--shapes 2048x2048 --n 1,8 --min-time-s 0.05 --min-samples 3 --cold-mb 64)
-  [ "$quick" = 1 ] && kernel_out="$out_dir/llamacpp_kernels_quick.jsonl"
+  [ "$quick" = 1 ] && { kernel_out="$out_dir/llamacpp_kernels_quick.jsonl"; max_load=0; }
+  wait_quiet "$max_load" 600 bench_llamacpp.sh
   say "kernels -> $kernel_out"
   start=$(date +%s)
   "$cache/ggml_gemv_bench" "${args[@]}" >"$kernel_out.tmp"
@@ -131,6 +137,7 @@ for type in TQ1_0 TQ2_0; do
   [ "$quick" = 1 ] && { prompt=16; gen=8; reps=1; }
   # The same tests through llama.cpp's library with each repetition's CPU time and context
   # switches (bench/llamacpp/llama_e2e_bench.cpp): figures that hold on a busy machine at 1 thread.
+  wait_quiet "$max_load" 600 bench_llamacpp.sh
   say "llama_e2e_bench $type: pp$prompt tg$gen threads $threads, $reps repetitions"
   "$cache/llama_e2e_bench" --model "$model" --format "$type" --threads "$threads" --prompt "$prompt" \
     --gen "$gen" --reps "$reps" --model-name "llama-3.2-1b-shaped-l$layers" --commit "$commit" \
@@ -142,6 +149,7 @@ for line in open(sys.argv[1]):
     row["source_model"] = sys.argv[2]
     print(json.dumps(row))' "$models/e2e-$type.jsonl" "$(basename "$model_f16")" >>"$e2e_out.tmp"
   [ "$llama_bench" = 1 ] || continue
+  wait_quiet "$max_load" 600 bench_llamacpp.sh
   say "llama-bench $type: pp$prompt tg$gen threads $threads, $reps repetitions"
   "$bin/llama-bench" -m "$model" -t "$threads" -p "$prompt" -n "$gen" -r "$reps" -o jsonl \
     >"$models/bench-$type.jsonl" 2>"$models/bench-$type.log" ||

@@ -70,9 +70,9 @@ for lib in "${libs[@]}"; do
 done
 for program in ggml_gemv_bench make_random_llama llama_e2e_bench; do
   program_src="$root/bench/llamacpp/$program.cpp"
-  if [ ! -x "$cache/$program" ] || [ "$program_src" -nt "$cache/$program" ] || [ "${libs[1]}" -nt "$cache/$program" ]; then
+  if [ ! -x "$cache/$program" ] || [ "$program_src" -nt "$cache/$program" ] || [ "$root/bench/common/host_facts.h" -nt "$cache/$program" ] || [ "${libs[1]}" -nt "$cache/$program" ]; then
     g++ -std=c++17 -O2 -march=native -Wall -Wextra -o "$cache/$program" "$program_src" \
-      -I "$src/include" -I "$src/ggml/include" "${libs[@]}" -fopenmp -lpthread -lm
+      -I "$root" -I "$src/include" -I "$src/ggml/include" "${libs[@]}" -fopenmp -lpthread -lm
   fi
 done
 

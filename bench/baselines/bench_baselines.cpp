@@ -27,6 +27,7 @@
 #include "baselines/baseline_linear.h"
 #include "baselines/ternary_reference.h"
 #include "bench/common/bench_clock.h"
+#include "bench/common/host_facts.h"
 #include "core/reference_kernels.h"
 #include "core/thread_pool.h"
 #include "jit/cpu_detect.h"
@@ -132,7 +133,9 @@ double check_against(const std::function<void(const QuantizedActivations&, float
 }
 
 int run(const Options& options) {
-  const std::string cpu = jit::host_cpu().brand;
+  // The load before this process added its own: what says whether the machine was quiet.
+  const double start_load = load_average();
+  const std::string cpu = cpu_brand();
   const double ghz = options.ghz > 0 ? options.ghz : measure_core_ghz();
   // Every family at its defaults (equal terms); --tuned adds the tuning file's Sherry kernels.
   std::optional<jit::TuningFile> tuning_file;
@@ -280,12 +283,13 @@ int run(const Options& options) {
                 "\"us_min\":{:.2f},\"us_median\":{:.2f},\"weights_per_cycle_per_core\":{:.3f},"
                 "\"gbps\":{:.2f},\"bits_per_weight\":{:.4f},\"verified\":{},\"rel_error\":{:.3g},"
                 "\"copies\":{},\"cpu\":\"{}\",\"core_ghz\":{:.3f},\"isa\":\"{}\","
-                "\"commit\":\"{}\"}}\n",
+                "\"loadavg_start\":{:.2f},\"loadavg\":{:.2f},\"date\":\"{}\",\"commit\":\"{}\"}}\n",
                 layer->family, name, shape.m, shape.k, n, threads, mode, timing.best * 1e6,
                 timing.best * 1e6, timing.median * 1e6,
                 weights / (timing.best * ghz * 1e9 * threads),
                 layer->stream_bytes / timing.best / 1e9, bits, verified ? "true" : "false", error,
-                rotate ? layer->copies.size() : 1, cpu, ghz, ir::to_string(isa), SHERRY_GIT_COMMIT);
+                rotate ? layer->copies.size() : 1, cpu, ghz, ir::to_string(isa), start_load,
+                load_average(), utc_now(), SHERRY_GIT_COMMIT);
             std::fflush(stdout);
             summary[{shape.m, shape.k, n, threads, mode}][family] = timing.best * 1e6;
           }

@@ -23,6 +23,7 @@
 
 #include "bench/common/bench_clock.h"
 #include "bench/common/bench_vnni_rate.h"
+#include "bench/common/host_facts.h"
 #include "core/reference_kernels.h"
 #include "core/thread_pool.h"
 #include "jit/aligned_buffer.h"
@@ -117,6 +118,7 @@ struct Options {
 struct Context {
   std::string cpu;
   double ghz = 0.0;
+  double start_load = 0.0;  // before this process added its own: was the machine quiet?
 };
 
 // One layer as the runtime makes it (jit::make_linear), its kernels for 1..n_tile tokens, and
@@ -202,11 +204,12 @@ void print_row(const Context& ctx, const std::string& kernel, ir::Isa isa, const
       "{{\"kind\":\"kernel\",\"kernel\":\"{}\",\"m\":{},\"k\":{},\"n\":{},\"threads\":{},"
       "\"mode\":\"{}\",\"us\":{:.2f},\"us_median\":{:.2f},\"weights_per_cycle_per_core\":{:.2f},"
       "\"packed_gbps\":{:.2f},\"bits_per_weight\":{:.4f},\"gflops\":{:.1f},\"cpu\":\"{}\","
-      "\"ghz\":{:.2f},\"isa\":\"{}\",\"commit\":\"{}\"}}\n",
+      "\"ghz\":{:.2f},\"isa\":\"{}\",\"loadavg_start\":{:.2f},\"loadavg\":{:.2f},\"date\":\"{}\","
+      "\"commit\":\"{}\"}}\n",
       kernel, s.m, s.k, n, threads, mode, seconds * 1e6, times.median * 1e6,
       weights / (seconds * ctx.ghz * 1e9 * threads), packed_bytes / seconds / 1e9,
       8.0 * packed_bytes / (static_cast<double>(s.m) * s.k), 2.0 * weights / seconds / 1e9, ctx.cpu,
-      ctx.ghz, ir::to_string(isa), SHERRY_GIT_COMMIT);
+      ctx.ghz, ir::to_string(isa), ctx.start_load, load_average(), utc_now(), SHERRY_GIT_COMMIT);
   std::fflush(stdout);
 }
 
@@ -219,7 +222,8 @@ int run(const Options& options) {
                        : options.gemm == "lookup" ? jit::GemmFamily::kLookup
                                                   : jit::GemmFamily::kAuto);
   Context ctx;
-  ctx.cpu = jit::host_cpu().brand;
+  ctx.start_load = load_average();
+  ctx.cpu = cpu_brand();
   ctx.ghz = options.ghz > 0 ? options.ghz : measure_core_ghz();
   fmt::print("{{\"kind\":\"clock\",\"ghz\":{:.3f},\"cpu\":\"{}\",\"commit\":\"{}\"}}\n", ctx.ghz,
              ctx.cpu, SHERRY_GIT_COMMIT);
@@ -245,8 +249,8 @@ int run(const Options& options) {
       const auto [best, median] = measure_read_gbps(pool, size_t{512} << 20, size_t{4} << 20);
       fmt::print(
           "{{\"kind\":\"bandwidth\",\"threads\":{},\"read_gbps\":{:.2f},\"median_gbps\":{:.2f},"
-          "\"piece_mb\":4,\"commit\":\"{}\"}}\n",
-          threads, best, median, SHERRY_GIT_COMMIT);
+          "\"piece_mb\":4,\"loadavg_start\":{:.2f},\"loadavg\":{:.2f},\"date\":\"{}\",\"commit\":\"{}\"}}\n",
+          threads, best, median, ctx.start_load, load_average(), utc_now(), SHERRY_GIT_COMMIT);
       std::fflush(stdout);
     }
   }

@@ -25,7 +25,6 @@
 #include <ggml-cpu.h>
 #include <ggml.h>
 
-#include <cpuid.h>
 #include <sys/resource.h>
 #include <algorithm>
 #include <chrono>
@@ -38,6 +37,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "bench/common/host_facts.h"
 
 namespace sherry::bench {
 namespace {
@@ -162,21 +163,6 @@ Options parse_options(int argc, char** argv) {
 }
 
 // --- machine description -------------------------------------------------------------------
-
-std::string cpu_brand() {
-  unsigned regs[12] = {};
-  unsigned max_ext = __get_cpuid_max(0x80000000u, nullptr);
-  if (max_ext < 0x80000004u) return "unknown";
-  for (unsigned leaf = 0; leaf < 3; ++leaf) {
-    __get_cpuid(0x80000002u + leaf, &regs[4 * leaf], &regs[4 * leaf + 1], &regs[4 * leaf + 2],
-                &regs[4 * leaf + 3]);
-  }
-  std::string brand(reinterpret_cast<const char*>(regs), sizeof(regs));
-  brand = brand.c_str();  // cut at the first NUL
-  size_t first = brand.find_first_not_of(' ');
-  size_t last = brand.find_last_not_of(' ');
-  return first == std::string::npos ? "unknown" : brand.substr(first, last - first + 1);
-}
 
 std::string ggml_isa() {
   std::string isa;
@@ -530,29 +516,12 @@ void quiet_log(ggml_log_level level, const char* text, void*) {
   if (keep) std::fputs(text, stderr);
 }
 
-// 1-minute load average: other processes on the machine make every timing slower.
-double load_average() {
-  double load = -1;
-  if (FILE* file = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(file, "%lf", &load) != 1) load = -1;
-    std::fclose(file);
-  }
-  return load;
-}
-
-// UTC date and time of the measurement, ISO 8601.
-std::string utc_now() {
-  std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return text;
-}
-
 std::string kernel_name(ggml_type type) {
   return std::string("ggml_") + ggml_type_name(type);
 }
 
 int run(const Options& options) {
+  const double start_load = load_average();  // before this process added its own
   ggml_log_set(quiet_log, nullptr);
   ggml_cpu_init();
   Backend backend = make_backend();
@@ -648,7 +617,8 @@ int run(const Options& options) {
                 .boolean("verified", ok);
             row.number("cold_mb",
                        cold ? static_cast<double>(bytes) * copies / (1024.0 * 1024.0) : 0.0, 0);
-            row.number("loadavg", load_average(), 2).text("date", utc_now()).text("cpu", cpu);
+            row.number("loadavg_start", start_load, 2).number("loadavg", load_average(), 2);
+            row.text("date", utc_now()).text("cpu", cpu);
             row.text("commit", options.commit).text("sherry_commit", options.sherry_commit);
             std::printf("%s\n", row.str().c_str());
             std::fflush(stdout);

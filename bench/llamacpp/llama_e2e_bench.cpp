@@ -15,7 +15,6 @@
 #include <llama.h>
 #include <sys/resource.h>
 
-#include <cpuid.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -25,6 +24,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "bench/common/host_facts.h"
 
 namespace sherry::bench {
 namespace {
@@ -112,36 +113,6 @@ long context_switches() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_nvcsw + usage.ru_nivcsw;
-}
-
-double load_average() {
-  double load = -1;
-  if (FILE* file = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(file, "%lf", &load) != 1) load = -1;
-    std::fclose(file);
-  }
-  return load;
-}
-
-std::string utc_now() {
-  std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return text;
-}
-
-std::string cpu_brand() {
-  unsigned regs[12] = {};
-  if (__get_cpuid_max(0x80000000u, nullptr) < 0x80000004u) return "unknown";
-  for (unsigned leaf = 0; leaf < 3; ++leaf) {
-    __get_cpuid(0x80000002u + leaf, &regs[4 * leaf], &regs[4 * leaf + 1], &regs[4 * leaf + 2],
-                &regs[4 * leaf + 3]);
-  }
-  std::string brand(reinterpret_cast<const char*>(regs), sizeof(regs));
-  brand = brand.c_str();
-  size_t first = brand.find_first_not_of(' ');
-  size_t last = brand.find_last_not_of(' ');
-  return first == std::string::npos ? "unknown" : brand.substr(first, last - first + 1);
 }
 
 void quiet_log(ggml_log_level level, const char* text, void*) {

@@ -42,7 +42,7 @@ struct TuneOptions {
   int64_t cold_mb = 96;         // total size of the rotated copies (cold)
   double min_sample_us = 300;   // a sample averages enough calls to last this long
   std::vector<int64_t> row_tiles = {16, 32, 48, 64, 96, 128, 192, 256};
-  std::vector<int64_t> prefetches = {0, 256, 512, 1024, 2048, 4096, 8192};
+  std::vector<int64_t> prefetches = {0, 256, 512, 1024, 2048, 4096, 8192, 16384};
   // Skip row tiles holding fewer GEMM tokens per call than the default's (jit::max_n_tile): the
   // layer's prefill kernels use the same tile.
   bool keep_prefill = true;
