@@ -103,7 +103,7 @@ inline constexpr IsaPath kIsaPaths[] = {
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kAvx512vbmi,
                            path_detail::F::kAvx512vnni, path_detail::F::kFma),
-     6, BackendKind::kX64, WeightFormat::kNibblesSignMasks, 64, 64, 32, 0, 2, true, 2048, true, 0},
+     6, BackendKind::kX64, WeightFormat::kNibblesSignMasks, 64, 64, 32, 0, 2, true, 8192, true, 0},
     {ir::Isa::kAvx512bw,
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kFma),

@@ -7,8 +7,10 @@
 # the rest; then the new binary's `bench` prints its time per phase. Run it on a quiet machine.
 #
 #   scripts/bench_trainer.sh OLD_SHERRY_TRAIN NEW_SHERRY_TRAIN [--model-config CFG] [--steps N]
-#                            [--rounds N] [--threads N] [--corpus DIR]
+#                            [--rounds N] [--threads N] [--corpus DIR] [--max-load 0.3]
 #
+# Before each run it waits (up to 10 minutes) for the 1-minute load average to fall below
+# --max-load (0: do not wait) and prints the load the run started at.
 # Defaults: the model and batch of configs/bench_default_v1.json (the default model before issue
 # 14: dim 256, 6 layers, batch 8 × 256), 12 steps, 2 rounds, 2 threads, data/corpus.
 set -euo pipefail
@@ -16,7 +18,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ $# -ge 2 ] || { echo "usage: bench_trainer.sh OLD_SHERRY_TRAIN NEW_SHERRY_TRAIN [options]" >&2; exit 2; }
 old=$1 new=$2; shift 2
 model_config=$root/configs/bench_default_v1.json
-steps=12 rounds=2 threads=2 corpus=$root/data/corpus
+steps=12 rounds=2 threads=2 corpus=$root/data/corpus max_load=0.3
+source "$root/scripts/lib/quiet.sh"
 while [ $# -gt 0 ]; do
   case "$1" in
     --model-config) model_config=$2; shift 2 ;;
@@ -24,6 +27,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --corpus) corpus=$2; shift 2 ;;
+    --max-load) max_load=$2; shift 2 ;;
     *) echo "bench_trainer.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -49,10 +53,13 @@ print(f"{v[len(v) // 2]:.0f}")' "$work/run/metrics.jsonl"
 run() {  # label, binary, env...
   local label=$1 binary=$2; shift 2
   rm -rf "$work/run"
+  wait_quiet "$max_load" 600 bench_trainer.sh
+  local start_load
+  start_load=$(loadavg)
   env "$@" "$binary" train -c "$work/config.json" --threads "$threads" --no-resume --no-progress \
     --stop-after "$steps" > "$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
-  printf '%-34s round %d  %8s tokens/s  (load %s)\n' "$label" "$round" "$(median)" \
-    "$(cut -d' ' -f1 /proc/loadavg)"
+  printf '%-34s round %d  %8s tokens/s  (load %s at start, %s at end)\n' "$label" "$round" \
+    "$(median)" "$start_load" "$(loadavg)"
 }
 avx512=0
 grep -q avx512f /proc/cpuinfo && grep -q avx512bw /proc/cpuinfo && avx512=1
