@@ -32,7 +32,7 @@ import sys
 
 REQUIRED_KERNEL = ("impl", "kernel", "m", "k", "n", "threads", "regime", "us")
 REQUIRED_E2E = ("impl", "format", "phase", "threads", "tok_s")
-BASELINE_PATTERN = re.compile(r"(^|[_-])(i2_?s|tl2|reference)([_-]|$)", re.IGNORECASE)
+BASELINE_PATTERN = re.compile(r"(^|[_-])(i2_?s|tl2|reference)([_@-]|$)", re.IGNORECASE)
 ALIASES = (("kind", "bench"), ("mode", "regime"), ("packed_gbps", "gbps"), ("ghz", "core_ghz"))
 # Targets as (baseline family, n == 1?, ratio, regime or None for both): issue 6's against
 # llama.cpp (GEMV = N 1, prefill GEMM = N > 1) and issue 11's cold GEMV against the I2_S-style
