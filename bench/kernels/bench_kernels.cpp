@@ -249,7 +249,8 @@ int run(const Options& options) {
       const auto [best, median] = measure_read_gbps(pool, size_t{512} << 20, size_t{4} << 20);
       fmt::print(
           "{{\"kind\":\"bandwidth\",\"threads\":{},\"read_gbps\":{:.2f},\"median_gbps\":{:.2f},"
-          "\"piece_mb\":4,\"loadavg_start\":{:.2f},\"loadavg\":{:.2f},\"date\":\"{}\",\"commit\":\"{}\"}}\n",
+          "\"piece_mb\":4,\"loadavg_start\":{:.2f},\"loadavg\":{:.2f},\"date\":\"{}\",\"commit\":"
+          "\"{}\"}}\n",
           threads, best, median, ctx.start_load, load_average(), utc_now(), SHERRY_GIT_COMMIT);
       std::fflush(stdout);
     }
