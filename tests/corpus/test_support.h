@@ -14,6 +14,8 @@
 
 #include <doctest/doctest.h>
 
+#include "testing/temp_dir.h"
+
 namespace sherry::corpus::test {
 
 // Writes R's XDR serialization by hand, item by item, like R's serialize.c does.
@@ -155,26 +157,7 @@ class Corrupter {
   uint64_t state_;
 };
 
-// A fresh, empty directory under the system temp dir, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("sherry_corpus_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string path() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using ::sherry::testing::TempDir;
 
 // The error message of a failed Result/Status, "" otherwise: safe inside doctest's *_MESSAGE
 // macros, which stringify their message on success too when run with -s.

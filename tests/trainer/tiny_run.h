@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "testing/temp_dir.h"
 #include "trainer/qat/rng.h"
 #include "trainer/qat/token_data.h"
 #include "trainer/qat/train_config.h"
@@ -62,24 +63,6 @@ inline TrainConfig tiny_train_config(QuantMethod method, const std::string& out_
   return c;
 }
 
-// A fresh temporary directory, removed by the destructor.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    path_ = (std::filesystem::temp_directory_path() /
-             ("sherry_test_" + tag + "_" + std::to_string(::getpid())))
-                .string();
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::sherry::testing::TempDir;
 
 }  // namespace sherry::train::testing

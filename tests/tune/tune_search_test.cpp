@@ -14,10 +14,13 @@
 #include "jit/kernel_build.h"
 #include "jit/tuning_file.h"
 #include "runtime/gguf/sherry_tensors.h"
+#include "testing/temp_dir.h"
 #include "tests/jit/jit_test_util.h"
 
 namespace sherry::tune {
 namespace {
+
+using ::sherry::testing::TempDir;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -39,21 +42,6 @@ TEST_CASE("shapes on the command line are parsed and checked") {
   CHECK(contains(layout.error().message(), "shape 96x200"));
 }
 
-// A folder of its own for one test's files, removed with it.
-class ScratchDir {
- public:
-  explicit ScratchDir(std::string_view tag)
-      : dir_(fmt::format("{}/sherry_tune_{}_{}", std::filesystem::temp_directory_path().string(),
-                         tag, ::getpid())) {
-    std::filesystem::create_directories(dir_);
-  }
-  ~ScratchDir() { std::filesystem::remove_all(dir_); }
-  std::string path(std::string_view file) const { return fmt::format("{}/{}", dir_, file); }
-
- private:
-  std::string dir_;
-};
-
 // A GGUF file holding the given Sherry tensors.
 void write_sherry_model(
     const std::string& path,
@@ -66,14 +54,14 @@ void write_sherry_model(
 }
 
 TEST_CASE("a model file gives its distinct Sherry layer shapes") {
-  const ScratchDir dir("model");
+  const TempDir dir("model");
   const WeightLayout layout{};
   const PackedTensor a = sherry::test::random_packed(64, 256, layout, 1);
   const PackedTensor b = sherry::test::random_packed(32, 256, layout, 2);
   write_sherry_model(
-      dir.path("m.gguf"),
+      dir.file("m.gguf"),
       {{"blk.0.attn_q.weight", &a}, {"blk.0.attn_k.weight", &b}, {"blk.1.attn_q.weight", &a}});
-  const std::vector<TuneShape> shapes = shapes_from_model(dir.path("m.gguf")).value();
+  const std::vector<TuneShape> shapes = shapes_from_model(dir.file("m.gguf")).value();
   REQUIRE(shapes.size() == 2);
   CHECK(shapes[0].m == 64);
   CHECK(shapes[0].tensors ==
@@ -81,17 +69,17 @@ TEST_CASE("a model file gives its distinct Sherry layer shapes") {
   CHECK(shapes[1].m == 32);
   gguf::Writer empty;
   empty.set_string("general.name", "none");
-  REQUIRE(empty.write(dir.path("empty.gguf")).ok());
-  Result<std::vector<TuneShape>> none = shapes_from_model(dir.path("empty.gguf"));
+  REQUIRE(empty.write(dir.file("empty.gguf")).ok());
+  Result<std::vector<TuneShape>> none = shapes_from_model(dir.file("empty.gguf"));
   REQUIRE_FALSE(none.ok());
   CHECK(contains(none.error().message(), "empty.gguf: no Sherry tensor"));
-  Result<std::vector<TuneShape>> missing = shapes_from_model(dir.path("absent.gguf"));
+  Result<std::vector<TuneShape>> missing = shapes_from_model(dir.file("absent.gguf"));
   REQUIRE_FALSE(missing.ok());
   CHECK(contains(missing.error().message(), "absent.gguf"));
 }
 
 TEST_CASE("a model's q/k/v and gate/up count as the stacked matrices the runtime runs") {
-  const ScratchDir dir("stacked");
+  const TempDir dir("stacked");
   const WeightLayout layout{};
   WeightLayout per_tensor = layout;
   per_tensor.granularity = ScaleGranularity::kTensor;
@@ -101,7 +89,7 @@ TEST_CASE("a model's q/k/v and gate/up count as the stacked matrices the runtime
   const PackedTensor down = sherry::test::random_packed(256, 128, layout, 4);
   const PackedTensor q_tensor = sherry::test::random_packed(64, 256, per_tensor, 5);
   // Block 1: a per-tensor scale in q keeps its q, k and v apart, as the runtime does.
-  write_sherry_model(dir.path("m.gguf"), {{"blk.0.attn_q.weight", &q},
+  write_sherry_model(dir.file("m.gguf"), {{"blk.0.attn_q.weight", &q},
                                           {"blk.0.attn_k.weight", &kv},
                                           {"blk.0.attn_v.weight", &kv},
                                           {"blk.0.ffn_gate.weight", &ffn},
@@ -110,7 +98,7 @@ TEST_CASE("a model's q/k/v and gate/up count as the stacked matrices the runtime
                                           {"blk.1.attn_q.weight", &q_tensor},
                                           {"blk.1.attn_k.weight", &kv},
                                           {"blk.1.attn_v.weight", &kv}});
-  const std::vector<TuneShape> shapes = shapes_from_model(dir.path("m.gguf")).value();
+  const std::vector<TuneShape> shapes = shapes_from_model(dir.file("m.gguf")).value();
   REQUIRE(shapes.size() == 4);
   CHECK(shapes[0].m == 128);  // q + k + v, then gate + up: both 128 x 256
   CHECK(shapes[0].k == 256);
