@@ -36,6 +36,30 @@ class ScriptArgumentsTest(unittest.TestCase):
         self.assertEqual(done.returncode, 2)
         self.assertIn("--writer: expected auto, sherry or llama, found 'python'", done.stderr)
 
+    def test_bench_kernels_and_bench_baselines_reject_an_unknown_argument(self):
+        for script, expected in (("bench_kernels.sh", "--max-load L, --min-time S, --quick"),
+                                 ("bench_baselines.sh", "--isa ISA, --max-load L")):
+            done = run(os.path.join(ROOT, "scripts", script), "--bogus")
+            self.assertEqual(done.returncode, 2, script)
+            self.assertIn(f"{script}: unknown argument '--bogus'", done.stderr)
+            self.assertIn(expected, done.stderr)
+
+    def test_wait_quiet_returns_at_once_without_a_limit_and_says_when_it_gives_up(self):
+        quiet = os.path.join(ROOT, "scripts", "lib", "quiet.sh")
+        done = run("bash", "-c", f'source "{quiet}"; wait_quiet 0 600 probe && echo returned')
+        self.assertEqual(done.stdout.strip(), "returned")
+        self.assertEqual(done.stderr, "")
+        # A machine stuck at load 5: with no time to wait it goes ahead and says so.
+        done = run("bash", "-c",
+                   f'source "{quiet}"; loadavg() {{ echo 5.00; }}; wait_quiet 0.3 0 probe && echo returned')
+        self.assertEqual(done.stdout.strip(), "returned")
+        self.assertIn("probe: load average still 5.00 after 0 s (wanted < 0.3): running anyway", done.stderr)
+        # At load 0.10 under a limit of 0.3 it does not wait or speak.
+        done = run("bash", "-c",
+                   f'source "{quiet}"; loadavg() {{ echo 0.10; }}; wait_quiet 0.3 600 probe && echo returned')
+        self.assertEqual(done.stdout.strip(), "returned")
+        self.assertEqual(done.stderr, "")
+
     def test_fetch_llama_cpp_rejects_an_unknown_argument(self):
         done = run(os.path.join(ROOT, "scripts", "fetch_llama_cpp.sh"), "--bogus")
         self.assertEqual(done.returncode, 2)
