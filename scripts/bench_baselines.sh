@@ -14,8 +14,9 @@
 # --max-load: before the tuning and before the benchmark, wait (up to 10 minutes) for the 1-minute
 #   load average to fall below this (0: do not wait); rows record the load their run started at.
 #
-# The tuning file used is a private one in the output folder (baselines_tuning.json), written by
-# sherry-tune in the same run, so the user's own ~/.cache/sherry/tuning.json is left alone.
+# The tuning file used is a private one beside the output (baselines_tuning.json, or
+# baselines_<ISA>_tuning.json), written by sherry-tune in the same run, once per thread count
+# (--tune-budget-s each), so the user's own ~/.cache/sherry/tuning.json is left alone.
 # --quick: one shape, N = 1, short timings (a smoke test) into baselines_quick.jsonl.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,14 +61,18 @@ if [ "$quick" = 1 ]; then
   shapes=2048x2048; ns=1; min_time=0.05; out="$out_dir/baselines${suffix}_quick.jsonl"; tune_budget=10
   max_load=0
 fi
-export SHERRY_TUNING_FILE="$out_dir/baselines${suffix}_tuning.json"
+export SHERRY_TUNING_FILE="${out%.jsonl}_tuning.json"
 tuned=()
 if [ "$tune" = 1 ]; then
-  # Tune for the largest thread count measured (decode runs with all threads).
-  max_threads=$(tr ',' '\n' <<<"$threads" | sort -n | tail -1)
-  wait_quiet "$max_load" 600 bench_baselines.sh
-  "$tuner" --shapes "$shapes" --threads "$max_threads" --budget-s "$tune_budget" --regime cold \
-    --output "$SHERRY_TUNING_FILE" | tee "$out_dir/baselines${suffix}_tune_summary.txt"
+  # One search per thread count measured (each with the full budget): the lut_tuned rows of a
+  # thread count use the entry timed at that count.
+  summary="${out%.jsonl}_tune_summary.txt"
+  rm -f "$SHERRY_TUNING_FILE" "$summary"
+  for t in ${threads//,/ }; do
+    wait_quiet "$max_load" 600 bench_baselines.sh
+    "$tuner" --shapes "$shapes" --threads "$t" --budget-s "$tune_budget" --regime cold \
+      --output "$SHERRY_TUNING_FILE" | tee -a "$summary"
+  done
   tuned=(--tuned)
 fi
 wait_quiet "$max_load" 600 bench_baselines.sh

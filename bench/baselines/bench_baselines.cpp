@@ -4,7 +4,8 @@
 // quantization and threading. Rows are JSON lines on stdout with bench/kernels' fields plus
 // "family" (lut, tl2, i2s), so scripts/make_benchmarks_report.sh merges them; a summary table of
 // the ratios goes to stderr. Every family runs at its default tuning (no tuning file); --tuned
-// adds the Sherry kernels with the tuning file's entries as family "lut_tuned". Each layer is
+// adds the Sherry kernels with the tuning file's entries as family "lut_tuned", each thread count
+// with the entry sherry-tune timed at that count. Each layer is
 // checked against the reference before it is timed. Timing: per call of jit::Linear::run_with
 // (tables/activation preparation included), best and median over batches lasting --min-time;
 // cold rotates through copies of the repacked weights totalling at least --cold-mb.
@@ -91,6 +92,13 @@ Result<BenchLayer> make_layer(const std::string& family,
   for (int64_t c = 0; c < copies; ++c) layer.copies.push_back((*linear)->copy_weights());
   return layer;
 }
+
+// The rows of one family: its tuning (lut_tuned) and the thread counts it is timed at.
+struct FamilyRun {
+  std::string family;
+  std::optional<ir::Tuning> tuning;
+  std::vector<int> threads;
+};
 
 jit::LinearOptions linear_options(ThreadPool* pool, int64_t max_n) {
   jit::LinearOptions options;
@@ -183,29 +191,32 @@ int run(const Options& options) {
         shape.m, shape.k, {BlockGrouping::kContiguous, ScaleGranularity::kGroup, 128}, 1);
     const I2sTensor i2s = pack_i2s(ternary).value();
     const Tl2Tensor tl2 = pack_tl2(ternary).value();
-    std::vector<std::string> families = options.families;
-    std::optional<ir::Tuning> tuned;
-    if (options.tuned && tuning_file) {
+    // One run per family; lut_tuned runs once per thread count with the tuning file's entry
+    // timed at that count (a winner at two threads can be slower at one).
+    std::vector<FamilyRun> runs;
+    for (const std::string& family : options.families) {
+      runs.push_back({family, std::nullopt, options.threads});
+      if (family != "lut" || !options.tuned || !tuning_file) continue;
       ir::KernelKey key;
       key.isa = isa;
       key.m = shape.m;
       key.k = shape.k;
       key.layout = sherry_w.layout;
-      // The entry timed at the most threads the rows use (sherry-tune --threads).
-      const int max_threads = *std::max_element(options.threads.begin(), options.threads.end());
-      if (const jit::TuningEntry* e = tuning_file->find(jit::tuning_key_name(key), max_threads)) {
-        tuned = e->tuning;
-        families.insert(families.begin() + 1, "lut_tuned");
-      } else {
-        std::fprintf(stderr, "bench_baselines: no tuning file entry for %s\n",
-                     jit::tuning_key_name(key).c_str());
+      const std::string key_name = jit::tuning_key_name(key);
+      for (const int threads : options.threads) {
+        if (const jit::TuningEntry* e = tuning_file->find(key_name, threads)) {
+          runs.push_back({"lut_tuned", e->tuning, {threads}});
+        } else {
+          std::fprintf(stderr, "bench_baselines: no tuning file entry for %s at %d thread(s)\n",
+                       key_name.c_str(), threads);
+        }
       }
     }
-    for (const std::string& family : families) {
+    for (const FamilyRun& run : runs) {
+      const std::string& family = run.family;
       Result<BenchLayer> layer = [&]() -> Result<BenchLayer> {
         if (family == "lut" || family == "lut_tuned") {
-          const std::optional<ir::Tuning> tuning =
-              family == "lut" ? std::optional<ir::Tuning>() : tuned;
+          const std::optional<ir::Tuning> tuning = run.tuning;
           return make_layer(
               family,
               [&, tuning](ThreadPool* pool) {
@@ -264,7 +275,7 @@ int run(const Options& options) {
       for (const int64_t n : options.ns) {
         const QuantizedActivations x = testing::random_activations(n, shape.k, 2);
         std::vector<float> y(static_cast<size_t>(n * shape.m));
-        for (const int threads : options.threads) {
+        for (const int threads : run.threads) {
           ThreadPool pool(threads);
           std::unique_ptr<jit::Linear> timed = layer->make(&pool).value();
           for (const std::string& mode : options.modes) {
