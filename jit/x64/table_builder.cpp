@@ -5,8 +5,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/error.h"
 #include "ir/tables.h"
 
+#include "jit/x64/table_builder_avx2.h"
 #include "jit/x64/table_builder_avx512.h"
 
 namespace sherry::jit::x64 {
@@ -73,6 +75,13 @@ void build_tables(const KernelLayout& layout, BlockGrouping grouping, const int8
   const int64_t blocks = layout.k_pad / kWeightsPerBlock;
   int16_t v[kSlotCount];
   if (layout.format != WeightFormat::kNibblesSignMasks) {  // kCodeBytes' per-block planes
+#if defined(SHERRY_X86_64)
+    if (layout.vector_bytes >= 32) {  // the AVX2 and AVX-512BW paths
+      SHERRY_CHECK(blocks % 4 == 0, "{} blocks: not whole steps", blocks);
+      x64::build_block_tables_avx2(scratch, blocks, tables);
+      return;
+    }
+#endif
     for (int64_t b = 0; b < blocks; ++b) {
       block_entries(scratch + b * kWeightsPerBlock, v);
       uint8_t* out = tables + b * 32;

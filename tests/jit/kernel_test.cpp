@@ -11,10 +11,12 @@
 #include <string>
 
 #include "core/reference_kernels.h"
+#include "core/ternary_code.h"
 #include "ir/interpreter.h"
 #include "jit/aligned_buffer.h"
 #include "jit/kernel_build.h"
 #include "jit/x64/table_builder.h"
+#include "jit/x64/table_builder_avx2.h"
 #include "jit/x64/weight_repack.h"
 #include "jit/x64/x64_backend.h"
 #include "jit/x64/x64_kernel.h"
@@ -151,6 +153,28 @@ TEST_CASE("extreme activations over long per-channel rows stay exact") {
   for (const ir::Isa isa : test::runnable_isas()) {
     check_accumulators(acc_key(isa, m, k, layout, 1), w, x, 3);
     check_accumulators(acc_key(isa, m, k, layout, 1), w, test::extreme_activations(1, k, 4), 4);
+  }
+}
+
+TEST_CASE("the AVX2 table builder writes every block's exact entries for all int8 values") {
+  if (!host_cpu().has(CpuFeature::kAvx2)) return;
+  // Every int8 value (−128 included, which activation quantization never makes) in every lane.
+  const int64_t blocks = 256;
+  std::vector<int8_t> q(static_cast<size_t>(4 * blocks));
+  for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>((i * 37 + i / 256) % 256);
+  std::vector<uint8_t> tables(static_cast<size_t>(32 * blocks));
+  x64::build_block_tables_avx2(q.data(), blocks, tables.data());
+  for (int64_t b = 0; b < blocks; ++b) {
+    for (int slot = 0; slot < kSlotCount; ++slot) {
+      int v = 0;
+      for (int p = 0; p < kWeightsPerBlock; ++p) {
+        v += slot_lane_value(static_cast<uint8_t>(slot), p) * q[static_cast<size_t>(4 * b + p)];
+      }
+      INFO("block ", b, " slot ", slot, " entry ", v);
+      CHECK(tables[static_cast<size_t>(32 * b + slot)] == static_cast<uint8_t>(v & 0xFF));
+      CHECK(tables[static_cast<size_t>(32 * b + 16 + slot)] ==
+            static_cast<uint8_t>((v >> 8) & 0xFF));
+    }
   }
 }
 
