@@ -183,7 +183,7 @@ class Tl2Linear final : public KernelLinear {
   void prepare_token(const Kernel& kernel, const int8_t* q, int64_t index,
                      uint8_t* call_activations, int8_t* scratch) const override {
     const x64::KernelLayout& l = x64::as_x64(kernel).layout;
-    build_tl2_tables(l, q, cols_, reinterpret_cast<int16_t*>(scratch),
+    build_tl2_tables(l, q, cols_, reinterpret_cast<uint8_t*>(scratch),
                      call_activations + index * l.table_bytes);
   }
 

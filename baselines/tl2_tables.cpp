@@ -3,6 +3,7 @@
 #include <array>
 
 #include "jit/x64/table_builder.h"
+#include "jit/x64/table_builder_avx2.h"
 
 namespace sherry::jit {
 namespace {
@@ -33,9 +34,34 @@ PackedTensor tl2_as_blocks(const Tl2Tensor& w) {
   return blocks;
 }
 
-void build_tl2_tables(const x64::KernelLayout& layout, const int8_t* q, int64_t k, int16_t* entries,
+void build_tl2_tables(const x64::KernelLayout& layout, const int8_t* q, int64_t k, uint8_t* scratch,
                       uint8_t* tables) {
   const int64_t blocks = layout.k_pad / kWeightsPerBlock;
+  if (layout.vector_bytes >= 32) {  // the avx2, avx512bw and avx512vbmi paths: AVX2 runs
+    // Group b's 3 activations and a 0 as block b of 4.
+    auto* quads = reinterpret_cast<int8_t*>(scratch);
+    for (int64_t b = 0; b < blocks; ++b) {
+      for (int p = 0; p < kWeightsPerBlock; ++p) {
+        const int64_t c = kTl2GroupWeights * b + p;
+        quads[kWeightsPerBlock * b + p] = p < kTl2GroupWeights && c < k ? q[c] : int8_t{0};
+      }
+    }
+    static const x64::BlockTableBuilder builder = [] {
+      x64::LaneCoefficients c{};  // lane 3 stays 0
+      for (int p = 0; p < kTl2GroupWeights; ++p) {
+        for (int index = 0; index < kSlotCount; ++index) {
+          c[p][index] = static_cast<int8_t>(kCoefficients[p][index]);
+        }
+      }
+      return x64::BlockTableBuilder(c);
+    }();
+    builder.build(quads, blocks,
+                  layout.format == WeightFormat::kNibblesSignMasks ? x64::TablePlanes::kPerStep
+                                                                   : x64::TablePlanes::kPerBlock,
+                  tables);
+    return;
+  }
+  auto* entries = reinterpret_cast<int16_t*>(scratch);
   for (int64_t b = 0; b < blocks; ++b) {
     int16_t x[kTl2GroupWeights];
     for (int p = 0; p < kTl2GroupWeights; ++p) {

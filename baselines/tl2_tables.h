@@ -18,9 +18,11 @@ namespace sherry::jit {
 PackedTensor tl2_as_blocks(const Tl2Tensor& w);
 
 // Writes layout.table_bytes bytes: per block b < k_pad/4, the 16 entries of TL2 group b of q
-// (activations past k are 0), in the layout's format (jit/x64/table_builder.h write_tables).
-// `entries` is scratch for k_pad/4 · 16 int16.
-void build_tl2_tables(const x64::KernelLayout& layout, const int8_t* q, int64_t k, int16_t* entries,
+// (activations past k are 0), in the layout's format: for the paths with 32- and 64-byte vectors
+// built with AVX2 as the Sherry tables are (jit/x64/table_builder_avx2.h), for SSSE3 by
+// write_tables (jit/x64/table_builder.h).
+// `scratch` holds k_pad/4 · 16 int16.
+void build_tl2_tables(const x64::KernelLayout& layout, const int8_t* q, int64_t k, uint8_t* scratch,
                       uint8_t* tables);
 
 }  // namespace sherry::jit

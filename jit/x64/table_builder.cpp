@@ -77,8 +77,7 @@ void build_tables(const KernelLayout& layout, BlockGrouping grouping, const int8
   if (layout.format != WeightFormat::kNibblesSignMasks) {  // kCodeBytes' per-block planes
 #if defined(SHERRY_X86_64)
     if (layout.vector_bytes >= 32) {  // the AVX2 and AVX-512BW paths
-      SHERRY_CHECK(blocks % 4 == 0, "{} blocks: not whole steps", blocks);
-      x64::build_block_tables_avx2(scratch, blocks, tables);
+      sherry_table_builder().build(scratch, blocks, TablePlanes::kPerBlock, tables);
       return;
     }
 #endif

@@ -158,12 +158,16 @@ TEST_CASE("extreme activations over long per-channel rows stay exact") {
 
 TEST_CASE("the AVX2 table builder writes every block's exact entries for all int8 values") {
   if (!host_cpu().has(CpuFeature::kAvx2)) return;
-  // Every int8 value (−128 included, which activation quantization never makes) in every lane.
+  // Every int8 value (−128 included, which activation quantization never makes) in every lane;
+  // both layouts: per block (16 lo, 16 hi) and per step (64 lo, 64 hi + 2).
   const int64_t blocks = 256;
   std::vector<int8_t> q(static_cast<size_t>(4 * blocks));
   for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>((i * 37 + i / 256) % 256);
-  std::vector<uint8_t> tables(static_cast<size_t>(32 * blocks));
-  x64::build_block_tables_avx2(q.data(), blocks, tables.data());
+  std::vector<uint8_t> per_block(static_cast<size_t>(32 * blocks));
+  std::vector<uint8_t> per_step(per_block.size());
+  x64::sherry_table_builder().build(q.data(), blocks, x64::TablePlanes::kPerBlock,
+                                    per_block.data());
+  x64::sherry_table_builder().build(q.data(), blocks, x64::TablePlanes::kPerStep, per_step.data());
   for (int64_t b = 0; b < blocks; ++b) {
     for (int slot = 0; slot < kSlotCount; ++slot) {
       int v = 0;
@@ -171,9 +175,12 @@ TEST_CASE("the AVX2 table builder writes every block's exact entries for all int
         v += slot_lane_value(static_cast<uint8_t>(slot), p) * q[static_cast<size_t>(4 * b + p)];
       }
       INFO("block ", b, " slot ", slot, " entry ", v);
-      CHECK(tables[static_cast<size_t>(32 * b + slot)] == static_cast<uint8_t>(v & 0xFF));
-      CHECK(tables[static_cast<size_t>(32 * b + 16 + slot)] ==
-            static_cast<uint8_t>((v >> 8) & 0xFF));
+      const auto at = [&](int64_t i) { return static_cast<size_t>(i); };
+      CHECK(per_block[at(32 * b + slot)] == static_cast<uint8_t>(v & 0xFF));
+      CHECK(per_block[at(32 * b + 16 + slot)] == static_cast<uint8_t>((v >> 8) & 0xFF));
+      const int64_t lo = b / 4 * 128 + b % 4 * 16 + slot;
+      CHECK(per_step[at(lo)] == static_cast<uint8_t>(v & 0xFF));
+      CHECK(per_step[at(lo + 64)] == static_cast<uint8_t>((v >> 8) + 2));
     }
   }
 }
