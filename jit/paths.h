@@ -40,13 +40,13 @@ enum class BackendKind : uint8_t {
 // How a backend lays out the weights and tables of a path (jit/x64/x64_kernel.h, jit/a64/).
 enum class WeightFormat : uint8_t {
   kNone,  // the reference reads core's packed tensor as it is
-  // x86-64: one byte per (row, block) holding the 5-bit code; 16-entry tables per block as lo/hi
-  // byte planes looked up with (v)pshufb, the sign applied after the lookup.
+  // x86-64 SSSE3: one byte per (row, block) holding the 5-bit code; 16-entry tables per block as
+  // lo/hi byte planes looked up with (v)pshufb, the sign applied after the lookup.
   kCodeBytes,
-  // x86-64 AVX2: 1.25 bits/weight for the same pshufb kernels: per step of 4 blocks the slots of
-  // two code vectors per vector of nibbles (low, high) and the signs as bit planes (8 code
-  // vectors per vector of sign bytes); α (fp16) and the negative-block counts in a record ahead
-  // of each group, so a row tile is one sequential stream (x64_kernel.h).
+  // x86-64 AVX2 and AVX-512BW: 1.25 bits/weight for the same pshufb kernels: per step of 4
+  // blocks the slots of two code vectors per vector of nibbles (low, high) and the signs as bit
+  // planes (8 code vectors per vector of sign bytes); α (fp16) and the negative-block counts in a
+  // record ahead of each group, so a row tile is one sequential stream (x64_kernel.h).
   kNibblePlanes,
   // x86-64 AVX-512 VBMI: per step of 4 blocks and 32 rows, 64 bytes of slot nibbles and two
   // 64-bit sign masks; 64-entry tables per step looked up with vpermb; α (fp16) and −Σ signs
@@ -107,7 +107,7 @@ inline constexpr IsaPath kIsaPaths[] = {
     {ir::Isa::kAvx512bw,
      path_detail::features(path_detail::F::kAvx512f, path_detail::F::kAvx512bw,
                            path_detail::F::kAvx512vl, path_detail::F::kFma),
-     4, BackendKind::kX64, WeightFormat::kCodeBytes, 64, 128, 64, 24, 6, false, 0, false, 0},
+     4, BackendKind::kX64, WeightFormat::kNibblePlanes, 64, 128, 64, 24, 6, false, 8192, false, 0},
     {ir::Isa::kAvx2Vnni,
      path_detail::features(path_detail::F::kAvx2, path_detail::F::kFma, path_detail::F::kF16c,
                            path_detail::F::kAvxVnni),

@@ -11,8 +11,8 @@ LutCodeBytesGenerator<Traits>::LutCodeBytesGenerator(const ir::Program& program,
     : LutGeneratorBase(program, layout, buffer, capacity),
       row_groups_(layout.row_tile / kW),
       planes_(layout.format == WeightFormat::kNibblePlanes) {
-  SHERRY_CHECK(!planes_ || (Traits::kHasAvx && !Traits::kHasAvx512),
-               "{}: nibble planes are generated for AVX2 only", program.name);
+  SHERRY_CHECK(!planes_ || (Traits::kHasAvx && !Traits::kHasVbmi),
+               "{}: nibble planes are generated for AVX2 and AVX-512BW only", program.name);
   SHERRY_CHECK(layout.row_tile % kW == 0 &&
                    2 * row_groups_ * tokens() <= code_bytes_accumulator_budget<Traits>(),
                "{}: row tile {} x {} tokens exceeds the register budget", program.name,
@@ -56,6 +56,9 @@ void LutCodeBytesGenerator<Traits>::xor_into(const Vmm& dst, const Vmm& a, const
 template <class Traits>
 void LutCodeBytesGenerator<Traits>::emit_setup() {
   load(vmm_c15, ptr[rip + constants_]);
+  if constexpr (Traits::kHasAvx512) {
+    if (planes_) vpternlogd(vmm_sign, vmm_sign, vmm_sign, 0xFF);  // −1: ~v = −1 − v
+  }
 }
 
 template <class Traits>
@@ -110,7 +113,7 @@ void LutCodeBytesGenerator<Traits>::emit_init_accumulators() {
     for (int v = 0; v < 4; ++v) {
       if (!planes_) {
         load(vmm_tmp, ptr[reg_nneg + row_offset(g, v)]);
-      } else if constexpr (Traits::kHasAvx && !Traits::kHasAvx512) {
+      } else if constexpr (Traits::kHasAvx) {
         if (layout_.count_bytes == 1) {
           vpmovzxbd(vmm_tmp, record_counts(g, v));
         } else {
@@ -184,8 +187,16 @@ void LutCodeBytesGenerator<Traits>::lookup_accumulate(int64_t t, int j, int64_t 
     pshufb(vmm_hi, vmm_codes);
   }
   // ~v for negative codes; the +1 is in the preloaded counts.
-  xor_into(vmm_lo, vmm_lo, vmm_sign);
-  xor_into(vmm_hi, vmm_hi, vmm_sign);
+  if (avx512_planes()) {
+    // The signs are a byte mask: −1 − v where it is set (vmm_sign holds −1).
+    if constexpr (Traits::kHasAvx512) {
+      vpsubb(vmm_lo | k_sign, vmm_sign, vmm_lo);
+      vpsubb(vmm_hi | k_sign, vmm_sign, vmm_hi);
+    }
+  } else {
+    xor_into(vmm_lo, vmm_lo, vmm_sign);
+    xor_into(vmm_hi, vmm_hi, vmm_sign);
+  }
   if constexpr (Traits::kHasAvx) {
     vpunpcklbw(vmm_tmp, vmm_lo, vmm_hi);
     vpunpckhbw(vmm_lo, vmm_lo, vmm_hi);
@@ -232,6 +243,18 @@ void LutCodeBytesGenerator<Traits>::load_plane_codes(int j, int64_t g) {
     vmovdqu(vmm_sign, ptr[reg_weights + static_cast<int>(layout_.step_sign_offset + c / 8 * kW)]);
     vpand(vmm_sign, vmm_sign, bit);
     vpcmpeqb(vmm_sign, vmm_sign, bit);
+  } else if constexpr (Traits::kHasAvx512) {
+    const int64_t c = j * row_groups_ + g;
+    const auto nibbles = ptr[reg_weights + static_cast<int>(c / 2 * kW)];
+    if (c % 2 == 0) {
+      vpandd(vmm_codes, vmm_c15, nibbles);
+    } else {
+      vpsrlw(vmm_codes, nibbles, 4);
+      vpandd(vmm_codes, vmm_codes, vmm_c15);
+    }
+    // k_sign: where bit c % 8 of the sign byte is set.
+    vmovdqu8(vmm_tmp, ptr[reg_weights + static_cast<int>(layout_.step_sign_offset + c / 8 * kW)]);
+    vptestmb(k_sign, vmm_tmp, ptr[rip + sign_bits_ + static_cast<int>(c % 8 * kW)]);
   }
 }
 

@@ -3,10 +3,11 @@
 // after the lookup as an xor with the sign mask (-v = ~v + 1: the +1s, one per negative block,
 // are precomputed per row and group and preload the int32 accumulators), int16 accumulation
 // widened to int32 in stack scratch before it can overflow, fp32 scaling per group.
-// With WeightFormat::kNibblePlanes (AVX2) the same kernel reads 1.25-bit weights: each code
-// vector's slots come from one nibble of a vector of nibbles, its sign mask from one bit of a
-// vector of sign bytes (and + compare with that bit), and α and the counts from the group's
-// record in the same stream (x64_kernel.h).
+// With WeightFormat::kNibblePlanes (AVX2, AVX-512BW) the same kernel reads 1.25-bit weights: each
+// code vector's slots come from one nibble of a vector of nibbles, its sign mask from one bit of a
+// vector of sign bytes (AVX2: and + compare with that bit, applied as an xor; AVX-512BW: vptestmb
+// into a byte mask, applied as a masked −1 − v), and α and the counts from the group's record in
+// the same stream (x64_kernel.h).
 #pragma once
 
 #include <cstdint>
@@ -78,6 +79,9 @@ class LutCodeBytesGenerator final : public LutGeneratorBase {
     return ptr[reg_record +
                static_cast<int>(2 * row_tile() + row_offset(group, v) / 4 * layout_.count_bytes)];
   }
+
+  // AVX-512 planes apply the signs as a byte mask (k_sign) with vmm_sign holding −1.
+  bool avx512_planes() const { return Traits::kHasAvx512 && planes_; }
 
   int64_t row_groups_;  // row vectors per tile
   bool planes_;         // kNibblePlanes

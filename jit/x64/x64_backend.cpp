@@ -35,8 +35,8 @@ constexpr bool row_matches_traits() {
            p.default_row_tile == 2 * kNibbleRowsPerPair &&
            p.max_n_tile == kNibbleAccumulatorQuads / 2;
   }
-  if (p.format == WeightFormat::kNibblePlanes && !(Traits::kHasAvx && !Traits::kHasAvx512)) {
-    return false;  // generated for AVX2 only
+  if (p.format == WeightFormat::kNibblePlanes && !(Traits::kHasAvx && !Traits::kHasVbmi)) {
+    return false;  // generated for AVX2 and AVX-512BW only
   }
   return p.accumulator_budget == code_bytes_accumulator_budget<Traits>() &&
          p.row_tile_quantum == Traits::kVectorBytes &&
