@@ -10,6 +10,7 @@
 #include "baselines/baseline_linear.h"
 #include "baselines/i2s_kernel.h"
 #include "baselines/ternary_reference.h"
+#include "jit/paths.h"
 #include "tests/jit/jit_test_util.h"
 
 namespace sherry::jit {
@@ -154,11 +155,12 @@ TEST_CASE("the stream of each format has its bits per weight") {
   auto i2s = make_layer(Format::kI2s, w, {}).value();
   auto tl2 = make_layer(Format::kTl2, w, {}).value();
   CHECK(i2s->stream_bits_per_weight() == doctest::Approx(2.0));
-  if (tl2->isa() == ir::Isa::kAvx512vbmi || tl2->isa() == ir::Isa::kAvx2) {
-    // Nibbles and sign masks or sign planes: 5 bits per group of 3.
+  const WeightFormat format = isa_path(tl2->isa()).format;
+  if (format == WeightFormat::kNibblesSignMasks || format == WeightFormat::kNibblePlanes) {
+    // Nibbles and sign masks or sign planes (avx512vbmi, avx512bw, avx2): 5 bits per group of 3.
     CHECK(tl2->stream_bits_per_weight() == doctest::Approx(5.0 / 3.0));
-  } else if (tl2->isa() != ir::Isa::kScalar) {
-    // Code bytes: 8 bits per group of 3.
+  } else if (format == WeightFormat::kCodeBytes) {
+    // Code bytes (ssse3): 8 bits per group of 3.
     CHECK(tl2->stream_bits_per_weight() == doctest::Approx(8.0 / 3.0));
   }
 }
