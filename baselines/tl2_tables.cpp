@@ -8,17 +8,18 @@
 namespace sherry::jit {
 namespace {
 
-// coefficient[p][index]: the sign-0 value of lane p in a TL2 index (tl2_format.h).
-constexpr std::array<std::array<int16_t, kSlotCount>, kTl2GroupWeights> make_coefficients() {
-  std::array<std::array<int16_t, kSlotCount>, kTl2GroupWeights> c{};
+// coefficient[p][index]: the sign-0 value of lane p in a TL2 index (tl2_format.h); a TL2 group
+// has 3 lanes, so lane 3 stays 0.
+constexpr x64::LaneCoefficients make_coefficients() {
+  x64::LaneCoefficients c{};
   for (int p = 0; p < kTl2GroupWeights; ++p) {
     for (int index = 0; index < kSlotCount; ++index) {
-      c[p][index] = static_cast<int16_t>(tl2_lane_value(index, p));
+      c[p][index] = static_cast<int8_t>(tl2_lane_value(index, p));
     }
   }
   return c;
 }
-constexpr auto kCoefficients = make_coefficients();
+constexpr x64::LaneCoefficients kCoefficients = make_coefficients();
 
 }  // namespace
 
@@ -46,15 +47,7 @@ void build_tl2_tables(const x64::KernelLayout& layout, const int8_t* q, int64_t 
         quads[kWeightsPerBlock * b + p] = p < kTl2GroupWeights && c < k ? q[c] : int8_t{0};
       }
     }
-    static const x64::BlockTableBuilder builder = [] {
-      x64::LaneCoefficients c{};  // lane 3 stays 0
-      for (int p = 0; p < kTl2GroupWeights; ++p) {
-        for (int index = 0; index < kSlotCount; ++index) {
-          c[p][index] = static_cast<int8_t>(kCoefficients[p][index]);
-        }
-      }
-      return x64::BlockTableBuilder(c);
-    }();
+    static const x64::BlockTableBuilder builder(kCoefficients);
     builder.build(quads, blocks,
                   layout.format == WeightFormat::kNibblesSignMasks ? x64::TablePlanes::kPerStep
                                                                    : x64::TablePlanes::kPerBlock,

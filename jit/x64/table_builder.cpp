@@ -14,17 +14,7 @@
 namespace sherry::jit::x64 {
 namespace {
 
-// coefficient[p][slot]: the sign-0 value lane p takes in a slot (ternary_code.h).
-constexpr std::array<std::array<int16_t, kSlotCount>, kWeightsPerBlock> make_coefficients() {
-  std::array<std::array<int16_t, kSlotCount>, kWeightsPerBlock> c{};
-  for (int p = 0; p < kWeightsPerBlock; ++p) {
-    for (int slot = 0; slot < kSlotCount; ++slot) {
-      c[p][slot] = static_cast<int16_t>(slot_lane_value(static_cast<uint8_t>(slot), p));
-    }
-  }
-  return c;
-}
-constexpr auto kCoefficients = make_coefficients();
+constexpr LaneCoefficients kCoefficients = sherry_lane_coefficients();
 
 // The 16 sign-0 entries of one block (a loop the compiler vectorises).
 inline void block_entries(const int8_t* quad, int16_t* v) {
@@ -113,22 +103,16 @@ void build_tables(const KernelLayout& layout, BlockGrouping grouping, const int8
 }
 
 void write_tables(const KernelLayout& layout, const int16_t* entries, uint8_t* tables) {
+  SHERRY_CHECK(
+      layout.format != WeightFormat::kNibblesSignMasks,
+      "write_tables writes per-block tables; the per-step ones come from the AVX2 builder");
   const int64_t blocks = layout.k_pad / kWeightsPerBlock;
   for (int64_t b = 0; b < blocks; ++b) {
     const int16_t* v = entries + b * kSlotCount;
-    if (layout.format != WeightFormat::kNibblesSignMasks) {
-      uint8_t* out = tables + b * 32;
-      for (int slot = 0; slot < kSlotCount; ++slot) {
-        out[slot] = static_cast<uint8_t>(v[slot] & 0xFF);
-        out[16 + slot] = static_cast<uint8_t>((v[slot] >> 8) & 0xFF);
-      }
-      continue;
-    }
-    uint8_t* lo = tables + (b / 4) * 128 + (b % 4) * 16;
-    uint8_t* hi = lo + 64;
+    uint8_t* out = tables + b * 32;
     for (int slot = 0; slot < kSlotCount; ++slot) {
-      lo[slot] = static_cast<uint8_t>(v[slot] & 0xFF);
-      hi[slot] = static_cast<uint8_t>((v[slot] >> 8) + 2);
+      out[slot] = static_cast<uint8_t>(v[slot] & 0xFF);
+      out[16 + slot] = static_cast<uint8_t>((v[slot] >> 8) & 0xFF);
     }
   }
 }

@@ -14,9 +14,10 @@ void build_tables(const KernelLayout& layout, BlockGrouping grouping, const int8
                   int8_t* scratch, uint8_t* tables);
 
 // Writes layout.table_bytes bytes from given sign-0 entries (entries[16·b + slot] for each block b
-// < k_pad/4, exact int16) in the layout's format: for tables whose entries are not sums over
-// Sherry blocks (the TL2-style baseline, baselines/tl2_tables.h). Must follow build_tables'
-// layouts.
+// < k_pad/4, exact int16) as per-block planes (16 lo, 16 hi bytes; not kNibblesSignMasks' step
+// tables): for tables whose entries are not sums over Sherry blocks, where AVX2 is not there to
+// build them (the TL2-style baseline on SSSE3, baselines/tl2_tables.h). Must follow build_tables'
+// per-block layout.
 void write_tables(const KernelLayout& layout, const int16_t* entries, uint8_t* tables);
 
 }  // namespace sherry::jit::x64

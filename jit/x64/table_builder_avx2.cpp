@@ -73,15 +73,7 @@ __attribute__((target("avx2"))) void BlockTableBuilder::build(const int8_t* q, i
 }
 
 const BlockTableBuilder& sherry_table_builder() {
-  static const BlockTableBuilder builder = [] {
-    LaneCoefficients c{};
-    for (int p = 0; p < kWeightsPerBlock; ++p) {
-      for (int slot = 0; slot < kSlotCount; ++slot) {
-        c[p][slot] = static_cast<int8_t>(slot_lane_value(static_cast<uint8_t>(slot), p));
-      }
-    }
-    return BlockTableBuilder(c);
-  }();
+  static const BlockTableBuilder builder(sherry_lane_coefficients());
   return builder;
 }
 

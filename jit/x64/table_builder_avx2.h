@@ -18,6 +18,17 @@ namespace sherry::jit::x64 {
 // coefficient[p][slot]: the sign-0 value of activation p of a block in a slot.
 using LaneCoefficients = std::array<std::array<int8_t, kSlotCount>, kWeightsPerBlock>;
 
+// The Sherry slots' coefficients (core/ternary_code.h).
+constexpr LaneCoefficients sherry_lane_coefficients() {
+  LaneCoefficients c{};
+  for (int p = 0; p < kWeightsPerBlock; ++p) {
+    for (int slot = 0; slot < kSlotCount; ++slot) {
+      c[p][slot] = static_cast<int8_t>(slot_lane_value(static_cast<uint8_t>(slot), p));
+    }
+  }
+  return c;
+}
+
 enum class TablePlanes : uint8_t { kPerBlock, kPerStep };
 
 class BlockTableBuilder {
